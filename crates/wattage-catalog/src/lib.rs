@@ -1,0 +1,372 @@
+//! Catalogs of accelerators, language models and grid regions, as data with a source for every
+//! number.
+//!
+//! The built-in catalog is compiled in from the TOML files under `data/` (one table per entry,
+//! raw numbers named with their unit, and a `sources` table that gives a source for every numeric
+//! field). Users extend or override it with their own files in the same schema: an entry whose
+//! `id` matches a built-in one replaces it, a new `id` adds one. This crate does no IO: callers
+//! read files and hand their text to [`Catalog::merge_toml`].
+//!
+//! ```
+//! use wattage_catalog::Catalog;
+//! let cat = Catalog::builtin();
+//! let h100 = cat.hardware("h100").unwrap();
+//! assert_eq!(h100.tdp().w(), 700.0);
+//! let m = cat.model("meta-llama/Llama-3.1-70B-Instruct").unwrap();
+//! assert_eq!(m.layers, 80);
+//! ```
+
+mod types;
+
+use std::collections::BTreeSet;
+
+pub use types::{Hardware, Model, Precision, Region};
+
+/// What went wrong reading a catalog file.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    /// The file is not valid TOML or does not match the schema.
+    #[error("`{origin}`:{line}:{column}: {message}")]
+    Parse {
+        /// Where the text came from (a path, or `built-in`).
+        origin: String,
+        /// 1-based line of the error.
+        line: usize,
+        /// 1-based column of the error.
+        column: usize,
+        /// What the parser said.
+        message: String,
+    },
+    /// An entry parsed but its values are impossible.
+    #[error("`{origin}`: {kind} `{id}`: field `{field}`: {reason}")]
+    Invalid {
+        /// Where the text came from.
+        origin: String,
+        /// `hardware`, `model` or `region`.
+        kind: &'static str,
+        /// The entry's id.
+        id: String,
+        /// The offending field.
+        field: String,
+        /// Why it is rejected.
+        reason: String,
+    },
+}
+
+/// A name that matched no catalog entry, with the closest names that exist.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("unknown {kind} `{name}`{}", suggestion(.suggestions))]
+pub struct UnknownName {
+    /// `hardware`, `model` or `region`.
+    pub kind: &'static str,
+    /// The name asked for.
+    pub name: String,
+    /// Up to three close matches, best first.
+    pub suggestions: Vec<String>,
+}
+
+fn suggestion(s: &[String]) -> String {
+    if s.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; did you mean {}?",
+            s.iter()
+                .map(|x| format!("`{x}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    }
+}
+
+/// The schema of one catalog file; every section is optional.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CatalogFile {
+    #[serde(default)]
+    hardware: Vec<Hardware>,
+    #[serde(default)]
+    model: Vec<Model>,
+    #[serde(default)]
+    region: Vec<Region>,
+}
+
+/// Hardware, models and regions, looked up by id, alias or Hugging Face repository.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    /// Accelerators.
+    pub hardware: Vec<Hardware>,
+    /// Language models.
+    pub models: Vec<Model>,
+    /// Grid regions.
+    pub regions: Vec<Region>,
+}
+
+const BUILTIN: &[(&str, &str)] = &[
+    ("built-in hardware.toml", include_str!("../data/hardware.toml")),
+    ("built-in models.toml", include_str!("../data/models.toml")),
+    ("built-in regions.toml", include_str!("../data/regions.toml")),
+];
+
+impl Catalog {
+    /// The catalog shipped with wattage.
+    ///
+    /// The built-in files are checked by this crate's tests, so parsing them cannot fail at run
+    /// time; should it ever, the error is a bug in wattage and is reported as such.
+    pub fn builtin() -> Self {
+        Self::try_builtin().unwrap_or_else(|e| panic!("built-in catalog is invalid (a bug): {e}"))
+    }
+
+    /// The built-in catalog, or the error in its data files.
+    pub fn try_builtin() -> Result<Self, CatalogError> {
+        let mut c = Catalog::default();
+        for (origin, text) in BUILTIN {
+            c.merge_toml(text, origin)?;
+        }
+        Ok(c)
+    }
+
+    /// Adds the entries of a catalog file (TOML text) to this catalog; an entry whose `id` is
+    /// already present replaces it. `origin` names the file in errors.
+    pub fn merge_toml(&mut self, text: &str, origin: &str) -> Result<(), CatalogError> {
+        let file: CatalogFile = toml::from_str(text).map_err(|e| {
+            let (line, column) = e
+                .span()
+                .map(|s| line_col(text, s.start))
+                .unwrap_or((1, 1));
+            CatalogError::Parse {
+                origin: origin.to_string(),
+                line,
+                column,
+                message: e.message().to_string(),
+            }
+        })?;
+        for h in file.hardware {
+            h.validate().map_err(|(field, reason)| CatalogError::Invalid {
+                origin: origin.into(),
+                kind: "hardware",
+                id: h.id.clone(),
+                field,
+                reason,
+            })?;
+            upsert(&mut self.hardware, h, |x| &x.id);
+        }
+        for m in file.model {
+            m.validate().map_err(|(field, reason)| CatalogError::Invalid {
+                origin: origin.into(),
+                kind: "model",
+                id: m.id.clone(),
+                field,
+                reason,
+            })?;
+            upsert(&mut self.models, m, |x| &x.id);
+        }
+        for r in file.region {
+            r.validate().map_err(|(field, reason)| CatalogError::Invalid {
+                origin: origin.into(),
+                kind: "region",
+                id: r.id.clone(),
+                field,
+                reason,
+            })?;
+            upsert(&mut self.regions, r, |x| &x.id);
+        }
+        Ok(())
+    }
+
+    /// Finds an accelerator by id or alias (case-insensitive).
+    pub fn hardware(&self, name: &str) -> Result<&Hardware, UnknownName> {
+        find(&self.hardware, name, "hardware", |h| {
+            std::iter::once(h.id.as_str())
+                .chain(h.aliases.iter().map(String::as_str))
+                .chain(std::iter::once(h.name.as_str()))
+                .collect()
+        })
+    }
+
+    /// Finds a model by id, alias, display name or Hugging Face repository id (case-insensitive).
+    pub fn model(&self, name: &str) -> Result<&Model, UnknownName> {
+        find(&self.models, name, "model", |m| {
+            std::iter::once(m.id.as_str())
+                .chain(m.aliases.iter().map(String::as_str))
+                .chain(m.hf_repos.iter().map(String::as_str))
+                .chain(std::iter::once(m.name.as_str()))
+                .collect()
+        })
+    }
+
+    /// Finds a grid region by id or alias (case-insensitive).
+    pub fn region(&self, name: &str) -> Result<&Region, UnknownName> {
+        find(&self.regions, name, "region", |r| {
+            std::iter::once(r.id.as_str())
+                .chain(r.aliases.iter().map(String::as_str))
+                .chain(std::iter::once(r.name.as_str()))
+                .collect()
+        })
+    }
+}
+
+fn upsert<T>(v: &mut Vec<T>, item: T, id: impl Fn(&T) -> &String) {
+    if let Some(slot) = v.iter_mut().find(|x| id(x) == id(&item)) {
+        *slot = item;
+    } else {
+        v.push(item);
+    }
+}
+
+fn find<'a, T>(
+    items: &'a [T],
+    name: &str,
+    kind: &'static str,
+    names: impl Fn(&T) -> Vec<&str>,
+) -> Result<&'a T, UnknownName> {
+    let want = name.trim().to_ascii_lowercase();
+    if let Some(hit) = items
+        .iter()
+        .find(|it| names(it).iter().any(|n| n.to_ascii_lowercase() == want))
+    {
+        return Ok(hit);
+    }
+    let mut scored: Vec<(f64, String)> = items
+        .iter()
+        .map(|it| {
+            let ns = names(it);
+            let best = ns
+                .iter()
+                .map(|n| strsim::jaro_winkler(&n.to_ascii_lowercase(), &want))
+                .fold(0.0, f64::max);
+            (best, ns[0].to_string())
+        })
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let mut seen = BTreeSet::new();
+    let suggestions = scored
+        .into_iter()
+        .filter(|(s, _)| *s > 0.6)
+        .filter(|(_, n)| seen.insert(n.clone()))
+        .take(3)
+        .map(|(_, n)| n)
+        .collect();
+    Err(UnknownName {
+        kind,
+        name: name.to_string(),
+        suggestions,
+    })
+}
+
+/// 1-based line and column of a byte offset.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rfind('\n').map_or(offset, |i| offset - i - 1) + 1;
+    (line, col)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_parses_and_every_number_has_a_source() {
+        let c = Catalog::try_builtin().unwrap();
+        for h in &c.hardware {
+            for f in h.numeric_fields() {
+                assert!(
+                    h.source(f) != "unsourced",
+                    "hardware `{}` has no source for `{f}`",
+                    h.id
+                );
+            }
+        }
+        for m in &c.models {
+            for f in m.numeric_fields() {
+                assert!(
+                    m.source(f) != "unsourced",
+                    "model `{}` has no source for `{f}`",
+                    m.id
+                );
+            }
+        }
+        for r in &c.regions {
+            for f in r.numeric_fields() {
+                assert!(
+                    r.source(f) != "unsourced",
+                    "region `{}` has no source for `{f}`",
+                    r.id
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn ids_are_unique_and_names_resolve() {
+        let c = Catalog::builtin();
+        let mut ids = BTreeSet::new();
+        for h in &c.hardware {
+            assert!(ids.insert(("h", h.id.clone())), "duplicate {}", h.id);
+            assert_eq!(c.hardware(&h.id).unwrap().id, h.id);
+        }
+        for m in &c.models {
+            assert!(ids.insert(("m", m.id.clone())), "duplicate {}", m.id);
+            for r in &m.hf_repos {
+                assert_eq!(c.model(r).unwrap().id, m.id, "{r}");
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_names_suggest_close_ones() {
+        let c = Catalog::builtin();
+        let e = c.hardware("h10").unwrap_err();
+        assert!(e.suggestions.iter().any(|s| s.starts_with("h100")), "{e}");
+        let e = c.model("lama-3.1-70b").unwrap_err();
+        assert!(e.to_string().contains("llama-3.1-70b"), "{e}");
+    }
+
+    #[test]
+    fn user_file_overrides_and_extends() {
+        let mut c = Catalog::builtin();
+        let n = c.hardware.len();
+        let text = r#"
+[[hardware]]
+id = "h100-sxm"
+name = "H100 with a lower cap"
+vendor = "NVIDIA"
+peak_tflops = { bf16 = 989.0 }
+hbm_gb = 80
+hbm_tb_s = 3.35
+tdp_w = 500
+idle_w = 70
+host_w_per_accel = 575
+interconnect_gb_s = 450
+sources = { all = "test" }
+"#;
+        c.merge_toml(text, "mine.toml").unwrap();
+        assert_eq!(c.hardware.len(), n);
+        assert_eq!(c.hardware("h100-sxm").unwrap().tdp_w, 500.0);
+    }
+
+    #[test]
+    fn bad_file_names_line_and_field() {
+        let mut c = Catalog::default();
+        let text = "[[hardware]]\nid = \"x\"\nnmae = \"typo\"\n";
+        let e = c.merge_toml(text, "mine.toml").unwrap_err().to_string();
+        assert!(e.contains("mine.toml"), "{e}");
+        assert!(e.contains(":3:"), "{e}");
+        assert!(e.contains("nmae"), "{e}");
+        let text = r#"
+[[region]]
+id = "r"
+name = "R"
+carbon_g_per_kwh = -5
+pue = 1.2
+wue_onsite_l_per_kwh = 0.3
+wue_offsite_l_per_kwh = 3
+electricity_usd_per_mwh = 80
+sources = {}
+"#;
+        let e = c.merge_toml(text, "mine.toml").unwrap_err().to_string();
+        assert!(e.contains("carbon_g_per_kwh"), "{e}");
+    }
+}

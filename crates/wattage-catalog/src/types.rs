@@ -1,0 +1,472 @@
+//! The schema of catalog entries. Raw numbers carry their unit in the field name; typed
+//! accessors return `wattage_units` quantities.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use wattage_units::{ByteRate, Bytes, CarbonIntensity, EnergyPrice, FlopRate, Power, WaterIntensity};
+
+/// Numeric precision of weights, activations or the KV cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// 32-bit float.
+    Fp32,
+    /// 16-bit brain float.
+    Bf16,
+    /// 16-bit IEEE float.
+    Fp16,
+    /// 8-bit float (E4M3/E5M2).
+    Fp8,
+    /// 8-bit integer.
+    Int8,
+    /// 4-bit float (NVFP4, MXFP4).
+    Fp4,
+    /// 4-bit integer.
+    Int4,
+}
+
+impl Precision {
+    /// Every precision, for listings and property tests.
+    pub const ALL: [Precision; 7] = [
+        Precision::Fp32,
+        Precision::Bf16,
+        Precision::Fp16,
+        Precision::Fp8,
+        Precision::Int8,
+        Precision::Fp4,
+        Precision::Int4,
+    ];
+
+    /// Bytes per stored value.
+    pub fn bytes(self) -> f64 {
+        match self {
+            Precision::Fp32 => 4.0,
+            Precision::Bf16 | Precision::Fp16 => 2.0,
+            Precision::Fp8 | Precision::Int8 => 1.0,
+            Precision::Fp4 | Precision::Int4 => 0.5,
+        }
+    }
+
+    /// The name used in files and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Precision::Fp32 => "fp32",
+            Precision::Bf16 => "bf16",
+            Precision::Fp16 => "fp16",
+            Precision::Fp8 => "fp8",
+            Precision::Int8 => "int8",
+            Precision::Fp4 => "fp4",
+            Precision::Int4 => "int4",
+        }
+    }
+}
+
+impl fmt::Display for Precision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Precision {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let l = s.trim().to_ascii_lowercase();
+        let p = match l.as_str() {
+            "fp32" | "float32" => Precision::Fp32,
+            "bf16" | "bfloat16" => Precision::Bf16,
+            "fp16" | "float16" | "half" => Precision::Fp16,
+            "fp8" | "float8" | "e4m3" => Precision::Fp8,
+            "int8" => Precision::Int8,
+            "fp4" | "nvfp4" | "mxfp4" => Precision::Fp4,
+            "int4" => Precision::Int4,
+            _ => {
+                return Err(format!(
+                    "unknown precision `{s}`; expected one of fp32, bf16, fp16, fp8, int8, fp4, int4"
+                ));
+            }
+        };
+        Ok(p)
+    }
+}
+
+/// An accelerator (GPU or TPU) and the server share that comes with it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Hardware {
+    /// Catalog id, such as `h100-sxm`.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Other names it answers to.
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// Maker.
+    pub vendor: String,
+    /// Dense peak throughput in TFLOP/s by precision (no sparsity). Integer formats are in
+    /// TOPS.
+    pub peak_tflops: BTreeMap<Precision, f64>,
+    /// High-bandwidth memory per accelerator, GB (1e9 bytes).
+    pub hbm_gb: f64,
+    /// HBM bandwidth per accelerator, TB/s.
+    pub hbm_tb_s: f64,
+    /// Thermal design power (board power limit) per accelerator, W.
+    pub tdp_w: f64,
+    /// Power drawn when powered on and idle, W.
+    pub idle_w: f64,
+    /// Host power (CPUs, DRAM, NICs, fans, storage) per accelerator at full load, W.
+    pub host_w_per_accel: f64,
+    /// Scale-up interconnect bandwidth per accelerator, one direction, GB/s.
+    pub interconnect_gb_s: f64,
+    /// Rental price per accelerator-hour, USD (optional, for price-implied utilization).
+    #[serde(default)]
+    pub rent_usd_per_hour: Option<f64>,
+    /// A source for every numeric field, by field name.
+    #[serde(default)]
+    pub sources: BTreeMap<String, String>,
+}
+
+impl Hardware {
+    /// Dense peak throughput at a precision; `None` when the hardware has no such unit.
+    pub fn peak(&self, p: Precision) -> Option<FlopRate> {
+        self.peak_tflops.get(&p).map(|t| FlopRate::from_tflops(*t))
+    }
+    /// Memory capacity.
+    pub fn hbm(&self) -> Bytes {
+        Bytes::from_gb(self.hbm_gb)
+    }
+    /// Memory bandwidth.
+    pub fn hbm_bandwidth(&self) -> ByteRate {
+        ByteRate::from_tb_s(self.hbm_tb_s)
+    }
+    /// Board power limit.
+    pub fn tdp(&self) -> Power {
+        Power::from_w(self.tdp_w)
+    }
+    /// Idle power.
+    pub fn idle(&self) -> Power {
+        Power::from_w(self.idle_w)
+    }
+    /// Host power per accelerator at full load.
+    pub fn host_power(&self) -> Power {
+        Power::from_w(self.host_w_per_accel)
+    }
+    /// Scale-up link bandwidth, one direction.
+    pub fn interconnect(&self) -> ByteRate {
+        ByteRate::from_gb_s(self.interconnect_gb_s)
+    }
+    /// The source recorded for a field, or `unsourced`.
+    pub fn source(&self, field: &str) -> &str {
+        self.sources
+            .get(field)
+            .or_else(|| self.sources.get("all"))
+            .map_or("unsourced", String::as_str)
+    }
+    /// Names of the numeric fields that must carry a source.
+    pub fn numeric_fields(&self) -> Vec<&'static str> {
+        let mut v = vec![
+            "peak_tflops",
+            "hbm_gb",
+            "hbm_tb_s",
+            "tdp_w",
+            "idle_w",
+            "host_w_per_accel",
+            "interconnect_gb_s",
+        ];
+        if self.rent_usd_per_hour.is_some() {
+            v.push("rent_usd_per_hour");
+        }
+        v
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), (String, String)> {
+        positive("hbm_gb", self.hbm_gb)?;
+        positive("hbm_tb_s", self.hbm_tb_s)?;
+        positive("tdp_w", self.tdp_w)?;
+        non_negative("idle_w", self.idle_w)?;
+        non_negative("host_w_per_accel", self.host_w_per_accel)?;
+        positive("interconnect_gb_s", self.interconnect_gb_s)?;
+        if self.idle_w >= self.tdp_w {
+            return Err(("idle_w".into(), "must be below tdp_w".into()));
+        }
+        if self.peak_tflops.is_empty() {
+            return Err(("peak_tflops".into(), "needs at least one precision".into()));
+        }
+        for (p, v) in &self.peak_tflops {
+            positive(&format!("peak_tflops.{p}"), *v)?;
+        }
+        if let Some(r) = self.rent_usd_per_hour {
+            positive("rent_usd_per_hour", r)?;
+        }
+        Ok(())
+    }
+}
+
+/// A transformer language model: its architecture, as far as energy is concerned.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Model {
+    /// Catalog id, such as `llama-3.1-70b`.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Other names it answers to.
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// Hugging Face repositories holding its weights.
+    #[serde(default)]
+    pub hf_repos: Vec<String>,
+    /// True for closed models whose architecture is an estimate, not published.
+    #[serde(default)]
+    pub estimate: bool,
+    /// Transformer layers.
+    pub layers: u32,
+    /// Hidden (model) dimension.
+    pub hidden: u32,
+    /// Attention (query) heads.
+    pub heads: u32,
+    /// Key/value heads (grouped-query attention); equal to `heads` for multi-head attention.
+    pub kv_heads: u32,
+    /// Dimension of each head.
+    pub head_dim: u32,
+    /// Feed-forward inner dimension (per expert for mixture-of-experts models).
+    pub ffn: u32,
+    /// Values stored in the KV cache per token per layer, when it is not
+    /// `2 x kv_heads x head_dim` (for example multi-head latent attention).
+    #[serde(default)]
+    pub kv_values_per_token_layer: Option<u32>,
+    /// Routed experts per MoE layer (1 for a dense model).
+    #[serde(default = "one")]
+    pub experts: u32,
+    /// Routed experts each token uses (1 for a dense model).
+    #[serde(default = "one")]
+    pub experts_active: u32,
+    /// All parameters, billions.
+    pub params_total_b: f64,
+    /// Parameters used per token, billions.
+    pub params_active_b: f64,
+    /// Precision it is usually served in.
+    pub precision: Precision,
+    /// Maximum context length, tokens.
+    pub context: u32,
+    /// Hidden reasoning tokens generated per visible output token (1 when none).
+    #[serde(default = "one_f")]
+    pub reasoning_multiplier: f64,
+    /// A source for every numeric field, by field name.
+    #[serde(default)]
+    pub sources: BTreeMap<String, String>,
+}
+
+fn one() -> u32 {
+    1
+}
+fn one_f() -> f64 {
+    1.0
+}
+
+impl Model {
+    /// Parameters used per token.
+    pub fn active_params(&self) -> f64 {
+        self.params_active_b * 1e9
+    }
+    /// All parameters.
+    pub fn total_params(&self) -> f64 {
+        self.params_total_b * 1e9
+    }
+    /// True for a mixture-of-experts model.
+    pub fn is_moe(&self) -> bool {
+        self.experts > 1
+    }
+    /// Parameters of one routed expert, summed over layers; zero for a dense model.
+    ///
+    /// Solved from `total = shared + E x per_expert` and `active = shared + k x per_expert`, so
+    /// it needs no more architecture than the catalog holds.
+    pub fn params_per_expert(&self) -> f64 {
+        if !self.is_moe() || self.experts <= self.experts_active {
+            return 0.0;
+        }
+        (self.total_params() - self.active_params())
+            / f64::from(self.experts - self.experts_active)
+    }
+    /// Parameters every token uses (attention, embeddings, dense and shared-expert layers).
+    pub fn shared_params(&self) -> f64 {
+        self.total_params() - f64::from(self.experts) * self.params_per_expert()
+    }
+    /// KV-cache values per token per layer.
+    pub fn kv_values_per_token_layer(&self) -> f64 {
+        f64::from(
+            self.kv_values_per_token_layer
+                .unwrap_or(2 * self.kv_heads * self.head_dim),
+        )
+    }
+    /// Width of the attention (query heads x head dimension).
+    pub fn attention_dim(&self) -> f64 {
+        f64::from(self.heads) * f64::from(self.head_dim)
+    }
+    /// The source recorded for a field, or `unsourced`.
+    pub fn source(&self, field: &str) -> &str {
+        self.sources
+            .get(field)
+            .or_else(|| self.sources.get("all"))
+            .map_or("unsourced", String::as_str)
+    }
+    /// Names of the numeric fields that must carry a source.
+    pub fn numeric_fields(&self) -> Vec<&'static str> {
+        let mut v = vec![
+            "layers",
+            "hidden",
+            "heads",
+            "kv_heads",
+            "head_dim",
+            "ffn",
+            "params_total_b",
+            "params_active_b",
+            "context",
+        ];
+        if self.is_moe() {
+            v.extend(["experts", "experts_active"]);
+        }
+        if self.kv_values_per_token_layer.is_some() {
+            v.push("kv_values_per_token_layer");
+        }
+        if self.reasoning_multiplier != 1.0 {
+            v.push("reasoning_multiplier");
+        }
+        v
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), (String, String)> {
+        for (f, v) in [
+            ("layers", self.layers),
+            ("hidden", self.hidden),
+            ("heads", self.heads),
+            ("kv_heads", self.kv_heads),
+            ("head_dim", self.head_dim),
+            ("ffn", self.ffn),
+            ("experts", self.experts),
+            ("experts_active", self.experts_active),
+            ("context", self.context),
+        ] {
+            if v == 0 {
+                return Err((f.into(), "must be at least 1".into()));
+            }
+        }
+        positive("params_total_b", self.params_total_b)?;
+        positive("params_active_b", self.params_active_b)?;
+        if self.params_active_b > self.params_total_b * (1.0 + 1e-9) {
+            return Err((
+                "params_active_b".into(),
+                "cannot exceed params_total_b".into(),
+            ));
+        }
+        if self.kv_heads > self.heads {
+            return Err(("kv_heads".into(), "cannot exceed heads".into()));
+        }
+        if self.experts_active > self.experts {
+            return Err(("experts_active".into(), "cannot exceed experts".into()));
+        }
+        if self.is_moe() && self.params_active_b >= self.params_total_b {
+            return Err((
+                "params_active_b".into(),
+                "a mixture-of-experts model must use fewer parameters per token than it has"
+                    .into(),
+            ));
+        }
+        if !(self.reasoning_multiplier.is_finite() && self.reasoning_multiplier >= 1.0) {
+            return Err(("reasoning_multiplier".into(), "must be 1 or more".into()));
+        }
+        Ok(())
+    }
+}
+
+/// A grid region: the carbon and water intensity of its electricity, and how data centres in
+/// it are usually run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Region {
+    /// Catalog id, such as `us-average`.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Other names it answers to.
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// Grid carbon intensity, gCO2e per kWh consumed.
+    pub carbon_g_per_kwh: f64,
+    /// Typical power usage effectiveness of data centres there.
+    pub pue: f64,
+    /// On-site water usage effectiveness (cooling), litres per kWh of IT energy.
+    pub wue_onsite_l_per_kwh: f64,
+    /// Off-site water (at the power plants), litres per kWh consumed.
+    pub wue_offsite_l_per_kwh: f64,
+    /// Typical industrial electricity price, USD per MWh.
+    pub electricity_usd_per_mwh: f64,
+    /// A source for every numeric field, by field name.
+    #[serde(default)]
+    pub sources: BTreeMap<String, String>,
+}
+
+impl Region {
+    /// Grid carbon intensity.
+    pub fn carbon(&self) -> CarbonIntensity {
+        CarbonIntensity::from_g_per_kwh(self.carbon_g_per_kwh)
+    }
+    /// On-site water intensity per kWh of IT energy.
+    pub fn wue_onsite(&self) -> WaterIntensity {
+        WaterIntensity::from_l_per_kwh(self.wue_onsite_l_per_kwh)
+    }
+    /// Off-site water intensity per kWh consumed.
+    pub fn wue_offsite(&self) -> WaterIntensity {
+        WaterIntensity::from_l_per_kwh(self.wue_offsite_l_per_kwh)
+    }
+    /// Electricity price.
+    pub fn price(&self) -> EnergyPrice {
+        EnergyPrice::from_usd_per_mwh(self.electricity_usd_per_mwh)
+    }
+    /// The source recorded for a field, or `unsourced`.
+    pub fn source(&self, field: &str) -> &str {
+        self.sources
+            .get(field)
+            .or_else(|| self.sources.get("all"))
+            .map_or("unsourced", String::as_str)
+    }
+    /// Names of the numeric fields that must carry a source.
+    pub fn numeric_fields(&self) -> Vec<&'static str> {
+        vec![
+            "carbon_g_per_kwh",
+            "pue",
+            "wue_onsite_l_per_kwh",
+            "wue_offsite_l_per_kwh",
+            "electricity_usd_per_mwh",
+        ]
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), (String, String)> {
+        non_negative("carbon_g_per_kwh", self.carbon_g_per_kwh)?;
+        if !(self.pue.is_finite() && self.pue >= 1.0 && self.pue <= 5.0) {
+            return Err(("pue".into(), "must be between 1 and 5".into()));
+        }
+        non_negative("wue_onsite_l_per_kwh", self.wue_onsite_l_per_kwh)?;
+        non_negative("wue_offsite_l_per_kwh", self.wue_offsite_l_per_kwh)?;
+        non_negative("electricity_usd_per_mwh", self.electricity_usd_per_mwh)?;
+        Ok(())
+    }
+}
+
+fn positive(field: &str, v: f64) -> Result<(), (String, String)> {
+    if v.is_finite() && v > 0.0 {
+        Ok(())
+    } else {
+        Err((field.into(), format!("must be a positive number, got {v}")))
+    }
+}
+
+fn non_negative(field: &str, v: f64) -> Result<(), (String, String)> {
+    if v.is_finite() && v >= 0.0 {
+        Ok(())
+    } else {
+        Err((field.into(), format!("must be zero or more, got {v}")))
+    }
+}

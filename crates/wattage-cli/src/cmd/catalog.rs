@@ -1,0 +1,12 @@
+//! `wattage catalog` (being built).
+
+use crate::common::{Global, user};
+
+/// Arguments of `wattage catalog`.
+#[derive(clap::Args, Debug)]
+pub struct Args {}
+
+/// Runs the command.
+pub fn run(_g: &Global, _a: Args) -> anyhow::Result<()> {
+    Err(user("`catalog` is not built yet"))
+}

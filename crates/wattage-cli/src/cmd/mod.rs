@@ -1,0 +1,9 @@
+//! One module per subcommand: parse its flags or file, call the library, render the result.
+
+pub mod catalog;
+pub mod estimate;
+pub mod optimize;
+pub mod run;
+pub mod serving;
+pub mod site;
+pub mod train;

@@ -1,0 +1,72 @@
+//! `wattage`: how much energy, carbon, water and money AI work takes, from one token to a
+//! gigawatt campus. This binary is a thin shell: it parses arguments, reads and writes files,
+//! and renders results; every model lives in the library crates.
+
+mod cmd;
+mod common;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Energy, carbon, water and cost of AI work, from one LLM token to a gigawatt campus.
+#[derive(Parser, Debug)]
+#[command(name = "wattage", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(flatten)]
+    global: common::Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Energy, latency, carbon, water and cost of one LLM request
+    Estimate(cmd::estimate::Args),
+    /// Energy, power and emissions of a training run
+    Train(cmd::train::Args),
+    /// List or show catalog entries (hardware, models, regions) with their sources
+    Catalog(cmd::catalog::Args),
+    /// Simulate a serving fleet or a site energy system
+    #[command(subcommand)]
+    Simulate(SimulateCommand),
+    /// Cheapest design and dispatch of a site, by linear programming
+    Optimize(cmd::optimize::Args),
+    /// Run one scenario from token to grid and write a report
+    Run(cmd::run::Args),
+    /// Run several scenarios and compare them side by side
+    Compare(cmd::run::CompareArgs),
+}
+
+#[derive(Subcommand, Debug)]
+enum SimulateCommand {
+    /// Discrete-event simulation of LLM serving: request stream -> batches -> watts
+    Serving(cmd::serving::Args),
+    /// Time-series simulation of a site's energy system
+    Site(cmd::site::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let result = match cli.command {
+        Command::Estimate(a) => cmd::estimate::run(&cli.global, a),
+        Command::Train(a) => cmd::train::run(&cli.global, a),
+        Command::Catalog(a) => cmd::catalog::run(&cli.global, a),
+        Command::Simulate(SimulateCommand::Serving(a)) => cmd::serving::run(&cli.global, a),
+        Command::Simulate(SimulateCommand::Site(a)) => cmd::site::run(&cli.global, a),
+        Command::Optimize(a) => cmd::optimize::run(&cli.global, a),
+        Command::Run(a) => cmd::run::run(&cli.global, a),
+        Command::Compare(a) => cmd::run::compare(&cli.global, a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => common::report_error(&e),
+    }
+}

@@ -1,0 +1,1 @@
+//! Cheapest design and dispatch of a site energy system as a linear program

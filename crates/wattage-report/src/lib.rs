@@ -1,0 +1,1 @@
+//! Reports: HTML with inline SVG charts, summary tables
