@@ -265,6 +265,9 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
 
 #[cfg(test)]
 mod tests {
+    // A test that unwraps fails loudly with the error, which is what a test should do.
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
 
     #[test]
@@ -368,5 +371,151 @@ sources = {}
 "#;
         let e = c.merge_toml(text, "mine.toml").unwrap_err().to_string();
         assert!(e.contains("carbon_g_per_kwh"), "{e}");
+    }
+
+    #[test]
+    fn moe_models_have_positive_plausible_shared_params() {
+        let c = Catalog::builtin();
+        for m in c.models.iter().filter(|m| m.is_moe()) {
+            let shared = m.shared_params();
+            let expert = m.params_per_expert();
+            assert!(
+                shared > 0.0 && shared < m.active_params(),
+                "`{}`: shared params {:.2}B must lie between 0 and active {:.2}B",
+                m.id,
+                shared / 1e9,
+                m.params_active_b
+            );
+            // One routed expert summed over layers is 3 x hidden x ffn per MoE layer (gated
+            // FFN); the MoE layers are all or some (Llama 4 Maverick: every second) of them.
+            let per_layer = 3.0 * f64::from(m.hidden) * f64::from(m.ffn);
+            let moe_layers = expert / per_layer / f64::from(m.layers);
+            assert!(
+                (0.45..=1.05).contains(&moe_layers),
+                "`{}`: total/active/experts imply {:.2} x layers of experts of width `ffn`",
+                m.id,
+                moe_layers
+            );
+        }
+    }
+
+    #[test]
+    fn dense_model_architecture_matches_its_parameter_count() {
+        // Attention plus FFN weights, without embeddings, must be a large share of the
+        // parameter count: catches a wrong layers, hidden, heads or ffn value.
+        let c = Catalog::builtin();
+        for m in c.models.iter().filter(|m| !m.is_moe()) {
+            let h = f64::from(m.hidden);
+            let attn = 2.0 * h * m.attention_dim()
+                + 2.0 * h * f64::from(m.kv_heads) * f64::from(m.head_dim);
+            let ok = [2.0, 3.0].iter().any(|mats| {
+                let body = f64::from(m.layers) * (attn + mats * h * f64::from(m.ffn));
+                (0.75..=1.02).contains(&(body / m.total_params()))
+            });
+            assert!(
+                ok,
+                "`{}`: architecture does not add up to {}B",
+                m.id, m.params_total_b
+            );
+        }
+    }
+
+    #[test]
+    fn every_model_fits_on_eight_of_some_accelerator() {
+        let c = Catalog::builtin();
+        for m in &c.models {
+            let weights_gb = m.total_params() * m.precision.bytes() / 1e9;
+            assert!(
+                c.hardware.iter().any(|h| 8.0 * h.hbm_gb >= weights_gb),
+                "`{}`: {weights_gb:.0} GB of weights at {} fit on no 8-accelerator node",
+                m.id,
+                m.precision
+            );
+        }
+    }
+
+    #[test]
+    fn peak_rates_grow_as_precision_shrinks() {
+        let c = Catalog::builtin();
+        for h in &c.hardware {
+            let order = [
+                Precision::Fp32,
+                Precision::Bf16,
+                Precision::Fp8,
+                Precision::Fp4,
+            ];
+            let rates: Vec<f64> = order
+                .iter()
+                .filter_map(|p| h.peak_tflops.get(p).copied())
+                .collect();
+            assert!(
+                rates.windows(2).all(|w| w[0] <= w[1]),
+                "`{}`: peak rates must not fall from fp32 to fp4: {rates:?}",
+                h.id
+            );
+            assert!(h.hbm_tb_s < 20.0 && h.hbm_gb < 500.0, "`{}`: units?", h.id);
+        }
+    }
+
+    #[test]
+    fn catalog_spot_checks() {
+        let c = Catalog::builtin();
+        // Figures the public cases rely on (../shared/reference/public-cases.md).
+        let h100 = c.hardware("h100").unwrap();
+        assert!((h100.peak_tflops[&Precision::Bf16] - 989.0).abs() < 1.0);
+        assert!((h100.peak_tflops[&Precision::Fp8] - 2000.0).abs() / 2000.0 < 0.02);
+        assert_eq!(h100.tdp_w + h100.host_w_per_accel, 1275.0);
+        assert_eq!(c.hardware("a100").unwrap().tdp_w, 400.0);
+        assert_eq!(c.hardware("v100").unwrap().tdp_w, 300.0);
+        assert_eq!(c.region("tva").unwrap().carbon_g_per_kwh, 283.0);
+        // Names people type.
+        for (name, id) in [
+            ("a100", "a100-sxm"),
+            ("H200", "h200"),
+            ("b200", "b200"),
+            ("gb200", "gb200"),
+            ("mi300x", "mi300x"),
+            ("v5e", "tpu-v5e"),
+            ("v5p", "tpu-v5p"),
+            ("trillium", "tpu-v6e"),
+        ] {
+            assert_eq!(c.hardware(name).unwrap().id, id, "{name}");
+        }
+        for (name, id) in [
+            ("meta-llama/Llama-3.1-405B-Instruct", "llama-3.1-405b"),
+            ("Qwen/Qwen3-30B-A3B", "qwen3-30b-a3b"),
+            ("deepseek-ai/DeepSeek-R1", "deepseek-r1"),
+            ("openai/gpt-oss-120b", "gpt-oss-120b"),
+            ("gpt-4o-mini", "gpt-4o-mini-est"),
+            ("o3-mini", "o3-mini-est"),
+        ] {
+            assert_eq!(c.model(name).unwrap().id, id, "{name}");
+        }
+        // Architecture from the published configs.
+        let m = c.model("llama-3.1-405b").unwrap();
+        assert_eq!(
+            (m.layers, m.hidden, m.heads, m.kv_heads),
+            (126, 16384, 128, 8)
+        );
+        assert_eq!(m.ffn, 53248);
+        let m = c.model("deepseek-v3").unwrap();
+        assert_eq!((m.experts, m.experts_active), (256, 8));
+        assert_eq!(m.kv_values_per_token_layer(), 576.0);
+        assert_eq!(m.precision, Precision::Fp8);
+        let m = c.model("qwen3-235b-a22b").unwrap();
+        assert_eq!((m.layers, m.hidden, m.kv_heads, m.ffn), (94, 4096, 4, 1536));
+        let m = c.model("gpt-oss-120b").unwrap();
+        assert_eq!((m.layers, m.hidden, m.head_dim), (36, 2880, 64));
+        assert_eq!(m.precision, Precision::Fp4);
+        let m = c.model("gpt-3-175b").unwrap();
+        assert_eq!((m.layers, m.hidden, m.heads), (96, 12288, 96));
+        // Closed models are labelled, and reasoning models carry a multiplier.
+        for id in ["gpt-4o-est", "gpt-4o-mini-est", "o3-mini-est", "o1-est"] {
+            let m = c.model(id).unwrap();
+            assert!(m.estimate, "{id}");
+            assert!(m.hf_repos.is_empty(), "{id}");
+        }
+        assert!(c.model("o1-est").unwrap().reasoning_multiplier > 1.0);
+        assert_eq!(c.model("deepseek-r1").unwrap().reasoning_multiplier, 1.0);
     }
 }
