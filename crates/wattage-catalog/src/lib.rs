@@ -103,9 +103,15 @@ pub struct Catalog {
 }
 
 const BUILTIN: &[(&str, &str)] = &[
-    ("built-in hardware.toml", include_str!("../data/hardware.toml")),
+    (
+        "built-in hardware.toml",
+        include_str!("../data/hardware.toml"),
+    ),
     ("built-in models.toml", include_str!("../data/models.toml")),
-    ("built-in regions.toml", include_str!("../data/regions.toml")),
+    (
+        "built-in regions.toml",
+        include_str!("../data/regions.toml"),
+    ),
 ];
 
 impl Catalog {
@@ -130,10 +136,7 @@ impl Catalog {
     /// already present replaces it. `origin` names the file in errors.
     pub fn merge_toml(&mut self, text: &str, origin: &str) -> Result<(), CatalogError> {
         let file: CatalogFile = toml::from_str(text).map_err(|e| {
-            let (line, column) = e
-                .span()
-                .map(|s| line_col(text, s.start))
-                .unwrap_or((1, 1));
+            let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
             CatalogError::Parse {
                 origin: origin.to_string(),
                 line,
@@ -142,33 +145,36 @@ impl Catalog {
             }
         })?;
         for h in file.hardware {
-            h.validate().map_err(|(field, reason)| CatalogError::Invalid {
-                origin: origin.into(),
-                kind: "hardware",
-                id: h.id.clone(),
-                field,
-                reason,
-            })?;
+            h.validate()
+                .map_err(|(field, reason)| CatalogError::Invalid {
+                    origin: origin.into(),
+                    kind: "hardware",
+                    id: h.id.clone(),
+                    field,
+                    reason,
+                })?;
             upsert(&mut self.hardware, h, |x| &x.id);
         }
         for m in file.model {
-            m.validate().map_err(|(field, reason)| CatalogError::Invalid {
-                origin: origin.into(),
-                kind: "model",
-                id: m.id.clone(),
-                field,
-                reason,
-            })?;
+            m.validate()
+                .map_err(|(field, reason)| CatalogError::Invalid {
+                    origin: origin.into(),
+                    kind: "model",
+                    id: m.id.clone(),
+                    field,
+                    reason,
+                })?;
             upsert(&mut self.models, m, |x| &x.id);
         }
         for r in file.region {
-            r.validate().map_err(|(field, reason)| CatalogError::Invalid {
-                origin: origin.into(),
-                kind: "region",
-                id: r.id.clone(),
-                field,
-                reason,
-            })?;
+            r.validate()
+                .map_err(|(field, reason)| CatalogError::Invalid {
+                    origin: origin.into(),
+                    kind: "region",
+                    id: r.id.clone(),
+                    field,
+                    reason,
+                })?;
             upsert(&mut self.regions, r, |x| &x.id);
         }
         Ok(())

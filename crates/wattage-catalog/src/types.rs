@@ -6,7 +6,9 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
-use wattage_units::{ByteRate, Bytes, CarbonIntensity, EnergyPrice, FlopRate, Power, WaterIntensity};
+use wattage_units::{
+    ByteRate, Bytes, CarbonIntensity, EnergyPrice, FlopRate, Power, WaterIntensity,
+};
 
 /// Numeric precision of weights, activations or the KV cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -287,8 +289,7 @@ impl Model {
         if !self.is_moe() || self.experts <= self.experts_active {
             return 0.0;
         }
-        (self.total_params() - self.active_params())
-            / f64::from(self.experts - self.experts_active)
+        (self.total_params() - self.active_params()) / f64::from(self.experts - self.experts_active)
     }
     /// Parameters every token uses (attention, embeddings, dense and shared-expert layers).
     pub fn shared_params(&self) -> f64 {
@@ -370,8 +371,7 @@ impl Model {
         if self.is_moe() && self.params_active_b >= self.params_total_b {
             return Err((
                 "params_active_b".into(),
-                "a mixture-of-experts model must use fewer parameters per token than it has"
-                    .into(),
+                "a mixture-of-experts model must use fewer parameters per token than it has".into(),
             ));
         }
         if !(self.reasoning_multiplier.is_finite() && self.reasoning_multiplier >= 1.0) {

@@ -22,10 +22,19 @@
 //! assert!(c.time.ms() > 5.0 && c.time.ms() < 10.0);
 //! ```
 
+pub mod assumptions;
+pub mod calibration;
 pub mod deploy;
+pub mod estimate;
+pub mod fleet;
+pub mod presets;
 pub mod roofline;
+pub mod training;
+pub mod uncertainty;
 
+pub use assumptions::{AssumptionRow, Assumptions, Method, Scope};
 pub use deploy::Deployment;
+pub use estimate::{Breakdown, Estimate, Request, estimate};
 pub use roofline::{Roofline, RooflineParams, Step, StepCost};
 
 /// What can go wrong building an estimate. Every variant names the input at fault.

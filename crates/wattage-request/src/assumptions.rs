@@ -1,0 +1,343 @@
+//! Every number the estimate assumes, with its value and source, overridable by the caller.
+
+use serde::{Deserialize, Serialize};
+use wattage_catalog::Region;
+use wattage_units::{CarbonIntensity, EnergyPrice, WaterIntensity};
+
+use crate::roofline::RooflineParams;
+
+/// Which boundary the energy is drawn around.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// Accelerators only: what NVML and similar meters read.
+    Gpu,
+    /// Plus the host: CPUs, DRAM, NICs, fans.
+    Server,
+    /// Plus idle reserve capacity and the facility overhead (PUE): what the grid sees.
+    Facility,
+}
+
+impl std::str::FromStr for Scope {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "gpu" => Ok(Scope::Gpu),
+            "server" => Ok(Scope::Server),
+            "facility" => Ok(Scope::Facility),
+            _ => Err(format!(
+                "unknown scope `{s}`; expected gpu, server or facility"
+            )),
+        }
+    }
+}
+
+/// How the energy is estimated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Method {
+    /// Epoch AI's flat-utilization method (seed 003).
+    Epoch,
+    /// Iteration-level roofline model with a power curve.
+    Roofline,
+}
+
+impl std::str::FromStr for Method {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "epoch" => Ok(Method::Epoch),
+            "roofline" => Ok(Method::Roofline),
+            _ => Err(format!("unknown method `{s}`; expected roofline or epoch")),
+        }
+    }
+}
+
+/// Every assumption of an estimate. [`Assumptions::for_region`] fills it from a catalog
+/// region; each field can then be overridden.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Assumptions {
+    /// Constants of the roofline model.
+    pub roofline: RooflineParams,
+    /// Share of the host's rated power drawn while serving.
+    pub host_load: f64,
+    /// Power usage effectiveness of the facility.
+    pub pue: f64,
+    /// Idle reserve: accelerator-seconds provisioned but idle per busy accelerator-second
+    /// (capacity held for peaks, failover and deploys).
+    pub reserve: f64,
+    /// Epoch method: decode FLOP utilization.
+    pub epoch_utilization: f64,
+    /// Epoch method: prefill FLOP utilization.
+    pub epoch_prefill_utilization: f64,
+    /// Epoch method: average power as a share of the all-in peak.
+    pub epoch_power_fraction: f64,
+    /// Token budget of one iteration (vLLM's `max_num_batched_tokens`): the prefill chunk.
+    pub max_batched_tokens: f64,
+    /// Grid carbon intensity.
+    pub carbon: CarbonIntensity,
+    /// On-site water per kWh of IT energy.
+    pub wue_onsite: WaterIntensity,
+    /// Off-site water per kWh drawn from the grid.
+    pub wue_offsite: WaterIntensity,
+    /// Electricity price.
+    pub price: EnergyPrice,
+}
+
+/// Name, value, unit and source of one assumption, for `--explain` and reports.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AssumptionRow {
+    /// Field name (as used for overrides).
+    pub name: &'static str,
+    /// Value.
+    pub value: f64,
+    /// Unit, or empty for a plain number.
+    pub unit: &'static str,
+    /// Where the value comes from.
+    pub source: String,
+}
+
+impl Assumptions {
+    /// Defaults for data centres in a region (PUE, carbon, water, price from the catalog).
+    pub fn for_region(r: &Region) -> Self {
+        Self {
+            roofline: RooflineParams::default(),
+            host_load: HOST_LOAD,
+            pue: r.pue,
+            reserve: RESERVE,
+            epoch_utilization: 0.10,
+            epoch_prefill_utilization: 1.0 / 3.0,
+            epoch_power_fraction: 0.70,
+            max_batched_tokens: 8192.0,
+            carbon: r.carbon(),
+            wue_onsite: r.wue_onsite(),
+            wue_offsite: r.wue_offsite(),
+            price: r.price(),
+        }
+    }
+
+    /// Checks every value is in its physical range, naming the first that is not.
+    pub fn validate(&self) -> Result<(), crate::EstimateError> {
+        let p = &self.roofline;
+        let unit = |name: &'static str, v: f64| {
+            if v.is_finite() && v > 0.0 && v <= 1.0 {
+                Ok(())
+            } else {
+                Err(crate::EstimateError::invalid(
+                    name,
+                    format!("must be in (0, 1], got {v}"),
+                ))
+            }
+        };
+        let nonneg = |name: &'static str, v: f64| {
+            if v.is_finite() && v >= 0.0 {
+                Ok(())
+            } else {
+                Err(crate::EstimateError::invalid(
+                    name,
+                    format!("must be zero or more, got {v}"),
+                ))
+            }
+        };
+        unit("compute_efficiency", p.compute_efficiency)?;
+        unit("memory_efficiency", p.memory_efficiency)?;
+        nonneg("step_overhead_s", p.step_overhead_s)?;
+        nonneg("per_seq_overhead_s", p.per_seq_overhead_s)?;
+        nonneg("collective_latency_s", p.collective_latency_s)?;
+        nonneg("power_active", p.power_active)?;
+        nonneg("power_compute", p.power_compute)?;
+        nonneg("power_memory", p.power_memory)?;
+        nonneg("host_load", self.host_load)?;
+        if !(self.pue.is_finite() && (1.0..=5.0).contains(&self.pue)) {
+            return Err(crate::EstimateError::invalid(
+                "pue",
+                format!("must be between 1 and 5, got {}", self.pue),
+            ));
+        }
+        nonneg("reserve", self.reserve)?;
+        unit("utilization", self.epoch_utilization)?;
+        unit("prefill_utilization", self.epoch_prefill_utilization)?;
+        unit("power_fraction", self.epoch_power_fraction)?;
+        if !(self.max_batched_tokens.is_finite() && self.max_batched_tokens >= 1.0) {
+            return Err(crate::EstimateError::invalid(
+                "max_batched_tokens",
+                "must be at least 1",
+            ));
+        }
+        nonneg("carbon", self.carbon.g_per_kwh())?;
+        nonneg("wue_onsite", self.wue_onsite.l_per_kwh())?;
+        nonneg("wue_offsite", self.wue_offsite.l_per_kwh())?;
+        nonneg("price", self.price.usd_per_mwh())?;
+        Ok(())
+    }
+
+    /// The assumptions as rows with their sources.
+    pub fn rows(&self, region: &Region, method: Method) -> Vec<AssumptionRow> {
+        let p = &self.roofline;
+        let fit = "fitted to ML.ENERGY v3 (Llama 3.1 8B/70B on H100, vLLM); see README";
+        let mut v = Vec::new();
+        let mut row = |name, value, unit, source: &str| {
+            v.push(AssumptionRow {
+                name,
+                value,
+                unit,
+                source: source.to_string(),
+            })
+        };
+        match method {
+            Method::Roofline => {
+                row("compute_efficiency", p.compute_efficiency, "", fit);
+                row("memory_efficiency", p.memory_efficiency, "", fit);
+                row("step_overhead_s", p.step_overhead_s, "s", fit);
+                row("per_seq_overhead_s", p.per_seq_overhead_s, "s", fit);
+                row(
+                    "collective_latency_s",
+                    p.collective_latency_s,
+                    "s",
+                    "NCCL all-reduce latency over NVLink, 5-20 µs (NCCL tests); fitted",
+                );
+                row("power_active", p.power_active, "", fit);
+                row("power_compute", p.power_compute, "", fit);
+                row("power_memory", p.power_memory, "", fit);
+                row(
+                    "max_batched_tokens",
+                    self.max_batched_tokens,
+                    "tokens",
+                    "vLLM V1 default max_num_batched_tokens for chunked prefill",
+                );
+            }
+            Method::Epoch => {
+                row(
+                    "utilization",
+                    self.epoch_utilization,
+                    "",
+                    "Seed 003: 10% typical inference utilization",
+                );
+                row(
+                    "prefill_utilization",
+                    self.epoch_prefill_utilization,
+                    "",
+                    "public-cases.md section 1: prefill at about 1/3 utilization fits 2.4 and 40 Wh",
+                );
+                row(
+                    "power_fraction",
+                    self.epoch_power_fraction,
+                    "",
+                    "Seed 003: GPUs draw about 70% of peak power (Patel et al. 2024)",
+                );
+            }
+        }
+        row("host_load", self.host_load, "", HOST_LOAD_SOURCE);
+        row("reserve", self.reserve, "", RESERVE_SOURCE);
+        row("pue", self.pue, "", region.source("pue"));
+        row(
+            "carbon",
+            self.carbon.g_per_kwh(),
+            "gCO2e/kWh",
+            region.source("carbon_g_per_kwh"),
+        );
+        row(
+            "wue_onsite",
+            self.wue_onsite.l_per_kwh(),
+            "L/kWh",
+            region.source("wue_onsite_l_per_kwh"),
+        );
+        row(
+            "wue_offsite",
+            self.wue_offsite.l_per_kwh(),
+            "L/kWh",
+            region.source("wue_offsite_l_per_kwh"),
+        );
+        row(
+            "price",
+            self.price.usd_per_mwh(),
+            "USD/MWh",
+            region.source("electricity_usd_per_mwh"),
+        );
+        v
+    }
+}
+
+/// Share of the host's rating drawn while serving.
+pub const HOST_LOAD: f64 = 0.6;
+const HOST_LOAD_SOURCE: &str = "estimate: CPUs, DRAM, NICs and fans of an 8-GPU server draw about 60% of their rated share under inference load (Patel et al. 2024 report servers well below nameplate)";
+/// Idle reserve capacity per busy capacity.
+pub const RESERVE: f64 = 0.15;
+const RESERVE_SOURCE: &str = "estimate: fleets provision 10-30% headroom over mean load for peaks and failover; idle replicas draw idle power";
+
+/// Names accepted by [`Assumptions::set`] and [`Assumptions::get`].
+pub const NAMES: &[&str] = &[
+    "compute_efficiency",
+    "memory_efficiency",
+    "step_overhead_s",
+    "per_seq_overhead_s",
+    "collective_latency_s",
+    "power_active",
+    "power_compute",
+    "power_memory",
+    "host_load",
+    "pue",
+    "reserve",
+    "utilization",
+    "prefill_utilization",
+    "power_fraction",
+    "max_batched_tokens",
+    "carbon",
+    "wue_onsite",
+    "wue_offsite",
+    "price",
+];
+
+impl Assumptions {
+    fn slot(&mut self, name: &str) -> Option<&mut f64> {
+        Some(match name {
+            "compute_efficiency" => &mut self.roofline.compute_efficiency,
+            "memory_efficiency" => &mut self.roofline.memory_efficiency,
+            "step_overhead_s" => &mut self.roofline.step_overhead_s,
+            "per_seq_overhead_s" => &mut self.roofline.per_seq_overhead_s,
+            "collective_latency_s" => &mut self.roofline.collective_latency_s,
+            "power_active" => &mut self.roofline.power_active,
+            "power_compute" => &mut self.roofline.power_compute,
+            "power_memory" => &mut self.roofline.power_memory,
+            "host_load" => &mut self.host_load,
+            "pue" => &mut self.pue,
+            "reserve" => &mut self.reserve,
+            "utilization" => &mut self.epoch_utilization,
+            "prefill_utilization" => &mut self.epoch_prefill_utilization,
+            "power_fraction" => &mut self.epoch_power_fraction,
+            "max_batched_tokens" => &mut self.max_batched_tokens,
+            _ => return None,
+        })
+    }
+
+    /// Sets an assumption by name (see [`NAMES`]); units as in [`Assumptions::rows`].
+    pub fn set(&mut self, name: &str, value: f64) -> Result<(), crate::EstimateError> {
+        match name {
+            "carbon" => self.carbon = CarbonIntensity::from_g_per_kwh(value),
+            "wue_onsite" => self.wue_onsite = WaterIntensity::from_l_per_kwh(value),
+            "wue_offsite" => self.wue_offsite = WaterIntensity::from_l_per_kwh(value),
+            "price" => self.price = EnergyPrice::from_usd_per_mwh(value),
+            _ => match self.slot(name) {
+                Some(s) => *s = value,
+                None => {
+                    return Err(crate::EstimateError::invalid(
+                        "assumption",
+                        format!("unknown assumption `{name}`; known: {}", NAMES.join(", ")),
+                    ));
+                }
+            },
+        }
+        Ok(())
+    }
+
+    /// Reads an assumption by name.
+    pub fn get(&self, name: &str) -> Option<f64> {
+        match name {
+            "carbon" => Some(self.carbon.g_per_kwh()),
+            "wue_onsite" => Some(self.wue_onsite.l_per_kwh()),
+            "wue_offsite" => Some(self.wue_offsite.l_per_kwh()),
+            "price" => Some(self.price.usd_per_mwh()),
+            _ => self.clone().slot(name).map(|v| *v),
+        }
+    }
+}

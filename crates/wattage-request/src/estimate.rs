@@ -1,0 +1,376 @@
+//! The energy, latency and impacts of one request, by either method.
+
+use serde::Serialize;
+use wattage_units::{Co2e, Energy, Flop, Power, Time, Usd, Water};
+
+use crate::EstimateError;
+use crate::assumptions::{Assumptions, Method, Scope};
+use crate::deploy::Deployment;
+use crate::roofline::{Roofline, Step, StepCost};
+
+/// One request: its prompt and output lengths, and how many sequences share the replica.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Request {
+    /// Prompt tokens.
+    pub input_tokens: f64,
+    /// Visible output tokens.
+    pub output_tokens: f64,
+    /// Sequences decoding concurrently on the replica (the batch), including this one.
+    pub batch: f64,
+}
+
+impl Request {
+    /// Checks the request is well formed, naming the first bad field.
+    pub fn validate(&self, d: &Deployment) -> Result<(), EstimateError> {
+        if !(self.input_tokens.is_finite() && self.input_tokens >= 0.0) {
+            return Err(EstimateError::invalid(
+                "input_tokens",
+                "must be zero or more",
+            ));
+        }
+        if !(self.output_tokens.is_finite() && self.output_tokens >= 1.0) {
+            return Err(EstimateError::invalid(
+                "output_tokens",
+                "must be at least 1",
+            ));
+        }
+        if !(self.batch.is_finite() && self.batch >= 1.0) {
+            return Err(EstimateError::invalid("batch", "must be at least 1"));
+        }
+        let generated = self.output_tokens * d.model.reasoning_multiplier;
+        let ctx = self.input_tokens + generated;
+        if ctx > f64::from(d.model.context) {
+            return Err(EstimateError::invalid(
+                "input_tokens",
+                format!(
+                    "prompt plus output ({ctx:.0} tokens) exceeds `{}`'s context of {} tokens",
+                    d.model.id, d.model.context
+                ),
+            ));
+        }
+        let need = self.batch * ctx;
+        let have = d.kv_capacity_tokens();
+        if need > have {
+            return Err(EstimateError::invalid(
+                "batch",
+                format!(
+                    "{} sequences of {ctx:.0} tokens need {need:.0} tokens of KV cache; {} x `{}` holds {have:.0}",
+                    self.batch, d.gpus, d.hardware.id
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Energy by where it is drawn. Each part is the request's share.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Breakdown {
+    /// Accelerators.
+    pub gpu: Energy,
+    /// Host CPUs, DRAM, NICs, fans.
+    pub host: Energy,
+    /// Idle reserve capacity.
+    pub reserve: Energy,
+    /// Facility overhead: cooling and power delivery (PUE - 1).
+    pub facility_overhead: Energy,
+}
+
+impl Breakdown {
+    /// Energy inside a scope's boundary.
+    pub fn at(&self, scope: Scope) -> Energy {
+        match scope {
+            Scope::Gpu => self.gpu,
+            Scope::Server => self.gpu + self.host,
+            Scope::Facility => self.gpu + self.host + self.reserve + self.facility_overhead,
+        }
+    }
+    /// IT energy inside a scope's boundary (what on-site cooling water is charged on).
+    pub fn it_at(&self, scope: Scope) -> Energy {
+        match scope {
+            Scope::Gpu => self.gpu,
+            Scope::Server => self.gpu + self.host,
+            Scope::Facility => self.gpu + self.host + self.reserve,
+        }
+    }
+}
+
+/// The result of one estimate.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Estimate {
+    /// How it was estimated.
+    pub method: Method,
+    /// The boundary of `energy`.
+    pub scope: Scope,
+    /// Energy of the request inside the scope.
+    pub energy: Energy,
+    /// Of which prompt processing.
+    pub prefill: Energy,
+    /// Of which token generation.
+    pub decode: Energy,
+    /// The whole breakdown, all scopes.
+    pub breakdown: Breakdown,
+    /// Time to first token.
+    pub ttft: Time,
+    /// Mean time between output tokens (one decode iteration at this batch).
+    pub decode_step: Time,
+    /// Median inter-token latency.
+    pub itl_median: Time,
+    /// Time from arrival to last token.
+    pub e2e: Time,
+    /// Tokens generated, including hidden reasoning tokens.
+    pub generated_tokens: f64,
+    /// Floating-point operations attributed to the request.
+    pub flop: Flop,
+    /// Accelerator-time attributed to the request.
+    pub gpu_time: Time,
+    /// Mean power of the replica's accelerators while busy.
+    pub replica_power: Power,
+    /// Model FLOP utilization while busy.
+    pub compute_utilization: f64,
+    /// Memory-bandwidth utilization while busy.
+    pub memory_utilization: f64,
+    /// Emissions of the scope's energy.
+    pub co2e: Co2e,
+    /// On-site (cooling) water of the scope's IT energy.
+    pub water_onsite: Water,
+    /// Off-site water (at the power plants) of the scope's energy.
+    pub water_offsite: Water,
+    /// Electricity cost of the scope's energy.
+    pub cost: Usd,
+}
+
+impl Estimate {
+    /// Energy per visible output token.
+    pub fn energy_per_output_token(&self, output_tokens: f64) -> Energy {
+        self.energy / output_tokens
+    }
+    /// Total water.
+    pub fn water(&self) -> Water {
+        self.water_onsite + self.water_offsite
+    }
+}
+
+/// The two iteration shapes a request meets in steady state under continuous batching, and
+/// how often each occurs. See [`steady_state`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SteadyState {
+    /// An iteration that carries prompt tokens (and decodes for the other sequences).
+    pub prefill_step: Step,
+    /// An iteration that only decodes.
+    pub decode_step: Step,
+    /// Share of iterations that carry prompt tokens.
+    pub prefill_share: f64,
+    /// Iterations per completed request (replica-wide).
+    pub steps_per_request: f64,
+    /// Prefill iterations each request waits for before its first token.
+    pub prefill_steps: f64,
+}
+
+/// Steady state of a replica whose `batch` slots all serve requests like `req`.
+///
+/// Each request occupies a slot for `k = ceil(input / chunk)` prefill iterations and
+/// `output` decode iterations, so `batch / (k + output)` requests complete per iteration. If
+/// fewer than one slot is prefilling on average, a share `f = batch k / (k + output)` of
+/// iterations carry one chunk; otherwise every iteration carries `batch x input / (k +
+/// output)` prompt tokens. With `batch = 1` this is exactly a lone request: `k` prefill
+/// iterations, then `output` decode iterations.
+pub fn steady_state(req: &Request, generated: f64, chunk: f64) -> SteadyState {
+    let b = req.batch;
+    let i = req.input_tokens;
+    let k = if i > 0.0 { (i / chunk).ceil() } else { 0.0 };
+    let cycle = k + generated;
+    let prefilling = b * k / cycle;
+    let f = prefilling.min(1.0);
+    let ctx = i + generated / 2.0;
+    let prefill_step = if f > 0.0 {
+        let n_p = prefilling.max(1.0);
+        let p = b * i / (cycle * f);
+        let att = b / (cycle * f) * i * (i + 1.0) / 2.0;
+        let d = (b - n_p).max(0.0);
+        Step {
+            prefill_tokens: p,
+            prefill_attention: att,
+            decode_seqs: d,
+            decode_context: d * ctx,
+            seqs: b,
+        }
+    } else {
+        Step::default()
+    };
+    SteadyState {
+        prefill_step,
+        decode_step: Step::decode(b, ctx),
+        prefill_share: f,
+        steps_per_request: cycle / b,
+        prefill_steps: k,
+    }
+}
+
+/// Estimates one request on a deployment.
+pub fn estimate(
+    d: &Deployment,
+    req: &Request,
+    a: &Assumptions,
+    method: Method,
+    scope: Scope,
+) -> Result<Estimate, EstimateError> {
+    req.validate(d)?;
+    a.validate()?;
+    Ok(match method {
+        Method::Roofline => roofline(d, &Roofline::new(d, a.roofline), req, a, scope),
+        Method::Epoch => epoch(d, req, a, scope),
+    })
+}
+
+/// The roofline estimate with a prebuilt [`Roofline`] (no validation: for hot loops such as
+/// Monte Carlo, after [`estimate`] has validated the inputs once).
+pub fn roofline(
+    d: &Deployment,
+    r: &Roofline,
+    req: &Request,
+    a: &Assumptions,
+    scope: Scope,
+) -> Estimate {
+    let generated = req.output_tokens * d.model.reasoning_multiplier;
+    let ss = steady_state(req, generated, a.max_batched_tokens);
+    let pf: StepCost = r.step(&ss.prefill_step);
+    let dc: StepCost = r.step(&ss.decode_step);
+    let f = ss.prefill_share;
+    let n = ss.steps_per_request;
+    // Accelerator energy per completed request, and the prefill part of it by token share.
+    let e_pf = pf.energy() * (n * f);
+    let e_dc = dc.energy() * (n * (1.0 - f));
+    let pf_tokens = ss.prefill_step.tokens();
+    let pf_share = if pf_tokens > 0.0 {
+        ss.prefill_step.prefill_tokens / pf_tokens
+    } else {
+        0.0
+    };
+    let gpu_prefill = e_pf * pf_share;
+    let gpu_total = e_pf + e_dc;
+    let busy = pf.time * (n * f) + dc.time * (n * (1.0 - f));
+    let gpus = f64::from(d.gpus);
+    let host = d.hardware.host_power() * (gpus * a.host_load) * busy;
+    let reserve = (d.hardware.idle() + d.hardware.host_power() * (a.host_load * 0.5))
+        * (gpus * a.reserve)
+        * busy;
+    let it = gpu_total + host + reserve;
+    let breakdown = Breakdown {
+        gpu: gpu_total,
+        host,
+        reserve,
+        facility_overhead: it * (a.pue - 1.0),
+    };
+    let energy = breakdown.at(scope);
+    // Split every scope's energy between prefill and decode in the accelerators' proportion.
+    let prefill_frac = if gpu_total.j() > 0.0 {
+        gpu_prefill / gpu_total
+    } else {
+        0.0
+    };
+    let tpot = pf.time * f + dc.time * (1.0 - f);
+    let ttft = pf.time * ss.prefill_steps;
+    let flop = pf.flop * (n * f) + dc.flop * (n * (1.0 - f));
+    let bytes = pf.bytes.count() * n * f + dc.bytes.count() * n * (1.0 - f);
+    let peak = d.peak_per_gpu().flops() * gpus;
+    let bw = d.bandwidth_per_gpu().bytes_per_s() * gpus;
+    let busy_s = busy.s().max(f64::MIN_POSITIVE);
+    finish(
+        Estimate {
+            method: Method::Roofline,
+            scope,
+            energy,
+            prefill: energy * prefill_frac,
+            decode: energy * (1.0 - prefill_frac),
+            breakdown,
+            ttft,
+            decode_step: tpot,
+            itl_median: if f >= 0.5 { pf.time } else { dc.time },
+            e2e: ttft + tpot * (generated - 1.0).max(0.0),
+            generated_tokens: generated,
+            flop,
+            gpu_time: busy * gpus,
+            replica_power: gpu_total / busy.max(Time::from_s(f64::MIN_POSITIVE)),
+            compute_utilization: flop.count() / (peak * busy_s),
+            memory_utilization: bytes / (bw * busy_s),
+            co2e: Co2e::ZERO,
+            water_onsite: Water::ZERO,
+            water_offsite: Water::ZERO,
+            cost: Usd::ZERO,
+        },
+        a,
+    )
+}
+
+/// Epoch AI's flat-utilization method (seed 003), with a prefill term.
+///
+/// Decode: `2 N_active x output` FLOP at `utilization`; prefill: `2 N_active x input + 4 x
+/// layers x hidden x input^2` FLOP at `prefill_utilization`. Energy = accelerator-seconds x
+/// power per accelerator x `power_fraction`, where the power is the TDP (gpu scope), plus the
+/// host share (server scope), times PUE (facility scope). Idle reserve is zero: the flat
+/// utilization already charges idle capacity.
+pub fn epoch(d: &Deployment, req: &Request, a: &Assumptions, scope: Scope) -> Estimate {
+    let m = &d.model;
+    let n = m.active_params();
+    let generated = req.output_tokens * m.reasoning_multiplier;
+    let i = req.input_tokens;
+    let peak = d.peak_per_gpu();
+    let flop_dc = Flop::new(2.0 * n * generated);
+    let flop_pf = Flop::new(2.0 * n * i + 4.0 * f64::from(m.layers) * f64::from(m.hidden) * i * i);
+    let t_dc = flop_dc / (peak * a.epoch_utilization);
+    let t_pf = flop_pf / (peak * a.epoch_prefill_utilization);
+    let gpu_w = d.hardware.tdp() * a.epoch_power_fraction;
+    let host_w = d.hardware.host_power() * a.epoch_power_fraction;
+    let gpu_time = t_dc + t_pf;
+    let gpu = gpu_w * gpu_time;
+    let host = host_w * gpu_time;
+    let breakdown = Breakdown {
+        gpu,
+        host,
+        reserve: Energy::ZERO,
+        facility_overhead: (gpu + host) * (a.pue - 1.0),
+    };
+    let energy = breakdown.at(scope);
+    let prefill_frac = if gpu_time.s() > 0.0 {
+        t_pf / gpu_time
+    } else {
+        0.0
+    };
+    let gpus = f64::from(d.gpus);
+    let step = t_dc / generated / gpus;
+    finish(
+        Estimate {
+            method: Method::Epoch,
+            scope,
+            energy,
+            prefill: energy * prefill_frac,
+            decode: energy * (1.0 - prefill_frac),
+            breakdown,
+            ttft: t_pf / gpus,
+            decode_step: step,
+            itl_median: step,
+            e2e: (t_pf + t_dc) / gpus,
+            generated_tokens: generated,
+            flop: flop_dc + flop_pf,
+            gpu_time,
+            replica_power: gpu_w * gpus,
+            compute_utilization: a.epoch_utilization,
+            memory_utilization: 0.0,
+            co2e: Co2e::ZERO,
+            water_onsite: Water::ZERO,
+            water_offsite: Water::ZERO,
+            cost: Usd::ZERO,
+        },
+        a,
+    )
+}
+
+/// Fills carbon, water and cost from the scope's energy.
+fn finish(mut e: Estimate, a: &Assumptions) -> Estimate {
+    e.co2e = e.energy * a.carbon;
+    e.water_onsite = e.breakdown.it_at(e.scope) * a.wue_onsite;
+    e.water_offsite = e.energy * a.wue_offsite;
+    e.cost = e.energy * a.price;
+    e
+}

@@ -1,0 +1,340 @@
+//! Uncertainty: any assumption may be a range or a distribution; a seeded Monte Carlo gives
+//! p5, p50 and p95 of energy, emissions and water.
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, Normal, Triangular, Uniform};
+use serde::Serialize;
+
+use crate::EstimateError;
+use crate::assumptions::{Assumptions, Method, Scope};
+use crate::deploy::Deployment;
+use crate::estimate::{Request, epoch, estimate, roofline};
+use crate::roofline::Roofline;
+
+/// A distribution of one assumption's value.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Dist {
+    /// Always this value.
+    Fixed {
+        /// The value.
+        value: f64,
+    },
+    /// Uniform between two bounds.
+    Uniform {
+        /// Lower bound.
+        low: f64,
+        /// Upper bound.
+        high: f64,
+    },
+    /// Triangular: low, most likely, high.
+    Triangular {
+        /// Lower bound.
+        low: f64,
+        /// Most likely value.
+        mode: f64,
+        /// Upper bound.
+        high: f64,
+    },
+    /// Normal, truncated at zero.
+    Normal {
+        /// Mean.
+        mean: f64,
+        /// Standard deviation.
+        sd: f64,
+    },
+}
+
+impl Dist {
+    /// Parses `v` (fixed), `lo..hi` (uniform), `lo:mode:hi` (triangular) or `mean~sd`
+    /// (normal).
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let num = |t: &str| {
+            t.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| format!("`{t}` is not a finite number"))
+        };
+        let d = if let Some((a, b)) = s.split_once("..") {
+            Dist::Uniform {
+                low: num(a)?,
+                high: num(b)?,
+            }
+        } else if let Some((a, b)) = s.split_once('~') {
+            Dist::Normal {
+                mean: num(a)?,
+                sd: num(b)?,
+            }
+        } else if s.contains(':') {
+            let p: Vec<&str> = s.split(':').collect();
+            if p.len() != 3 {
+                return Err(format!("`{s}`: a triangular range is low:mode:high"));
+            }
+            Dist::Triangular {
+                low: num(p[0])?,
+                mode: num(p[1])?,
+                high: num(p[2])?,
+            }
+        } else {
+            Dist::Fixed { value: num(s)? }
+        };
+        d.check().map(|()| d)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        match *self {
+            Dist::Fixed { .. } => Ok(()),
+            Dist::Uniform { low, high } if low <= high => Ok(()),
+            Dist::Triangular { low, mode, high } if low <= mode && mode <= high => Ok(()),
+            Dist::Normal { sd, .. } if sd >= 0.0 => Ok(()),
+            _ => Err("bounds out of order (need low <= mode <= high, sd >= 0)".into()),
+        }
+    }
+
+    /// The central value (used for the point estimate).
+    pub fn central(&self) -> f64 {
+        match *self {
+            Dist::Fixed { value } => value,
+            Dist::Uniform { low, high } => (low + high) / 2.0,
+            Dist::Triangular { mode, .. } => mode,
+            Dist::Normal { mean, .. } => mean,
+        }
+    }
+}
+
+/// A sampler built once from a [`Dist`].
+#[derive(Debug, Clone, Copy)]
+enum Sampler {
+    Fixed(f64),
+    Uniform(Uniform<f64>),
+    Triangular(Triangular<f64>),
+    Normal(Normal<f64>),
+}
+
+impl Sampler {
+    fn new(d: &Dist) -> Result<Self, String> {
+        Ok(match *d {
+            Dist::Fixed { value } => Sampler::Fixed(value),
+            Dist::Uniform { low, high } if low == high => Sampler::Fixed(low),
+            Dist::Uniform { low, high } => {
+                Sampler::Uniform(Uniform::new_inclusive(low, high).map_err(|e| e.to_string())?)
+            }
+            Dist::Triangular { low, high, .. } if low == high => Sampler::Fixed(low),
+            Dist::Triangular { low, mode, high } => {
+                Sampler::Triangular(Triangular::new(low, high, mode).map_err(|e| e.to_string())?)
+            }
+            Dist::Normal { mean, sd } => {
+                Sampler::Normal(Normal::new(mean, sd).map_err(|e| e.to_string())?)
+            }
+        })
+    }
+    #[inline]
+    fn sample(&self, rng: &mut ChaCha8Rng) -> f64 {
+        match self {
+            Sampler::Fixed(v) => *v,
+            Sampler::Uniform(u) => u.sample(rng),
+            Sampler::Triangular(t) => t.sample(rng),
+            Sampler::Normal(n) => n.sample(rng).max(0.0),
+        }
+    }
+}
+
+/// Distributions for named assumptions (see [`crate::assumptions::NAMES`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Uncertainty {
+    /// `(assumption name, distribution)`; a later entry for the same name wins.
+    pub params: Vec<(String, Dist)>,
+}
+
+impl Uncertainty {
+    /// Default ranges around the central assumptions, for a method.
+    ///
+    /// Roofline: the fitted constants vary within the spread the calibration leaves (about
+    /// +-10%), host load 40-80%, reserve 5-40%, PUE -5%/+10%, grid carbon +-20% (average vs
+    /// marginal emissions). Epoch: utilization 5-20% and power fraction 50-90%, the range
+    /// seed 003 itself discusses.
+    pub fn defaults(a: &Assumptions, method: Method) -> Self {
+        let tri = |c: f64, lo: f64, hi: f64| Dist::Triangular {
+            low: c * lo,
+            mode: c,
+            high: c * hi,
+        };
+        let p = &a.roofline;
+        let mut v: Vec<(&str, Dist)> = match method {
+            Method::Roofline => vec![
+                ("compute_efficiency", tri(p.compute_efficiency, 0.85, 1.06)),
+                ("memory_efficiency", tri(p.memory_efficiency, 0.9, 1.1)),
+                ("per_seq_overhead_s", tri(p.per_seq_overhead_s, 0.7, 1.3)),
+                ("power_active", tri(p.power_active, 0.9, 1.1)),
+                (
+                    "host_load",
+                    Dist::Triangular {
+                        low: 0.4,
+                        mode: a.host_load,
+                        high: 0.8,
+                    },
+                ),
+                (
+                    "reserve",
+                    Dist::Triangular {
+                        low: 0.05,
+                        mode: a.reserve,
+                        high: 0.4,
+                    },
+                ),
+            ],
+            Method::Epoch => vec![
+                (
+                    "utilization",
+                    Dist::Triangular {
+                        low: 0.05,
+                        mode: a.epoch_utilization,
+                        high: 0.2,
+                    },
+                ),
+                (
+                    "power_fraction",
+                    Dist::Triangular {
+                        low: 0.5,
+                        mode: a.epoch_power_fraction,
+                        high: 0.9,
+                    },
+                ),
+            ],
+        };
+        v.push((
+            "pue",
+            Dist::Triangular {
+                low: (a.pue * 0.95).max(1.0),
+                mode: a.pue,
+                high: a.pue * 1.1,
+            },
+        ));
+        v.push(("carbon", tri(a.carbon.g_per_kwh(), 0.8, 1.2)));
+        Self {
+            params: v.into_iter().map(|(n, d)| (n.to_string(), d)).collect(),
+        }
+    }
+
+    /// Replaces or adds one distribution.
+    pub fn set(&mut self, name: &str, d: Dist) {
+        self.params.retain(|(n, _)| n != name);
+        self.params.push((name.to_string(), d));
+    }
+}
+
+/// 5th, 50th and 95th percentiles.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Quantiles {
+    /// 5th percentile.
+    pub p5: f64,
+    /// Median.
+    pub p50: f64,
+    /// 95th percentile.
+    pub p95: f64,
+}
+
+impl Quantiles {
+    /// Percentiles of a sample (reorders it).
+    pub fn of(v: &mut [f64]) -> Self {
+        if v.is_empty() {
+            return Self::default();
+        }
+        let mut q = |p: f64| {
+            let k = ((v.len() - 1) as f64 * p).round() as usize;
+            *v.select_nth_unstable_by(k, f64::total_cmp).1
+        };
+        Self {
+            p5: q(0.05),
+            p50: q(0.5),
+            p95: q(0.95),
+        }
+    }
+}
+
+/// Monte Carlo percentiles of the request's energy (Wh), emissions (g) and water (mL).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct McResult {
+    /// Samples drawn.
+    pub samples: usize,
+    /// Energy inside the scope, Wh.
+    pub energy_wh: Quantiles,
+    /// Emissions, g CO2e.
+    pub co2e_g: Quantiles,
+    /// Water, mL.
+    pub water_ml: Quantiles,
+}
+
+/// Runs a seeded Monte Carlo over the assumptions' distributions.
+#[allow(clippy::too_many_arguments)]
+pub fn monte_carlo(
+    d: &Deployment,
+    req: &Request,
+    a: &Assumptions,
+    u: &Uncertainty,
+    method: Method,
+    scope: Scope,
+    samples: usize,
+    seed: u64,
+) -> Result<McResult, EstimateError> {
+    // Validate once at the central values, and every sampled extreme.
+    estimate(d, req, a, method, scope)?;
+    let mut names: Vec<&str> = Vec::new();
+    let mut samplers = Vec::new();
+    for (n, dist) in &u.params {
+        if a.get(n).is_none() {
+            return Err(EstimateError::invalid(
+                "uncertainty",
+                format!("unknown assumption `{n}`"),
+            ));
+        }
+        let s = Sampler::new(dist)
+            .map_err(|e| EstimateError::invalid("uncertainty", format!("`{n}`: {e}")))?;
+        if let Some(i) = names.iter().position(|x| x == n) {
+            samplers[i] = s;
+        } else {
+            names.push(n);
+            samplers.push(s);
+        }
+    }
+    for (n, dist) in &u.params {
+        let (lo, hi) = match *dist {
+            Dist::Fixed { value } => (value, value),
+            Dist::Uniform { low, high } | Dist::Triangular { low, high, .. } => (low, high),
+            Dist::Normal { mean, .. } => (mean, mean),
+        };
+        for v in [lo, hi] {
+            let mut t = *a;
+            t.set(n, v)?;
+            t.validate()
+                .map_err(|e| EstimateError::invalid("uncertainty", format!("`{n}` = {v}: {e}")))?;
+        }
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let samples = samples.max(1);
+    let mut energy = Vec::with_capacity(samples);
+    let mut co2 = Vec::with_capacity(samples);
+    let mut water = Vec::with_capacity(samples);
+    let mut t = *a;
+    for _ in 0..samples {
+        for (n, s) in names.iter().zip(&samplers) {
+            // Names were checked above, so `set` cannot fail here.
+            let _ = t.set(n, s.sample(&mut rng));
+        }
+        let e = match method {
+            Method::Roofline => roofline(d, &Roofline::new(d, t.roofline), req, &t, scope),
+            Method::Epoch => epoch(d, req, &t, scope),
+        };
+        energy.push(e.energy.wh());
+        co2.push(e.co2e.g());
+        water.push(e.water().ml());
+    }
+    Ok(McResult {
+        samples,
+        energy_wh: Quantiles::of(&mut energy),
+        co2e_g: Quantiles::of(&mut co2),
+        water_ml: Quantiles::of(&mut water),
+    })
+}
