@@ -1,0 +1,152 @@
+//! Invariants over the whole catalog.
+
+use proptest::prelude::*;
+use wattage_catalog::{Catalog, Precision};
+use wattage_request::uncertainty::{Uncertainty, monte_carlo};
+use wattage_request::{
+    Assumptions, Deployment, EstimateError, Method, Request, Scope, estimate,
+};
+
+fn finite_nonneg(e: &wattage_request::Estimate) -> bool {
+    let vals = [
+        e.energy.j(),
+        e.prefill.j(),
+        e.decode.j(),
+        e.ttft.s(),
+        e.decode_step.s(),
+        e.e2e.s(),
+        e.flop.count(),
+        e.gpu_time.s(),
+        e.replica_power.w(),
+        e.compute_utilization,
+        e.memory_utilization,
+        e.co2e.g(),
+        e.water().l(),
+        e.cost.usd(),
+    ];
+    vals.iter().all(|v| v.is_finite() && *v >= 0.0)
+}
+
+#[test]
+fn every_model_hardware_precision_is_finite_or_a_clear_error() {
+    let cat = Catalog::builtin();
+    let a = Assumptions::for_region(cat.region("us-average").unwrap());
+    let mut fitted = 0;
+    for m in &cat.models {
+        for h in &cat.hardware {
+            for p in Precision::ALL {
+                for gpus in [1, 8] {
+                    let d = match Deployment::new(m, h, gpus, Some(p)) {
+                        Ok(d) => d,
+                        Err(EstimateError::DoesNotFit { min_gpus, .. }) => {
+                            assert!(min_gpus > gpus);
+                            continue;
+                        }
+                        Err(EstimateError::Invalid { field, .. }) => {
+                            assert_eq!(field, "precision");
+                            continue;
+                        }
+                    };
+                    for method in [Method::Roofline, Method::Epoch] {
+                        let req = Request {
+                            input_tokens: 1000.0,
+                            output_tokens: 300.0,
+                            batch: 8.0,
+                        };
+                        match estimate(&d, &req, &a, method, Scope::Facility) {
+                            Ok(e) => {
+                                fitted += 1;
+                                assert!(finite_nonneg(&e), "{} {} {p} {gpus}: {e:?}", m.id, h.id);
+                                let b = e.breakdown;
+                                assert!(b.at(Scope::Gpu) <= b.at(Scope::Server));
+                                assert!(b.at(Scope::Server) <= b.at(Scope::Facility));
+                                assert!(e.energy.j() > 0.0);
+                            }
+                            Err(err) => {
+                                // Only a KV cache too small for the batch may refuse.
+                                assert!(err.to_string().contains("KV cache"), "{err}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(fitted > 200, "only {fitted} combinations ran");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn energy_grows_with_tokens_and_scopes_nest(
+        input in 0.0f64..16_000.0,
+        output in 1.0f64..4000.0,
+        extra in 1.0f64..2000.0,
+        batch in 1.0f64..16.0,
+    ) {
+        let cat = Catalog::builtin();
+        let a = Assumptions::for_region(cat.region("us-average").unwrap());
+        let d = Deployment::new(cat.model("llama-3.1-70b").unwrap(), cat.hardware("h100").unwrap(), 4, None).unwrap();
+        for method in [Method::Roofline, Method::Epoch] {
+            let base = Request { input_tokens: input, output_tokens: output, batch };
+            let e = estimate(&d, &base, &a, method, Scope::Facility).unwrap();
+            prop_assert!(finite_nonneg(&e));
+            let more_out = estimate(&d, &Request { output_tokens: output + extra, ..base }, &a, method, Scope::Facility).unwrap();
+            prop_assert!(more_out.energy > e.energy);
+            let more_in = estimate(&d, &Request { input_tokens: input + extra, ..base }, &a, method, Scope::Facility).unwrap();
+            prop_assert!(more_in.energy > e.energy);
+            let g = estimate(&d, &base, &a, method, Scope::Gpu).unwrap().energy;
+            let s = estimate(&d, &base, &a, method, Scope::Server).unwrap().energy;
+            prop_assert!(g <= s && s <= e.energy);
+        }
+    }
+
+    #[test]
+    fn energy_grows_with_parameters(scale in 1.05f64..3.0, output in 1.0f64..2000.0) {
+        let cat = Catalog::builtin();
+        let a = Assumptions::for_region(cat.region("us-average").unwrap());
+        let h = cat.hardware("h100").unwrap();
+        let m = cat.model("llama-3.1-8b").unwrap().clone();
+        let mut big = m.clone();
+        big.params_total_b *= scale;
+        big.params_active_b *= scale;
+        let req = Request { input_tokens: 500.0, output_tokens: output, batch: 4.0 };
+        for method in [Method::Roofline, Method::Epoch] {
+            let small = estimate(&Deployment::new(&m, h, 1, None).unwrap(), &req, &a, method, Scope::Gpu).unwrap();
+            let large = estimate(&Deployment::new(&big, h, 1, None).unwrap(), &req, &a, method, Scope::Gpu).unwrap();
+            prop_assert!(large.energy > small.energy);
+        }
+    }
+}
+
+#[test]
+fn model_too_big_is_a_clear_error() {
+    let cat = Catalog::builtin();
+    let e = Deployment::new(
+        cat.model("llama-3.1-405b").unwrap(),
+        cat.hardware("h100").unwrap(),
+        1,
+        Some(Precision::Bf16),
+    )
+    .unwrap_err();
+    let msg = e.to_string();
+    assert!(msg.contains("does not fit") && msg.contains("--gpus"), "{msg}");
+}
+
+#[test]
+fn monte_carlo_is_seeded_and_brackets_the_point_estimate() {
+    let cat = Catalog::builtin();
+    let a = Assumptions::for_region(cat.region("us-average").unwrap());
+    let d = Deployment::new(cat.model("llama-3.1-70b").unwrap(), cat.hardware("h100").unwrap(), 4, None).unwrap();
+    let req = Request { input_tokens: 500.0, output_tokens: 500.0, batch: 32.0 };
+    for method in [Method::Roofline, Method::Epoch] {
+        let u = Uncertainty::defaults(&a, method);
+        let r1 = monte_carlo(&d, &req, &a, &u, method, Scope::Facility, 20_000, 7).unwrap();
+        let r2 = monte_carlo(&d, &req, &a, &u, method, Scope::Facility, 20_000, 7).unwrap();
+        assert_eq!(r1, r2);
+        let point = estimate(&d, &req, &a, method, Scope::Facility).unwrap().energy.wh();
+        assert!(r1.energy_wh.p5 < point && point < r1.energy_wh.p95, "{method:?} {r1:?} {point}");
+        assert!(r1.energy_wh.p5 > 0.0);
+    }
+}
