@@ -1,0 +1,201 @@
+//! Number formatting for tick labels, tiles and tables: thousands separators, SI suffixes for
+//! large magnitudes, and never `NaN` or `inf` in the output.
+
+/// Inserts thousands separators into the integer part of an already formatted number.
+fn group_thousands(s: &str) -> String {
+    let (sign, rest) = match s.strip_prefix('-') {
+        Some(r) => ("-", r),
+        None => ("", s),
+    };
+    let (int, frac) = match rest.find('.') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, ""),
+    };
+    let mut out = String::with_capacity(s.len() + int.len() / 3);
+    out.push_str(sign);
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out.push_str(frac);
+    out
+}
+
+/// Formats with a fixed number of decimals and thousands separators; `-0` becomes `0`, and a
+/// non-finite value becomes `–` (a report never prints `NaN`).
+pub fn fixed(v: f64, decimals: usize) -> String {
+    if !v.is_finite() {
+        return "–".into();
+    }
+    let s = format!("{v:.decimals$}");
+    let s = if s.starts_with('-') && s[1..].chars().all(|c| c == '0' || c == '.') {
+        s[1..].to_owned()
+    } else {
+        s
+    };
+    group_thousands(&s)
+}
+
+/// Formats with about `sig` significant digits for tiles and tables:
+/// `1234567.0` -> `1,234,567`, `12.345` -> `12.3`, `0.0012345` -> `0.00123`,
+/// `3.2e10` -> `32.0 billion`.
+///
+/// ```
+/// use wattage_report::format::significant;
+/// assert_eq!(significant(1_234_567.0, 3), "1,234,567");
+/// assert_eq!(significant(12.345, 3), "12.3");
+/// assert_eq!(significant(0.0012345, 3), "0.00123");
+/// assert_eq!(significant(3.2e10, 3), "32.0 billion");
+/// assert_eq!(significant(f64::NAN, 3), "–");
+/// ```
+pub fn significant(v: f64, sig: usize) -> String {
+    if !v.is_finite() {
+        return "–".into();
+    }
+    let a = v.abs();
+    for (threshold, divisor, word) in [
+        (1e12, 1e12, "trillion"),
+        (1e9, 1e9, "billion"),
+        (1e7, 1e6, "million"),
+    ] {
+        if a >= threshold {
+            let scaled = v / divisor;
+            let digits = (scaled.abs().log10().floor() as i64 + 1).max(1) as usize;
+            return format!("{} {word}", fixed(scaled, sig.saturating_sub(digits)));
+        }
+    }
+    if a >= 1000.0 || a == 0.0 {
+        return fixed(v.round(), 0);
+    }
+    let digits = a.log10().floor() as i64 + 1;
+    let decimals = (sig as i64 - digits).clamp(0, 12) as usize;
+    fixed(v, decimals)
+}
+
+/// A tick formatter for an axis spanning `[lo, hi]`: decimals follow the tick step, magnitudes
+/// of a million and more get an SI suffix (`k` is not used: thousands separators read better).
+///
+/// ```
+/// use wattage_report::format::TickFormat;
+/// let t = TickFormat::for_range(0.0, 250_000.0);
+/// assert_eq!(t.format(125_000.0), "125,000");
+/// let t = TickFormat::for_range(0.0, 3.0e9);
+/// assert_eq!(t.format(1.5e9), "1.5G");
+/// let t = TickFormat::for_range(0.0, 0.4);
+/// assert_eq!(t.format(0.25), "0.25");
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct TickFormat {
+    divisor: f64,
+    suffix: &'static str,
+    decimals: usize,
+}
+
+impl TickFormat {
+    /// Picks the format for about ten ticks over `[lo, hi]`.
+    pub fn for_range(lo: f64, hi: f64) -> Self {
+        let max = lo.abs().max(hi.abs());
+        let (divisor, suffix) = if max >= 1e12 {
+            (1e12, "T")
+        } else if max >= 1e9 {
+            (1e9, "G")
+        } else if max >= 1e6 {
+            (1e6, "M")
+        } else {
+            (1.0, "")
+        };
+        let span = ((hi - lo).abs() / divisor).max(f64::MIN_POSITIVE);
+        // plotters picks steps of 1, 2 or 5 x 10^k; one more decimal covers the 2.5-like cases.
+        let step = span / 10.0;
+        let decimals = if step >= 1.0 {
+            0
+        } else {
+            ((-step.log10()).ceil() as i64 + 1).clamp(0, 9) as usize
+        };
+        Self {
+            divisor,
+            suffix,
+            decimals,
+        }
+    }
+
+    /// Formats one tick value, trimming trailing zeros.
+    pub fn format(&self, v: f64) -> String {
+        let mut s = fixed(v / self.divisor, self.decimals);
+        if s.contains('.') {
+            while s.ends_with('0') {
+                s.pop();
+            }
+            if s.ends_with('.') {
+                s.pop();
+            }
+        }
+        if s == "-0" {
+            s = "0".into();
+        }
+        if s != "0" {
+            s.push_str(self.suffix);
+        }
+        s
+    }
+}
+
+/// Text that looks like a number (for right-aligning table cells): digits with optional sign,
+/// separators, decimal point, percent sign or SI suffix.
+pub fn looks_numeric(s: &str) -> bool {
+    let t = s.trim();
+    let t = t.strip_suffix('%').unwrap_or(t).trim_end();
+    let mut digits = 0;
+    for (i, c) in t.chars().enumerate() {
+        match c {
+            '0'..='9' => digits += 1,
+            ',' | '.' | ' ' => {}
+            '-' | '+' | '−' if i == 0 => {}
+            _ => return false,
+        }
+    }
+    digits > 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands() {
+        assert_eq!(fixed(1234.5, 1), "1,234.5");
+        assert_eq!(fixed(-1234567.0, 0), "-1,234,567");
+        assert_eq!(fixed(-0.0001, 2), "0.00");
+        assert_eq!(fixed(999.0, 0), "999");
+    }
+
+    #[test]
+    fn significant_digits() {
+        assert_eq!(significant(0.0, 3), "0");
+        assert_eq!(significant(0.34, 2), "0.34");
+        assert_eq!(significant(12_500_000.0, 3), "12.5 million");
+        assert_eq!(significant(f64::INFINITY, 3), "–");
+    }
+
+    #[test]
+    fn ticks() {
+        let t = TickFormat::for_range(0.0, 24.0);
+        assert_eq!(t.format(6.0), "6");
+        let t = TickFormat::for_range(-50.0, 300.0);
+        assert_eq!(t.format(-50.0), "-50");
+        assert_eq!(t.format(0.0), "0");
+        let t = TickFormat::for_range(0.0, 2_500_000.0);
+        assert_eq!(t.format(2_000_000.0), "2M");
+        assert_eq!(t.format(500_000.0), "0.5M");
+    }
+
+    #[test]
+    fn numeric_cells() {
+        assert!(looks_numeric("1,234.5"));
+        assert!(looks_numeric("-12 %"));
+        assert!(!looks_numeric("H100"));
+        assert!(!looks_numeric(""));
+    }
+}
