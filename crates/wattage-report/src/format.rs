@@ -38,16 +38,17 @@ pub fn fixed(v: f64, decimals: usize) -> String {
     group_thousands(&s)
 }
 
-/// Formats with about `sig` significant digits for tiles and tables:
-/// `1234567.0` -> `1,234,567`, `12.345` -> `12.3`, `0.0012345` -> `0.00123`,
-/// `3.2e10` -> `32.0 billion`.
+/// Formats with at most `sig` significant digits for tiles and tables, without trailing zeros:
+/// `1234567.0` -> `1,234,567`, `12.345` -> `12.3`, `0.0012345` -> `0.00123`, `0.02` -> `0.02`,
+/// `3.2e10` -> `32 billion`.
 ///
 /// ```
 /// use wattage_report::format::significant;
 /// assert_eq!(significant(1_234_567.0, 3), "1,234,567");
 /// assert_eq!(significant(12.345, 3), "12.3");
 /// assert_eq!(significant(0.0012345, 3), "0.00123");
-/// assert_eq!(significant(3.2e10, 3), "32.0 billion");
+/// assert_eq!(significant(3.2e10, 3), "32 billion");
+/// assert_eq!(significant(0.02, 3), "0.02");
 /// assert_eq!(significant(f64::NAN, 3), "–");
 /// ```
 pub fn significant(v: f64, sig: usize) -> String {
@@ -63,7 +64,10 @@ pub fn significant(v: f64, sig: usize) -> String {
         if a >= threshold {
             let scaled = v / divisor;
             let digits = (scaled.abs().log10().floor() as i64 + 1).max(1) as usize;
-            return format!("{} {word}", fixed(scaled, sig.saturating_sub(digits)));
+            return format!(
+                "{} {word}",
+                trim_zeros(fixed(scaled, sig.saturating_sub(digits)))
+            );
         }
     }
     if a >= 1000.0 || a == 0.0 {
@@ -71,7 +75,19 @@ pub fn significant(v: f64, sig: usize) -> String {
     }
     let digits = a.log10().floor() as i64 + 1;
     let decimals = (sig as i64 - digits).clamp(0, 12) as usize;
-    fixed(v, decimals)
+    trim_zeros(fixed(v, decimals))
+}
+
+fn trim_zeros(mut s: String) -> String {
+    if s.contains('.') {
+        while s.ends_with('0') {
+            s.pop();
+        }
+        if s.ends_with('.') {
+            s.pop();
+        }
+    }
+    if s == "-0" { "0".into() } else { s }
 }
 
 /// A tick formatter for an axis spanning `[lo, hi]`: decimals follow the tick step, magnitudes
@@ -123,18 +139,7 @@ impl TickFormat {
 
     /// Formats one tick value, trimming trailing zeros.
     pub fn format(&self, v: f64) -> String {
-        let mut s = fixed(v / self.divisor, self.decimals);
-        if s.contains('.') {
-            while s.ends_with('0') {
-                s.pop();
-            }
-            if s.ends_with('.') {
-                s.pop();
-            }
-        }
-        if s == "-0" {
-            s = "0".into();
-        }
+        let mut s = trim_zeros(fixed(v / self.divisor, self.decimals));
         if s != "0" {
             s.push_str(self.suffix);
         }

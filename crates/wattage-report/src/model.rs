@@ -63,7 +63,7 @@ impl Report {
     pub fn charts(&self) -> impl Iterator<Item = &Chart> {
         self.sections.iter().flat_map(|s| {
             s.blocks.iter().filter_map(|b| match b {
-                Block::Chart(c) => Some(c),
+                Block::Chart(c) => Some(c.as_ref()),
                 _ => None,
             })
         })
@@ -238,7 +238,7 @@ impl Section {
 
     /// Appends a chart.
     pub fn chart(mut self, chart: Chart) -> Self {
-        self.blocks.push(Block::Chart(chart));
+        self.blocks.push(Block::Chart(Box::new(chart)));
         self
     }
 
@@ -265,8 +265,8 @@ pub enum Block {
     },
     /// A table of text cells.
     Table(Table),
-    /// A chart, rendered as an inline SVG in a `<figure>`.
-    Chart(Chart),
+    /// A chart, rendered as an inline SVG in a `<figure>` (boxed: charts hold the data).
+    Chart(Box<Chart>),
     /// The resolved assumptions: name, value, unit and source of each input.
     Assumptions {
         /// One row per assumption.
@@ -1113,23 +1113,23 @@ impl Distribution {
                 field: "series",
             });
         }
-        if let DistributionStyle::Histogram { bins } = self.style {
-            if !(2..=1000).contains(&bins) {
-                return Err(ReportError::BadRange {
-                    location: format!("{loc}, bins"),
-                    low: 2.0,
-                    high: f64::from(bins),
-                });
-            }
+        let bad_bins = match self.style {
+            DistributionStyle::Histogram { bins } if !(2..=1000).contains(&bins) => Some(bins),
+            _ => None,
+        };
+        if let Some(bins) = bad_bins {
+            return Err(ReportError::BadRange {
+                location: format!("{loc}, bins"),
+                low: 2.0,
+                high: f64::from(bins),
+            });
         }
-        if let Some(q) = self.clip_quantile {
-            if !(q > 0.0 && q <= 1.0) {
-                return Err(ReportError::BadRange {
-                    location: format!("{loc}, clip_quantile"),
-                    low: q,
-                    high: 1.0,
-                });
-            }
+        if let Some(q) = self.clip_quantile.filter(|q| !(*q > 0.0 && *q <= 1.0)) {
+            return Err(ReportError::BadRange {
+                location: format!("{loc}, clip_quantile"),
+                low: q,
+                high: 1.0,
+            });
         }
         for s in &self.series {
             let l = format!("{loc}, series `{}`", s.name);
