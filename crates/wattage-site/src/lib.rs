@@ -1,6 +1,13 @@
 //! Time-series simulation of an AI campus energy system: grid, turbines, batteries, solar,
 //! cooling, flexible loads.
 
+pub mod dispatch;
+pub mod eval;
+mod profile;
 pub mod scenario;
+pub mod sim;
 
+pub use dispatch::{DispatchPolicy, RuleBased, StepBounds, StepDecision};
 pub use scenario::{Scenario, ScenarioError, parse_scenario};
+pub use sim::{Kpis, RunOptions, SeriesRow, SimResult, Simulator, simulate, simulate_with_progress};
+pub use eval::{Design, Reliability, evaluate_design, monte_carlo};

@@ -1,0 +1,1598 @@
+//! The time-stepping engine: loads, events, dispatch through a [`DispatchPolicy`], and
+//! streamed accounting into [`Kpis`] and a time series at the output resolution.
+//!
+//! Memory is bounded by the output resolution: per-step values are folded into running sums
+//! and one [`SeriesRow`] per output interval; nothing of length "number of steps" is stored.
+//! Random draws happen only at event times (exponential times to the next failure, outage or
+//! repair; one weather draw per day), from separate seeded ChaCha8 streams per purpose, so a
+//! seed fixes the whole run.
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, Exp};
+use serde::Serialize;
+use wattage_units::Time;
+
+use crate::dispatch::{
+    BatteryBounds, DispatchPolicy, GridBounds, RuleBased, StepBounds, StepDecision,
+    TurbineBounds,
+};
+use crate::profile::{self, Cursor};
+use crate::scenario::{
+    Carbon, InferenceShape, Scenario, ScenarioError, SolarSource, Tariff, Temperature,
+};
+
+const EPS_MW: f64 = 1e-6;
+const MONTH_S: f64 = 730.0 * 3600.0;
+const SLOW_TICK_S: f64 = 60.0;
+/// Most rows a run may store (the output resolution must keep the series below this).
+pub const MAX_SERIES_ROWS: u64 = 2_000_000;
+
+/// Options of one run that are not part of the scenario.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Seed (defaults to the scenario's).
+    pub seed: u64,
+    /// Step (defaults to the scenario's).
+    pub step: Time,
+    /// Horizon (defaults to the scenario's).
+    pub duration: Time,
+    /// Output resolution of the stored series (defaults to the scenario's).
+    pub resolution: Time,
+    /// Store the time series (turn off for Monte Carlo and optimisation).
+    pub keep_series: bool,
+}
+
+impl RunOptions {
+    /// The scenario's own settings.
+    pub fn from_scenario(sc: &Scenario) -> Self {
+        Self {
+            seed: sc.simulation.seed,
+            step: sc.simulation.step,
+            duration: sc.simulation.duration,
+            resolution: sc.simulation.output_resolution,
+            keep_series: true,
+        }
+    }
+
+    fn check(&self) -> Result<(u64, u64), ScenarioError> {
+        let (dt, dur, res) = (self.step.s(), self.duration.s(), self.resolution.s());
+        if !(dt.is_finite() && dt > 0.0 && dt <= 3600.0) {
+            return Err(ScenarioError::api("step", "must be in (0, 3600] s"));
+        }
+        if !(dur.is_finite() && dur >= dt && dur <= 10.0 * 366.0 * 86_400.0) {
+            return Err(ScenarioError::api(
+                "duration",
+                "must be at least one step and at most ten years",
+            ));
+        }
+        if !(res.is_finite() && res >= dt) {
+            return Err(ScenarioError::api("resolution", "must be at least the step"));
+        }
+        let steps = (dur / dt).round().max(1.0) as u64;
+        let per_row = (res / dt).round().max(1.0) as u64;
+        if self.keep_series && steps.div_ceil(per_row) > MAX_SERIES_ROWS {
+            return Err(ScenarioError::api(
+                "resolution",
+                format!(
+                    "would store {} rows; choose a coarser resolution (at most {MAX_SERIES_ROWS} rows)",
+                    steps.div_ceil(per_row)
+                ),
+            ));
+        }
+        Ok((steps, per_row))
+    }
+}
+
+/// One row of the output time series: averages (MW) over an output interval.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct SeriesRow {
+    /// Start of the interval (s).
+    pub time_s: f64,
+    /// IT load (MW).
+    pub it_mw: f64,
+    /// Facility load, IT plus overhead (MW).
+    pub facility_mw: f64,
+    /// Miners (MW).
+    pub miners_mw: f64,
+    /// Grid import, negative for export (MW).
+    pub grid_mw: f64,
+    /// Turbines (MW).
+    pub turbines_mw: f64,
+    /// Solar used (MW).
+    pub solar_mw: f64,
+    /// Battery net output, negative when charging (MW).
+    pub battery_mw: f64,
+    /// Unserved (MW).
+    pub unserved_mw: f64,
+    /// Battery state of charge at the end of the interval (fraction of usable energy, all
+    /// batteries together).
+    pub soc: f64,
+    /// Mean grid price ($/MWh).
+    pub price_usd_per_mwh: f64,
+    /// Highest per-step facility load in the interval (MW).
+    pub facility_peak_mw: f64,
+}
+
+/// Energy by source (MWh).
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct EnergyBySource {
+    /// Grid import.
+    pub grid: f64,
+    /// Gas turbines.
+    pub turbines: f64,
+    /// Solar used.
+    pub solar: f64,
+    /// Battery discharge.
+    pub battery_discharge: f64,
+    /// Unserved.
+    pub unserved: f64,
+}
+
+/// Energy by use (MWh).
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct EnergyByUse {
+    /// Inference IT.
+    pub inference_it: f64,
+    /// Training IT (including dummy work).
+    pub training_it: f64,
+    /// Of which dummy work (power floor and ramp-limit mitigations).
+    pub training_dummy_work: f64,
+    /// Cooling and power-delivery overhead (PUE - 1).
+    pub facility_overhead: f64,
+    /// Bitcoin miners.
+    pub miners: f64,
+    /// Battery charging.
+    pub battery_charge: f64,
+    /// Grid export.
+    pub export: f64,
+    /// Battery conversion losses.
+    pub battery_losses: f64,
+}
+
+/// Cost by component (USD; revenue negative where noted).
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct CostBreakdown {
+    /// Grid energy.
+    pub grid_energy: f64,
+    /// Grid demand charges.
+    pub demand_charge: f64,
+    /// Export revenue (negative cost).
+    pub export_revenue: f64,
+    /// Turbine fuel.
+    pub fuel: f64,
+    /// Turbine variable O&M.
+    pub turbine_om: f64,
+    /// Turbine starts.
+    pub starts: f64,
+    /// Value of GPU work lost to site interruptions (since last checkpoint, plus restart).
+    pub interruptions: f64,
+    /// Value of GPU work lost to the jobs' own failures.
+    pub job_failures: f64,
+    /// Miners' revenue (negative cost).
+    pub miner_revenue: f64,
+}
+
+impl CostBreakdown {
+    /// Energy cost of the site: grid, demand charge, export, fuel, O&M, starts.
+    pub fn energy_total(&self) -> f64 {
+        self.grid_energy + self.demand_charge + self.export_revenue + self.fuel + self.turbine_om
+            + self.starts
+    }
+    /// Everything: energy cost plus lost work, minus miners' revenue.
+    pub fn total(&self) -> f64 {
+        self.energy_total() + self.interruptions + self.job_failures + self.miner_revenue
+    }
+}
+
+/// One AI interruption (a spell of unserved load).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Interruption {
+    /// Start (s).
+    pub start_s: f64,
+    /// Length (s).
+    pub duration_s: f64,
+    /// Energy unserved (MWh).
+    pub unserved_mwh: f64,
+    /// GPU-hours lost (work since the last checkpoint plus restart time).
+    pub gpu_hours_lost: f64,
+}
+
+/// Key figures of one run.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Kpis {
+    /// Seed of the run.
+    pub seed: u64,
+    /// Simulated time (h).
+    pub hours: f64,
+    /// Step (s).
+    pub step_s: f64,
+    /// Steps simulated.
+    pub steps: u64,
+    /// Energy by source (MWh).
+    pub energy_mwh_by_source: EnergyBySource,
+    /// Energy by use (MWh).
+    pub energy_mwh_by_use: EnergyByUse,
+    /// Unserved energy (MWh).
+    pub unserved_mwh: f64,
+    /// Solar curtailed (MWh).
+    pub solar_curtailed_mwh: f64,
+    /// Highest grid import (MW).
+    pub peak_grid_import_mw: f64,
+    /// Highest facility load (MW).
+    pub peak_facility_mw: f64,
+    /// Mean facility load over peak.
+    pub load_factor: f64,
+    /// Mean grid import over peak import.
+    pub grid_load_factor: f64,
+    /// Total cost (USD): energy, lost work, minus miners' revenue.
+    pub cost_usd: f64,
+    /// Cost by component (USD).
+    pub cost_usd_by_component: CostBreakdown,
+    /// Energy cost per MWh of facility load ($/MWh).
+    pub cost_usd_per_mwh: f64,
+    /// Energy cost per training GPU-hour delivered ($/GPU-h; 0 without training).
+    pub cost_usd_per_gpu_hour: f64,
+    /// Emissions (t CO2e): grid import plus turbines.
+    pub co2e_t: f64,
+    /// Water (m3), total.
+    pub water_m3: f64,
+    /// Fresh water (m3).
+    pub water_fresh_m3: f64,
+    /// Recycled water (m3).
+    pub water_recycled_m3: f64,
+    /// Battery discharge throughput (MWh).
+    pub battery_throughput_mwh: f64,
+    /// Equivalent full cycles (discharge throughput / nameplate energy).
+    pub battery_equivalent_cycles: f64,
+    /// Usable battery capacity lost to degradation (MWh).
+    pub battery_fade_mwh: f64,
+    /// Lowest and highest state of charge seen (fraction of usable energy).
+    pub soc_range: [f64; 2],
+    /// Steps in which a ramp limit was exceeded (grid, turbines).
+    pub ramp_violations: u64,
+    /// Of which on the grid connection.
+    pub grid_ramp_violations: u64,
+    /// Steps in which turbines ran below minimum stable load while online.
+    pub min_stable_violations: u64,
+    /// Turbine trips (forced outages).
+    pub turbine_trips: u64,
+    /// Turbine starts.
+    pub turbine_starts: u64,
+    /// Grid outages that began in the run.
+    pub grid_outages: u64,
+    /// Seconds with less spinning reserve than required.
+    pub reserve_shortfall_s: f64,
+    /// Number of AI interruptions (spells of unserved load).
+    pub interruptions: u64,
+    /// Total length of interruptions (s).
+    pub interruption_s: f64,
+    /// Longest interruption (s).
+    pub longest_interruption_s: f64,
+    /// GPU-hours lost to interruptions.
+    pub gpu_hours_lost: f64,
+    /// Training jobs' own failures.
+    pub job_failures: u64,
+    /// Training GPU-hours delivered (running, not paused).
+    pub gpu_hours: f64,
+    /// Miners' revenue (USD).
+    pub miner_revenue_usd: f64,
+    /// Miners' energy (MWh).
+    pub miner_energy_mwh: f64,
+    /// Share of time miners ran at more than half power.
+    pub miner_uptime: f64,
+    /// Largest |supply - demand| at any step (MW); floating-point noise only.
+    pub max_balance_error_mw: f64,
+    /// The interruptions (up to 1000 listed).
+    pub interruption_list: Vec<Interruption>,
+}
+
+/// Result of a run.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SimResult {
+    /// Key figures.
+    pub kpis: Kpis,
+    /// Time series at the output resolution (empty when not kept).
+    pub series: Vec<SeriesRow>,
+}
+
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum JobState {
+    Running,
+    Paused { until: f64 },
+}
+
+#[derive(Debug, Clone)]
+struct Job {
+    gpus: f64,
+    tdp_w: f64,
+    compute_w: f64,
+    comm_w: f64,
+    idle_w: f64,
+    floor_w: f64,
+    host_w: f64,
+    iter_s: f64,
+    duty: f64,
+    ckpt_s: f64,
+    ckpt_dur_s: f64,
+    fail_rate_per_s: f64,
+    restart_s: f64,
+    value_per_gpu_h: f64,
+    ramp_w_per_s: f64,
+    // state
+    state: JobState,
+    phase_s: f64,
+    work_s: f64,
+    gpu_w: f64,
+    next_fail_t: f64,
+}
+
+impl Job {
+    /// Integral of the compute-phase indicator from phase 0 to `x`.
+    #[inline]
+    fn compute_time(&self, x: f64) -> f64 {
+        let n = (x / self.iter_s).floor();
+        n * self.duty * self.iter_s + (x - n * self.iter_s).min(self.duty * self.iter_s)
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Group {
+    count: u32,
+    unit_mw: f64,
+    min_frac: f64,
+    ramp_mw_s: f64,
+    start_s: f64,
+    start_cost: f64,
+    cost_mwh: f64,
+    fuel_mwh: f64,
+    om_mwh: f64,
+    co2_t_per_mwh: f64,
+    fail_rate_per_s: f64,
+    mttr_s: f64,
+    // state
+    n_on: u32,
+    n_failed: u32,
+    starting: Vec<f64>,
+    repairs: Vec<f64>,
+    out_mw: f64,
+    next_fail_t: f64,
+    surplus_since: f64,
+}
+
+#[derive(Debug, Clone)]
+struct Bat {
+    p_mw: f64,
+    e0_mwh: f64,
+    e_mwh: f64,
+    eta_c: f64,
+    eta_d: f64,
+    soc_min: f64,
+    soc_max: f64,
+    soc_target: f64,
+    fade: f64,
+    soc_mwh: f64,
+    charge_below: Option<f64>,
+    discharge_above: Option<f64>,
+    discharged_mwh: f64,
+}
+
+#[derive(Debug, Clone)]
+struct Miner {
+    p_mw: f64,
+    rate_mw_s: f64,
+    break_even: f64,
+    usd_per_mwh_revenue: f64,
+    load_mw: f64,
+}
+
+enum InfLoad {
+    Const(f64),
+    Diurnal { mean: f64, amp: f64, peak_h: f64 },
+    Series(Cursor),
+}
+
+enum Analytic<T> {
+    Fixed(f64),
+    Series(Cursor),
+    Other(T),
+}
+
+/// A simulation in progress; advance it with [`Simulator::run_steps`] (the CLI draws a
+/// progress bar between chunks) and collect with [`Simulator::finish`].
+pub struct Simulator<P: DispatchPolicy = RuleBased> {
+    policy: P,
+    dt: f64,
+    dt_h: f64,
+    steps: u64,
+    step: u64,
+    per_row: u64,
+    slow_every: u64,
+    keep_series: bool,
+    start_day: f64,
+    // loads
+    inference: Vec<InfLoad>,
+    inf_slow: f64,
+    inf_series_idx: Vec<usize>,
+    jobs: Vec<Job>,
+    pue: f64,
+    pue_per_degc: f64,
+    pue_threshold: f64,
+    temperature: Analytic<(f64, f64, f64)>,
+    pue_now: f64,
+    wue_l_per_kwh: f64,
+    recycled: f64,
+    // supply
+    has_grid: bool,
+    grid_cap: f64,
+    grid_export_cap: f64,
+    export_frac: f64,
+    grid_ramp: f64,
+    peak_shave: f64,
+    demand_charge_usd_per_kw: f64,
+    tariff: Analytic<(f64, f64, f64, f64)>,
+    carbon: Analytic<()>,
+    price_now: f64,
+    carbon_now: f64,
+    outage_rate_per_s: f64,
+    mean_outage_s: f64,
+    windows: Vec<(f64, f64, Option<f64>)>, // start, end, DR cap
+    grid_out_until: f64,
+    next_random_outage: f64,
+    grid_mw: f64,
+    groups: Vec<Group>,
+    group_order: Vec<usize>,
+    solar: Vec<(f64, f64, Analytic<(f64, f64)>)>, // nameplate, PR, source
+    solar_weather: Vec<f64>,
+    solar_now: f64,
+    bats: Vec<Bat>,
+    miners: Vec<Miner>,
+    reserve_mw: f64,
+    smooth_tau: f64,
+    decommit_s: f64,
+    turbine_ema: f64,
+    need_peak: f64,
+    turbines_cheaper: bool,
+    // rng streams
+    rng_outage: ChaCha8Rng,
+    rng_turbine: ChaCha8Rng,
+    rng_job: ChaCha8Rng,
+    rng_weather: ChaCha8Rng,
+    next_event: f64,
+    // scratch
+    tb: Vec<TurbineBounds>,
+    bb: Vec<BatteryBounds>,
+    dec: StepDecision,
+    // accounting
+    k: Kpis,
+    month: u64,
+    month_peak: f64,
+    facility_sum_mwh: f64,
+    grid_import_sum_mwh: f64,
+    in_interruption: bool,
+    miner_on_steps: u64,
+    row: SeriesRow,
+    row_n: u64,
+    series: Vec<SeriesRow>,
+}
+
+fn exp_draw(rng: &mut ChaCha8Rng, rate: f64) -> f64 {
+    if rate <= 0.0 {
+        return f64::INFINITY;
+    }
+    match Exp::new(rate) {
+        Ok(e) => e.sample(rng),
+        Err(_) => f64::INFINITY,
+    }
+}
+
+fn rng(seed: u64, stream: u64) -> ChaCha8Rng {
+    let mut r = ChaCha8Rng::seed_from_u64(seed);
+    r.set_stream(stream);
+    r
+}
+
+impl Simulator<RuleBased> {
+    /// A simulator with the rule-based policy.
+    pub fn new(sc: &Scenario, opts: &RunOptions) -> Result<Self, ScenarioError> {
+        Self::with_policy(sc, opts, RuleBased)
+    }
+}
+
+impl<P: DispatchPolicy> Simulator<P> {
+    /// A simulator with a given policy.
+    pub fn with_policy(sc: &Scenario, opts: &RunOptions, policy: P) -> Result<Self, ScenarioError> {
+        let (steps, per_row) = opts.check()?;
+        let dt = opts.step.s();
+        let seed = opts.seed;
+        let mut rng_outage = rng(seed, 1);
+        let mut rng_turbine = rng(seed, 2);
+        let mut rng_job = rng(seed, 3);
+        let rng_weather = rng(seed, 4);
+
+        let mut inference = Vec::new();
+        for l in &sc.inference {
+            inference.push(match &l.shape {
+                InferenceShape::Constant(p) => InfLoad::Const(p.mw()),
+                InferenceShape::Diurnal {
+                    mean,
+                    amplitude,
+                    peak_hour,
+                } => InfLoad::Diurnal {
+                    mean: mean.mw(),
+                    amp: *amplitude,
+                    peak_h: *peak_hour,
+                },
+                InferenceShape::Profile(p) => InfLoad::Series(Cursor::of(p, 0.0)),
+            });
+        }
+        let inf_series_idx = inference
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| matches!(l, InfLoad::Series(_)))
+            .map(|(i, _)| i)
+            .collect();
+
+        let mut jobs = Vec::new();
+        for t in &sc.training {
+            let tdp = t.gpu_tdp.w();
+            let fail_rate = t.failures_per_day / 86_400.0;
+            let comm_w = t.comm_power_fraction * tdp;
+            jobs.push(Job {
+                gpus: t.gpus as f64,
+                tdp_w: tdp,
+                compute_w: t.compute_power_fraction * tdp,
+                comm_w,
+                idle_w: t.idle_power_fraction * tdp,
+                floor_w: t.power_floor_fraction * tdp,
+                host_w: t.host_power_per_gpu.w(),
+                iter_s: t.iteration.s(),
+                duty: t.compute_duty,
+                ckpt_s: t.checkpoint_interval.map_or(f64::INFINITY, |c| c.s()),
+                ckpt_dur_s: t.checkpoint_duration.s(),
+                fail_rate_per_s: fail_rate,
+                restart_s: t.restart.s(),
+                value_per_gpu_h: t.value_per_gpu_hour.usd(),
+                ramp_w_per_s: t.ramp_limit_per_gpu.map_or(f64::INFINITY, |r| r.w_per_s()),
+                state: JobState::Running,
+                phase_s: 0.0,
+                work_s: 0.0,
+                gpu_w: comm_w.max(t.power_floor_fraction * tdp),
+                next_fail_t: exp_draw(&mut rng_job, fail_rate),
+            });
+        }
+
+        let f = &sc.facility;
+        let temperature = match &f.temperature {
+            None => Analytic::Fixed(15.0),
+            Some(Temperature::Sinusoid {
+                mean_c,
+                annual_amplitude_c,
+                daily_amplitude_c,
+            }) => Analytic::Other((*mean_c, *annual_amplitude_c, *daily_amplitude_c)),
+            Some(Temperature::Profile(p)) => Analytic::Series(Cursor::of(p, 15.0)),
+        };
+
+        let (has_grid, grid_cap, export_cap, export_frac, grid_ramp, peak_shave, dc) =
+            match &sc.grid {
+                Some(g) => (
+                    true,
+                    g.import_cap.mw(),
+                    g.export_cap.mw(),
+                    g.export_price_fraction,
+                    g.ramp_limit.map_or(f64::INFINITY, |r| r.mw_per_s()),
+                    g.peak_shave.map_or(f64::INFINITY, |p| p.mw()),
+                    g.demand_charge.usd_per_kw_month(),
+                ),
+                None => (false, 0.0, 0.0, 0.0, f64::INFINITY, f64::INFINITY, 0.0),
+            };
+        let tariff = match sc.grid.as_ref().map(|g| &g.tariff) {
+            None => Analytic::Fixed(0.0),
+            Some(Tariff::Flat(p)) => Analytic::Fixed(p.usd_per_mwh()),
+            Some(Tariff::TimeOfUse {
+                off_peak,
+                peak,
+                start_hour,
+                end_hour,
+            }) => Analytic::Other((
+                off_peak.usd_per_mwh(),
+                peak.usd_per_mwh(),
+                *start_hour,
+                *end_hour,
+            )),
+            Some(Tariff::Profile(p)) => Analytic::Series(Cursor::of(p, 0.0)),
+        };
+        let carbon = match sc.grid.as_ref().map(|g| &g.carbon) {
+            None => Analytic::Fixed(0.0),
+            Some(Carbon::Flat(c)) => Analytic::Fixed(c.g_per_kwh()),
+            Some(Carbon::Profile(p)) => Analytic::Series(Cursor::of(p, 0.0)),
+        };
+        let (outage_rate, mean_outage, mut windows) = match &sc.grid {
+            Some(g) => {
+                let mut w: Vec<(f64, f64, Option<f64>)> = g
+                    .outages
+                    .iter()
+                    .chain(g.demand_response.iter())
+                    .map(|w| {
+                        (
+                            w.start.s(),
+                            w.start.s() + w.duration.s(),
+                            w.import_cap.map(|c| c.mw()),
+                        )
+                    })
+                    .collect();
+                w.sort_by(|a, b| a.0.total_cmp(&b.0));
+                (
+                    g.outages_per_year / wattage_units::SECONDS_PER_YEAR,
+                    g.mean_outage.s(),
+                    w,
+                )
+            }
+            None => (0.0, 1.0, Vec::new()),
+        };
+        windows.shrink_to_fit();
+
+        let mut groups = Vec::new();
+        for g in &sc.turbines {
+            let fail = g.mttf().map_or(0.0, |m| 1.0 / m.s());
+            groups.push(Group {
+                count: g.count,
+                unit_mw: g.unit.mw(),
+                min_frac: g.min_stable_fraction,
+                ramp_mw_s: g.ramp.mw_per_s(),
+                start_s: g.start_time.s(),
+                start_cost: g.start_cost.usd(),
+                cost_mwh: g.marginal_cost().usd_per_mwh(),
+                fuel_mwh: g.heat_rate.fuel_cost(g.fuel_price).usd_per_mwh(),
+                om_mwh: g.variable_om.usd_per_mwh(),
+                co2_t_per_mwh: g.co2_per_mwh.g_per_kwh() / 1000.0,
+                fail_rate_per_s: fail,
+                mttr_s: g.mttr.s(),
+                n_on: 0,
+                n_failed: 0,
+                starting: Vec::with_capacity(g.count as usize),
+                repairs: Vec::with_capacity(g.count as usize),
+                out_mw: 0.0,
+                next_fail_t: f64::INFINITY,
+                surplus_since: f64::NAN,
+            });
+        }
+        let mut group_order: Vec<usize> = (0..groups.len()).collect();
+        group_order.sort_by(|a, b| groups[*a].cost_mwh.total_cmp(&groups[*b].cost_mwh));
+        // Units needed at time zero are online from the start (a warm start), at the load
+        // they will see, so the first hour is not an artefact.
+
+        let solar = sc
+            .solar
+            .iter()
+            .map(|s| {
+                let src = match &s.source {
+                    SolarSource::ClearSky {
+                        latitude_deg,
+                        weather_noise,
+                    } => Analytic::Other((*latitude_deg, *weather_noise)),
+                    SolarSource::Profile(p) => Analytic::Series(Cursor::of(p, 0.0)),
+                };
+                (s.nameplate.mw(), s.performance_ratio, src)
+            })
+            .collect::<Vec<_>>();
+        let solar_weather = vec![1.0; solar.len()];
+
+        let bats = sc
+            .batteries
+            .iter()
+            .map(|b| Bat {
+                p_mw: b.power.mw(),
+                e0_mwh: b.energy.mwh(),
+                e_mwh: b.energy.mwh(),
+                eta_c: b.charge_efficiency,
+                eta_d: b.discharge_efficiency,
+                soc_min: b.soc_min,
+                soc_max: b.soc_max,
+                soc_target: b.soc_target,
+                fade: b.fade_per_equivalent_cycle,
+                soc_mwh: b.soc_initial * b.energy.mwh(),
+                charge_below: b.charge_below.map(|p| p.usd_per_mwh()),
+                discharge_above: b.discharge_above.map(|p| p.usd_per_mwh()),
+                discharged_mwh: 0.0,
+            })
+            .collect::<Vec<_>>();
+        let mut miners = sc
+            .miners
+            .iter()
+            .map(|m| {
+                let th_per_s_per_mw = 1e6 / m.efficiency.j_per_th();
+                Miner {
+                    p_mw: m.power.mw(),
+                    rate_mw_s: m.power.mw() / m.response.s(),
+                    break_even: m.break_even().usd_per_mwh(),
+                    usd_per_mwh_revenue: th_per_s_per_mw * m.hashprice.usd_per_th_day() / 24.0,
+                    load_mw: 0.0,
+                }
+            })
+            .collect::<Vec<_>>();
+        miners.sort_by(|a, b| b.break_even.total_cmp(&a.break_even));
+
+        let next_random_outage = exp_draw(&mut rng_outage, outage_rate);
+        let _ = &mut rng_turbine;
+        let ng = groups.len();
+        let nb = bats.len();
+        let turbines_cheaper = match &tariff {
+            Analytic::Fixed(p) => groups.iter().any(|g| g.cost_mwh < *p) || !has_grid,
+            Analytic::Other((off, _, _, _)) => groups.iter().any(|g| g.cost_mwh < *off) || !has_grid,
+            Analytic::Series(_) => !has_grid,
+        };
+
+        let mut s = Self {
+            policy,
+            dt,
+            dt_h: dt / 3600.0,
+            steps,
+            step: 0,
+            per_row,
+            slow_every: ((SLOW_TICK_S / dt).round() as u64).max(1),
+            keep_series: opts.keep_series,
+            start_day: sc.simulation.start_day_of_year,
+            inference,
+            inf_slow: 0.0,
+            inf_series_idx,
+            jobs,
+            pue: f.pue,
+            pue_per_degc: f.pue_per_degc,
+            pue_threshold: f.pue_threshold_c,
+            temperature,
+            pue_now: f.pue,
+            wue_l_per_kwh: f.wue.l_per_kwh(),
+            recycled: f.recycled_water_share,
+            has_grid,
+            grid_cap,
+            grid_export_cap: export_cap,
+            export_frac,
+            grid_ramp,
+            peak_shave,
+            demand_charge_usd_per_kw: dc,
+            tariff,
+            carbon,
+            price_now: 0.0,
+            carbon_now: 0.0,
+            outage_rate_per_s: outage_rate,
+            mean_outage_s: mean_outage,
+            windows,
+            grid_out_until: f64::NEG_INFINITY,
+            next_random_outage,
+            grid_mw: 0.0,
+            groups,
+            group_order,
+            solar,
+            solar_weather,
+            solar_now: 0.0,
+            bats,
+            miners,
+            reserve_mw: sc.dispatch.reserve.mw(),
+            smooth_tau: sc.dispatch.turbine_smoothing.s(),
+            decommit_s: sc.dispatch.decommit_delay.s(),
+            turbine_ema: 0.0,
+            need_peak: 0.0,
+            turbines_cheaper,
+            rng_outage,
+            rng_turbine,
+            rng_job,
+            rng_weather,
+            next_event: 0.0,
+            tb: vec![TurbineBounds::default(); ng],
+            bb: vec![BatteryBounds::default(); nb],
+            dec: StepDecision {
+                turbines_mw: vec![0.0; ng],
+                batteries_mw: vec![0.0; nb],
+                ..Default::default()
+            },
+            k: Kpis {
+                seed,
+                step_s: dt,
+                steps,
+                soc_range: [f64::INFINITY, f64::NEG_INFINITY],
+                ..Default::default()
+            },
+            month: 0,
+            month_peak: 0.0,
+            facility_sum_mwh: 0.0,
+            grid_import_sum_mwh: 0.0,
+            in_interruption: false,
+            miner_on_steps: 0,
+            row: SeriesRow::default(),
+            row_n: 0,
+            series: Vec::new(),
+        };
+        if s.keep_series {
+            s.series.reserve(steps.div_ceil(per_row) as usize);
+        }
+        s.warm_start();
+        Ok(s)
+    }
+
+    /// Commits turbines for the load at time zero, online and loaded, so that a run does not
+    /// open with a start-up transient that no real site would have.
+    fn warm_start(&mut self) {
+        self.slow_tick(0.0);
+        let it = self.it_load(0.0, false);
+        let need = it.0 * self.pue_now;
+        self.need_peak = need;
+        let grid_avail = if self.has_grid { self.grid_cap.min(self.peak_shave) } else { 0.0 };
+        let mut rem = if self.turbines_cheaper { need } else { (need - grid_avail).max(0.0) };
+        rem += self.reserve_gap(need, 0.0);
+        let mut served = 0.0;
+        for gi in self.group_order.clone() {
+            let g = &mut self.groups[gi];
+            let n = ((rem / g.unit_mw).ceil().max(0.0) as u32).min(g.count);
+            g.n_on = n;
+            let out = (rem.min(n as f64 * g.unit_mw)).max(n as f64 * g.unit_mw * g.min_frac);
+            g.out_mw = out.min(need - served).max(n as f64 * g.unit_mw * g.min_frac);
+            served += g.out_mw;
+            rem -= n as f64 * g.unit_mw;
+            g.next_fail_t = exp_draw(&mut self.rng_turbine, g.fail_rate_per_s * n as f64);
+        }
+        self.turbine_ema = served;
+        self.grid_mw = if self.has_grid { (need - served).clamp(0.0, self.grid_cap) } else { 0.0 };
+        for m in &mut self.miners {
+            m.load_mw = 0.0;
+        }
+        self.refresh_next_event();
+    }
+
+    fn reserve_gap(&self, need: f64, turb_cap: f64) -> f64 {
+        let grid_head = if self.has_grid && !self.grid_out(0.0) {
+            (self.grid_cap - (need - turb_cap).max(0.0)).max(0.0)
+        } else {
+            0.0
+        };
+        let bat: f64 = self
+            .bats
+            .iter()
+            .map(|b| if b.soc_mwh > (b.soc_min + 0.05) * b.e_mwh { b.p_mw } else { 0.0 })
+            .sum();
+        let miners: f64 = self.miners.iter().map(|m| m.load_mw).sum();
+        (self.reserve_mw - grid_head - bat - miners).max(0.0)
+    }
+
+    fn grid_out(&self, t: f64) -> bool {
+        t < self.grid_out_until
+    }
+
+    /// Total number of steps.
+    pub fn total_steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// Steps done so far.
+    pub fn steps_done(&self) -> u64 {
+        self.step
+    }
+
+    /// Key figures accumulated so far (totals only; derived ratios are filled by
+    /// [`Simulator::finish`]).
+    pub fn kpis_so_far(&self) -> &Kpis {
+        &self.k
+    }
+
+    /// True when every step has run.
+    pub fn is_done(&self) -> bool {
+        self.step >= self.steps
+    }
+
+    fn slow_tick(&mut self, t: f64) {
+        let hour = profile::hour_of_day(t);
+        let day = self.start_day + t / 86_400.0;
+        // Inference analytic shapes.
+        let mut inf = 0.0;
+        for l in &self.inference {
+            match l {
+                InfLoad::Const(p) => inf += p,
+                InfLoad::Diurnal { mean, amp, peak_h } => {
+                    inf += mean
+                        * (1.0 + amp * ((hour - peak_h) / 24.0 * std::f64::consts::TAU).cos())
+                }
+                InfLoad::Series(_) => {}
+            }
+        }
+        self.inf_slow = inf;
+        // Temperature -> PUE.
+        let temp = match &mut self.temperature {
+            Analytic::Fixed(v) => *v,
+            Analytic::Series(c) => c.at(t),
+            Analytic::Other((m, a, d)) => {
+                profile::sinusoid_temperature(t, self.start_day, *m, *a, *d)
+            }
+        };
+        self.pue_now = self.pue + self.pue_per_degc * (temp - self.pue_threshold).max(0.0);
+        // Price and carbon (series are read every step; see `step`).
+        if let Analytic::Fixed(p) = self.tariff {
+            self.price_now = p;
+        } else if let Analytic::Other((off, peak, s, e)) = self.tariff {
+            let in_peak = if s <= e { hour >= s && hour < e } else { hour >= s || hour < e };
+            self.price_now = if in_peak { peak } else { off };
+        }
+        if let Analytic::Fixed(c) = self.carbon {
+            self.carbon_now = c;
+        }
+        // Solar: a new weather draw at each midnight.
+        let new_day = t == 0.0 || (t / 86_400.0).floor() != ((t - self.dt.max(SLOW_TICK_S)) / 86_400.0).floor();
+        let mut sol = 0.0;
+        for (i, (np, pr, src)) in self.solar.iter_mut().enumerate() {
+            sol += match src {
+                Analytic::Fixed(v) => *np * *v,
+                Analytic::Series(c) => *np * c.at(t).clamp(0.0, 1.0),
+                Analytic::Other((lat, noise)) => {
+                    if new_day {
+                        self.solar_weather[i] = profile::weather_factor(&mut self.rng_weather, *noise);
+                    }
+                    *np * *pr * self.solar_weather[i] * profile::clear_sky_factor(*lat, day, hour)
+                }
+            };
+        }
+        self.solar_now = sol;
+    }
+
+    /// IT load at `t`: (total IT MW, inference MW, training MW, dummy MW, gpu-seconds running).
+    #[inline]
+    fn it_load(&mut self, t: f64, advance: bool) -> (f64, f64, f64, f64, f64) {
+        let mut inf = self.inf_slow;
+        for &i in &self.inf_series_idx {
+            if let InfLoad::Series(c) = &mut self.inference[i] {
+                inf += c.at(t);
+            }
+        }
+        let dt = self.dt;
+        let mut train_w = 0.0;
+        let mut dummy_w = 0.0;
+        let mut gpu_s = 0.0;
+        for j in &mut self.jobs {
+            let (target, natural) = match j.state {
+                JobState::Running => {
+                    let frac = if dt >= j.iter_s * 1e6 {
+                        j.duty
+                    } else {
+                        (j.compute_time(j.phase_s + dt) - j.compute_time(j.phase_s)) / dt
+                    };
+                    let hi = j.compute_w.max(j.floor_w);
+                    let lo = j.comm_w.max(j.floor_w);
+                    let natural = j.comm_w + (j.compute_w - j.comm_w) * frac;
+                    (lo + (hi - lo) * frac, natural)
+                }
+                JobState::Paused { .. } => (j.idle_w.max(j.floor_w), j.idle_w),
+            };
+            let p = if j.ramp_w_per_s.is_finite() {
+                let r = j.ramp_w_per_s * dt;
+                target.clamp(j.gpu_w - r, j.gpu_w + r).clamp(0.0, j.tdp_w)
+            } else {
+                target
+            };
+            if advance {
+                j.gpu_w = p;
+                if j.state == JobState::Running {
+                    j.phase_s = (j.phase_s + dt) % j.iter_s;
+                    j.work_s += dt;
+                    gpu_s += j.gpus * dt;
+                }
+            }
+            train_w += j.gpus * (p + j.host_w);
+            dummy_w += j.gpus * (p - natural).max(0.0);
+        }
+        let train = train_w / 1e6;
+        (inf + train, inf, train, dummy_w / 1e6, gpu_s)
+    }
+
+    fn refresh_next_event(&mut self) {
+        let mut n = self.next_random_outage.min(self.grid_out_until.max(f64::NEG_INFINITY));
+        if self.grid_out_until > 0.0 {
+            n = n.min(self.grid_out_until);
+        }
+        for w in &self.windows {
+            if w.1 > self.step as f64 * self.dt {
+                n = n.min(w.0.max(self.step as f64 * self.dt)).min(w.1);
+                break;
+            }
+        }
+        for g in &self.groups {
+            n = n.min(g.next_fail_t);
+            for &r in g.starting.iter().chain(g.repairs.iter()) {
+                n = n.min(r);
+            }
+        }
+        for j in &self.jobs {
+            n = n.min(j.next_fail_t);
+            if let JobState::Paused { until } = j.state {
+                n = n.min(until);
+            }
+        }
+        self.next_event = n;
+    }
+
+    fn handle_events(&mut self, t: f64) {
+        // Grid: random outages.
+        while self.next_random_outage <= t {
+            let len = exp_draw(&mut self.rng_outage, 1.0 / self.mean_outage_s);
+            if !self.grid_out(t) {
+                self.k.grid_outages += 1;
+            }
+            self.grid_out_until = self.grid_out_until.max(self.next_random_outage + len);
+            self.next_random_outage += exp_draw(&mut self.rng_outage, self.outage_rate_per_s);
+        }
+        // Turbines: starts done, repairs done, failures.
+        for g in &mut self.groups {
+            let mut i = 0;
+            while i < g.starting.len() {
+                if g.starting[i] <= t {
+                    g.starting.swap_remove(i);
+                    if g.n_on + g.n_failed < g.count {
+                        g.n_on += 1;
+                        g.next_fail_t = t + exp_draw(&mut self.rng_turbine, g.fail_rate_per_s * g.n_on as f64);
+                    }
+                } else {
+                    i += 1;
+                }
+            }
+            let mut i = 0;
+            while i < g.repairs.len() {
+                if g.repairs[i] <= t {
+                    g.repairs.swap_remove(i);
+                    g.n_failed -= 1;
+                } else {
+                    i += 1;
+                }
+            }
+            while g.next_fail_t <= t && g.n_on > 0 {
+                g.n_on -= 1;
+                g.n_failed += 1;
+                self.k.turbine_trips += 1;
+                g.repairs.push(t + exp_draw(&mut self.rng_turbine, 1.0 / g.mttr_s));
+                g.out_mw = g.out_mw.min(g.n_on as f64 * g.unit_mw);
+                g.next_fail_t = t + exp_draw(&mut self.rng_turbine, g.fail_rate_per_s * g.n_on as f64);
+            }
+            if g.n_on == 0 {
+                g.next_fail_t = f64::INFINITY;
+            }
+        }
+        // Jobs: failures and end of pauses.
+        for j in &mut self.jobs {
+            if let JobState::Paused { until } = j.state
+                && until <= t
+            {
+                j.state = JobState::Running;
+            }
+            if j.next_fail_t <= t {
+                if j.state == JobState::Running {
+                    self.k.job_failures += 1;
+                    let lost_h = j.gpus * (j.work_s + j.restart_s) / 3600.0;
+                    self.k.cost_usd_by_component.job_failures += lost_h * j.value_per_gpu_h;
+                    j.work_s = 0.0;
+                    j.state = JobState::Paused { until: t + j.restart_s };
+                }
+                j.next_fail_t = t + exp_draw(&mut self.rng_job, j.fail_rate_per_s);
+            }
+        }
+        self.refresh_next_event();
+    }
+
+    /// Runs up to `n` more steps; returns true when the run is complete.
+    pub fn run_steps(&mut self, n: u64) -> bool {
+        let end = (self.step + n).min(self.steps);
+        while self.step < end {
+            self.one_step();
+        }
+        self.is_done()
+    }
+
+    #[inline]
+    fn one_step(&mut self) {
+        let dt = self.dt;
+        let dt_h = self.dt_h;
+        let t = self.step as f64 * dt;
+        if self.step % self.slow_every == 0 {
+            self.slow_tick(t);
+        }
+        if t >= self.next_event {
+            self.handle_events(t);
+        }
+        if let Analytic::Series(c) = &mut self.tariff {
+            self.price_now = c.at(t);
+        }
+        if let Analytic::Series(c) = &mut self.carbon {
+            self.carbon_now = c.at(t);
+        }
+        // Checkpoint pauses.
+        for j in &mut self.jobs {
+            if j.state == JobState::Running && j.work_s >= j.ckpt_s {
+                j.work_s = 0.0;
+                j.state = JobState::Paused { until: t + j.ckpt_dur_s };
+                self.next_event = self.next_event.min(t + j.ckpt_dur_s);
+            }
+        }
+        let (it, inf, train, dummy, gpu_s) = self.it_load(t, true);
+        let facility = it * self.pue_now;
+
+        // Grid state.
+        let mut cap = self.grid_cap;
+        let mut dr = false;
+        let mut scheduled_out = false;
+        for w in &self.windows {
+            if w.0 > t {
+                break;
+            }
+            if t < w.1 {
+                match w.2 {
+                    Some(c) => {
+                        cap = cap.min(c);
+                        dr = true;
+                    }
+                    None => scheduled_out = true,
+                }
+            }
+        }
+        let out = !self.has_grid || scheduled_out || self.grid_out(t);
+        if out {
+            cap = 0.0;
+        }
+        let gr = self.grid_ramp * dt;
+        let prev_g = self.grid_mw;
+        let grid_b = GridBounds {
+            available: !out,
+            lo_mw: (prev_g - gr).clamp(0.0, cap),
+            hi_ramp_mw: (prev_g.max(0.0) + gr).min(cap),
+            soft_cap_mw: self.peak_shave.min(cap),
+            cap_mw: cap,
+            export_cap_mw: if out { 0.0 } else { self.grid_export_cap },
+            price_usd_per_mwh: self.price_now,
+        };
+
+        // Miners' bounds.
+        let (mut m_lo, mut m_hi, mut m_be) = (0.0, 0.0, f64::NEG_INFINITY);
+        for m in &self.miners {
+            let r = m.rate_mw_s * dt;
+            let lo = (m.load_mw - r).max(0.0);
+            let hi = if dr { lo } else { (m.load_mw + r).min(m.p_mw) };
+            m_lo += lo;
+            m_hi += hi;
+            if hi > lo {
+                m_be = m_be.max(m.break_even);
+            }
+        }
+
+        // Turbine bounds and setpoints: the filtered need plus a feedback that steers the
+        // batteries back to their target state of charge over about 15 minutes.
+        let soc_bias: f64 = self
+            .bats
+            .iter()
+            .map(|b| (b.soc_target * b.e_mwh - b.soc_mwh) / 0.25)
+            .sum();
+        let turbine_target = (self.turbine_ema + soc_bias).max(0.0);
+        let mut turb_cap_online = 0.0;
+        let mut turb_hi_total = 0.0;
+        let total_cap: f64 = self.groups.iter().map(|g| g.n_on as f64 * g.unit_mw).sum();
+        for (i, g) in self.groups.iter().enumerate() {
+            let pmax = g.n_on as f64 * g.unit_mw;
+            let pmin = pmax * g.min_frac;
+            let r = g.n_on as f64 * g.ramp_mw_s * dt;
+            let prev = g.out_mw;
+            let lo = if prev >= pmin { (prev - r).max(pmin) } else { (prev + r).min(pmin) };
+            let hi = (prev + r).min(pmax).max(lo);
+            let share = if total_cap > 0.0 { pmax / total_cap } else { 0.0 };
+            self.tb[i] = TurbineBounds {
+                lo_mw: lo,
+                hi_mw: hi,
+                target_mw: turbine_target * share,
+                cost_usd_per_mwh: g.cost_mwh,
+            };
+            turb_cap_online += pmax;
+            turb_hi_total += hi;
+        }
+        let _ = turb_hi_total;
+        // Battery bounds.
+        let restore_h = dt_h.max(0.25);
+        for (i, b) in self.bats.iter().enumerate() {
+            let emin = b.soc_min * b.e_mwh;
+            let emax = b.soc_max * b.e_mwh;
+            let et = b.soc_target * b.e_mwh;
+            self.bb[i] = BatteryBounds {
+                discharge_max_mw: ((b.soc_mwh - emin).max(0.0) * b.eta_d / dt_h).min(b.p_mw),
+                charge_max_mw: ((emax - b.soc_mwh).max(0.0) / (b.eta_c * dt_h)).min(b.p_mw),
+                // Restore the target over about 15 minutes, not in one step, so restoring
+                // does not itself make swings.
+                to_target_mw: ((et - b.soc_mwh).max(0.0) / (b.eta_c * restore_h)).min(b.p_mw),
+                above_target_mw: ((b.soc_mwh - et).max(0.0) * b.eta_d / restore_h).min(b.p_mw),
+                charge_below: b.charge_below,
+                discharge_above: b.discharge_above,
+            };
+        }
+        let bounds = StepBounds {
+            t_s: t,
+            dt_s: dt,
+            firm_mw: facility,
+            miner_lo_mw: m_lo,
+            miner_hi_mw: m_hi,
+            miner_break_even: m_be,
+            solar_mw: self.solar_now,
+            grid: grid_b,
+            turbines: &self.tb,
+            batteries: &self.bb,
+        };
+        self.policy.dispatch(&bounds, &mut self.dec);
+
+        // ---- Enforce physical limits and account.
+        let mut dec = std::mem::take(&mut self.dec);
+        let d = &mut dec;
+        d.solar_mw = d.solar_mw.clamp(0.0, self.solar_now);
+        d.miners_mw = d.miners_mw.clamp(m_lo, m_hi.max(m_lo));
+        d.grid_mw = d.grid_mw.clamp(-grid_b.export_cap_mw, cap);
+        let mut turb = 0.0;
+        let mut ramp_viol = false;
+        for (i, g) in self.groups.iter_mut().enumerate() {
+            let tb = self.tb[i];
+            let x = d.turbines_mw[i].clamp(0.0, tb.hi_mw);
+            d.turbines_mw[i] = x;
+            if x < tb.lo_mw - EPS_MW {
+                let pmin = g.n_on as f64 * g.unit_mw * g.min_frac;
+                if x < pmin - EPS_MW {
+                    self.k.min_stable_violations += 1;
+                }
+                if x < g.out_mw - g.n_on as f64 * g.ramp_mw_s * dt - EPS_MW {
+                    ramp_viol = true;
+                }
+            }
+            g.out_mw = x;
+            turb += x;
+            let e = x * dt_h;
+            self.k.energy_mwh_by_source.turbines += e;
+            self.k.cost_usd_by_component.fuel += e * g.fuel_mwh;
+            self.k.cost_usd_by_component.turbine_om += e * g.om_mwh;
+            self.k.co2e_t += e * g.co2_t_per_mwh;
+        }
+        if grid_b.available && (d.grid_mw.max(0.0) - prev_g.max(0.0)).abs() > gr + EPS_MW {
+            ramp_viol = true;
+            self.k.grid_ramp_violations += 1;
+        }
+        if ramp_viol {
+            self.k.ramp_violations += 1;
+        }
+        let mut bat_net = 0.0;
+        let mut soc_e = 0.0;
+        let mut soc_cap = 0.0;
+        for (i, b) in self.bats.iter_mut().enumerate() {
+            let bb = self.bb[i];
+            let x = d.batteries_mw[i].clamp(-bb.charge_max_mw, bb.discharge_max_mw);
+            d.batteries_mw[i] = x;
+            if x >= 0.0 {
+                let drawn = x * dt_h / b.eta_d;
+                b.soc_mwh -= drawn;
+                b.discharged_mwh += x * dt_h;
+                self.k.energy_mwh_by_source.battery_discharge += x * dt_h;
+                self.k.energy_mwh_by_use.battery_losses += drawn - x * dt_h;
+            } else {
+                let stored = -x * dt_h * b.eta_c;
+                b.soc_mwh += stored;
+                self.k.energy_mwh_by_use.battery_charge += -x * dt_h;
+                self.k.energy_mwh_by_use.battery_losses += -x * dt_h - stored;
+            }
+            b.soc_mwh = b.soc_mwh.clamp(b.soc_min * b.e_mwh, b.soc_max * b.e_mwh);
+            bat_net += x;
+            soc_e += b.soc_mwh;
+            soc_cap += b.e_mwh;
+        }
+        // Unserved is whatever the policy left uncovered, recomputed from the clamped values.
+        let demand = facility + d.miners_mw;
+        let supply = d.solar_mw + d.grid_mw + turb + bat_net;
+        let short = demand - supply;
+        d.unserved_mw = if short > EPS_MW { short } else { 0.0 };
+        let err = (supply + d.unserved_mw - demand).abs();
+        if err > self.k.max_balance_error_mw {
+            self.k.max_balance_error_mw = err;
+        }
+
+        // Turbine setpoint filter and commitment.
+        let g_econ = if self.turbines_cheaper { d.grid_mw.max(0.0) } else { 0.0 };
+        let ideal = turb + bat_net + d.unserved_mw + g_econ;
+        let a = if self.smooth_tau > 0.0 { (dt / self.smooth_tau).min(1.0) } else { 1.0 };
+        self.turbine_ema += (ideal.min(turb_cap_online) - self.turbine_ema) * a;
+        let need = facility + d.miners_mw;
+        let b_decay = (dt / self.decommit_s.max(dt)).min(1.0);
+        self.need_peak = need.max(self.need_peak + (need - self.need_peak) * b_decay);
+        self.commit(t, cap, turb_cap_online);
+
+        // Grid accounting.
+        let g = d.grid_mw;
+        self.grid_mw = g;
+        if g >= 0.0 {
+            let e = g * dt_h;
+            self.k.energy_mwh_by_source.grid += e;
+            self.grid_import_sum_mwh += e;
+            self.k.cost_usd_by_component.grid_energy += e * self.price_now;
+            self.k.co2e_t += e * self.carbon_now / 1000.0;
+            if g > self.k.peak_grid_import_mw {
+                self.k.peak_grid_import_mw = g;
+            }
+            if g > self.month_peak {
+                self.month_peak = g;
+            }
+        } else {
+            let e = -g * dt_h;
+            self.k.energy_mwh_by_use.export += e;
+            self.k.cost_usd_by_component.export_revenue -= e * self.price_now * self.export_frac;
+        }
+        let month = (t / MONTH_S) as u64;
+        if month != self.month {
+            self.k.cost_usd_by_component.demand_charge +=
+                self.month_peak * 1000.0 * self.demand_charge_usd_per_kw;
+            self.month_peak = 0.0;
+            self.month = month;
+        }
+
+        // Loads, water, miners.
+        let e_it = it * dt_h;
+        self.k.energy_mwh_by_use.inference_it += inf * dt_h;
+        self.k.energy_mwh_by_use.training_it += train * dt_h;
+        self.k.energy_mwh_by_use.training_dummy_work += dummy * dt_h;
+        self.k.energy_mwh_by_use.facility_overhead += (facility - it) * dt_h;
+        self.facility_sum_mwh += facility * dt_h;
+        if facility > self.k.peak_facility_mw {
+            self.k.peak_facility_mw = facility;
+        }
+        self.k.water_m3 += e_it * self.wue_l_per_kwh; // MWh x L/kWh = m3
+        self.k.energy_mwh_by_source.solar += d.solar_mw * dt_h;
+        self.k.solar_curtailed_mwh += (self.solar_now - d.solar_mw) * dt_h;
+        self.k.gpu_hours += gpu_s / 3600.0;
+        let mut mrem = d.miners_mw;
+        let mut mining_full = 0.0;
+        for m in &mut self.miners {
+            let r = m.rate_mw_s * dt;
+            let lo = (m.load_mw - r).max(0.0);
+            let hi = if dr { lo } else { (m.load_mw + r).min(m.p_mw) };
+            let x = lo + (mrem - lo).clamp(0.0, hi - lo);
+            mrem -= x;
+            m.load_mw = x;
+            self.k.miner_revenue_usd += x * dt_h * m.usd_per_mwh_revenue;
+            mining_full += m.p_mw;
+        }
+        self.k.miner_energy_mwh += d.miners_mw * dt_h;
+        if mining_full > 0.0 && d.miners_mw > 0.5 * mining_full {
+            self.miner_on_steps += 1;
+        }
+
+        // Reserve.
+        let reserve = (turb_cap_online - turb)
+            + if grid_b.available { (cap - g).max(0.0) } else { 0.0 }
+            + self.bb.iter().map(|b| b.discharge_max_mw).sum::<f64>()
+            + d.miners_mw;
+        if reserve + EPS_MW < self.reserve_mw {
+            self.k.reserve_shortfall_s += dt;
+        }
+
+        // Interruptions.
+        if d.unserved_mw > 0.0 {
+            let e = d.unserved_mw * dt_h;
+            self.k.energy_mwh_by_source.unserved += e;
+            if !self.in_interruption {
+                self.in_interruption = true;
+                self.k.interruptions += 1;
+                let mut lost_h = 0.0;
+                for j in &mut self.jobs {
+                    if j.state == JobState::Running {
+                        lost_h += j.gpus * (j.work_s + j.restart_s) / 3600.0;
+                        self.k.cost_usd_by_component.interruptions +=
+                            j.gpus * (j.work_s + j.restart_s) / 3600.0 * j.value_per_gpu_h;
+                        j.work_s = 0.0;
+                    }
+                    // The job restarts once power is back; keep it paused meanwhile.
+                    j.state = JobState::Paused { until: t + dt + j.restart_s };
+                }
+                self.k.gpu_hours_lost += lost_h;
+                if self.k.interruption_list.len() < 1000 {
+                    self.k.interruption_list.push(Interruption {
+                        start_s: t,
+                        duration_s: 0.0,
+                        unserved_mwh: 0.0,
+                        gpu_hours_lost: lost_h,
+                    });
+                }
+                self.refresh_next_event();
+            } else {
+                for j in &mut self.jobs {
+                    j.state = JobState::Paused { until: t + dt + j.restart_s };
+                }
+                self.refresh_next_event();
+            }
+            self.k.interruption_s += dt;
+            let listed = self.k.interruptions as usize == self.k.interruption_list.len();
+            if let Some(last) = self.k.interruption_list.last_mut()
+                && listed
+            {
+                last.duration_s += dt;
+                last.unserved_mwh += e;
+            }
+        } else if self.in_interruption {
+            self.in_interruption = false;
+        }
+
+        // SoC range.
+        if soc_cap > 0.0 {
+            let soc = soc_e / soc_cap;
+            if soc < self.k.soc_range[0] {
+                self.k.soc_range[0] = soc;
+            }
+            if soc > self.k.soc_range[1] {
+                self.k.soc_range[1] = soc;
+            }
+        }
+
+        // Series row.
+        if self.keep_series {
+            let r = &mut self.row;
+            if self.row_n == 0 {
+                r.time_s = t;
+            }
+            r.it_mw += it;
+            r.facility_mw += facility;
+            r.miners_mw += d.miners_mw;
+            r.grid_mw += g;
+            r.turbines_mw += turb;
+            r.solar_mw += d.solar_mw;
+            r.battery_mw += bat_net;
+            r.unserved_mw += d.unserved_mw;
+            r.price_usd_per_mwh += self.price_now;
+            r.facility_peak_mw = r.facility_peak_mw.max(facility);
+            r.soc = if soc_cap > 0.0 { soc_e / soc_cap } else { 0.0 };
+            self.row_n += 1;
+            if self.row_n == self.per_row {
+                self.flush_row();
+            }
+        }
+
+        // Degradation once per slow tick.
+        if self.step % self.slow_every == 0 {
+            for b in &mut self.bats {
+                if b.fade > 0.0 {
+                    let cycles = b.discharged_mwh / b.e0_mwh;
+                    b.e_mwh = (b.e0_mwh * (1.0 - b.fade * cycles)).max(0.0);
+                    b.soc_mwh = b.soc_mwh.clamp(b.soc_min * b.e_mwh, b.soc_max * b.e_mwh);
+                }
+            }
+        }
+        self.dec = dec;
+        self.step += 1;
+    }
+
+    fn flush_row(&mut self) {
+        let n = self.row_n as f64;
+        let mut r = std::mem::take(&mut self.row);
+        r.it_mw /= n;
+        r.facility_mw /= n;
+        r.miners_mw /= n;
+        r.grid_mw /= n;
+        r.turbines_mw /= n;
+        r.solar_mw /= n;
+        r.battery_mw /= n;
+        r.unserved_mw /= n;
+        r.price_usd_per_mwh /= n;
+        self.series.push(r);
+        self.row_n = 0;
+    }
+
+    /// Unit commitment: start units when the recent peak need plus reserve exceeds online
+    /// capacity; stop one when a unit's worth of capacity has been surplus for the decommit
+    /// delay.
+    fn commit(&mut self, t: f64, grid_cap: f64, cap_online: f64) {
+        if self.groups.is_empty() {
+            return;
+        }
+        let need = self.need_peak;
+        let grid_econ = if self.turbines_cheaper { 0.0 } else { grid_cap.min(self.peak_shave) };
+        let mut req = (need - grid_econ).max(0.0) + self.reserve_gap(need, cap_online);
+        // Batteries below their floor cannot cover a trip: cover it with a unit.
+        for gi in 0..self.group_order.len() {
+            let g = &mut self.groups[self.group_order[gi]];
+            let avail = g.count - g.n_failed;
+            let want = ((req / g.unit_mw - 1e-9).ceil().max(0.0) as u32).min(avail);
+            let have = g.n_on + g.starting.len() as u32;
+            if want > have {
+                for _ in have..want {
+                    g.starting.push(t + g.start_s);
+                    self.k.turbine_starts += 1;
+                    self.k.cost_usd_by_component.starts += g.start_cost;
+                    self.next_event = self.next_event.min(t + g.start_s);
+                }
+                g.surplus_since = f64::NAN;
+            } else if want < g.n_on && g.starting.is_empty() {
+                if g.surplus_since.is_nan() {
+                    g.surplus_since = t;
+                } else if t - g.surplus_since >= self.decommit_s
+                    && g.out_mw <= (g.n_on - 1) as f64 * g.unit_mw
+                {
+                    g.n_on -= 1;
+                    g.surplus_since = f64::NAN;
+                    g.next_fail_t = t + exp_draw(&mut self.rng_turbine, g.fail_rate_per_s * g.n_on as f64);
+                    if g.n_on == 0 {
+                        g.next_fail_t = f64::INFINITY;
+                    }
+                    self.next_event = self.next_event.min(g.next_fail_t);
+                }
+            } else {
+                g.surplus_since = f64::NAN;
+            }
+            req -= (g.n_on + g.starting.len() as u32) as f64 * g.unit_mw;
+            req = req.max(0.0);
+        }
+    }
+
+    /// Ends the run (running any remaining steps) and returns its result.
+    pub fn finish(mut self) -> SimResult {
+        while !self.is_done() {
+            self.one_step();
+        }
+        if self.keep_series && self.row_n > 0 {
+            self.flush_row();
+        }
+        let dur_s = self.steps as f64 * self.dt;
+        // Final (partial) month's demand charge, prorated.
+        let last_month_s = dur_s - self.month as f64 * MONTH_S;
+        self.k.cost_usd_by_component.demand_charge +=
+            self.month_peak * 1000.0 * self.demand_charge_usd_per_kw * (last_month_s / MONTH_S).min(1.0);
+        let k = &mut self.k;
+        k.hours = dur_s / 3600.0;
+        k.unserved_mwh = k.energy_mwh_by_source.unserved;
+        k.energy_mwh_by_use.miners = k.miner_energy_mwh;
+        k.longest_interruption_s = k
+            .interruption_list
+            .iter()
+            .map(|i| i.duration_s)
+            .fold(0.0, f64::max);
+        k.water_fresh_m3 = k.water_m3 * (1.0 - self.recycled);
+        k.water_recycled_m3 = k.water_m3 * self.recycled;
+        let mean_fac = self.facility_sum_mwh / k.hours;
+        k.load_factor = if k.peak_facility_mw > 0.0 { mean_fac / k.peak_facility_mw } else { 0.0 };
+        k.grid_load_factor = if k.peak_grid_import_mw > 0.0 {
+            self.grid_import_sum_mwh / k.hours / k.peak_grid_import_mw
+        } else {
+            0.0
+        };
+        k.cost_usd_by_component.miner_revenue = -k.miner_revenue_usd;
+        k.cost_usd = k.cost_usd_by_component.total();
+        let energy_cost = k.cost_usd_by_component.energy_total();
+        k.cost_usd_per_mwh = if self.facility_sum_mwh > 0.0 { energy_cost / self.facility_sum_mwh } else { 0.0 };
+        k.cost_usd_per_gpu_hour = if k.gpu_hours > 0.0 { energy_cost / k.gpu_hours } else { 0.0 };
+        let e0: f64 = self.bats.iter().map(|b| b.e0_mwh).sum();
+        k.battery_throughput_mwh = k.energy_mwh_by_source.battery_discharge;
+        k.battery_equivalent_cycles = if e0 > 0.0 { k.battery_throughput_mwh / e0 } else { 0.0 };
+        k.battery_fade_mwh = self.bats.iter().map(|b| b.e0_mwh - b.e_mwh).sum();
+        if !k.soc_range[0].is_finite() {
+            k.soc_range = [0.0, 0.0];
+        }
+        k.miner_uptime = if self.miners.is_empty() { 0.0 } else { self.miner_on_steps as f64 / self.steps as f64 };
+        let _ = &mut self.rng_outage;
+        let _ = &mut self.rng_job;
+        SimResult {
+            kpis: self.k,
+            series: self.series,
+        }
+    }
+}
+
+/// Runs a scenario to the end with the rule-based policy.
+pub fn simulate(sc: &Scenario, opts: &RunOptions) -> Result<SimResult, ScenarioError> {
+    Ok(Simulator::new(sc, opts)?.finish())
+}
+
+/// Runs a scenario in chunks, calling `progress(done, total)` between chunks (about 200
+/// calls per run), so a front end can draw a progress bar.
+pub fn simulate_with_progress(
+    sc: &Scenario,
+    opts: &RunOptions,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<SimResult, ScenarioError> {
+    let mut s = Simulator::new(sc, opts)?;
+    let chunk = (s.total_steps() / 200).max(10_000);
+    while !s.run_steps(chunk) {
+        progress(s.steps_done(), s.total_steps());
+    }
+    progress(s.steps_done(), s.total_steps());
+    Ok(s.finish())
+}
