@@ -7,7 +7,10 @@
 
 use std::path::PathBuf;
 
-use wattage_report::{Fonts, demo_report, render_html, render_png, render_svg};
+use wattage_report::{
+    Fonts, KeyFigure, NamedFigures, comparison_report, demo_report, render_html, render_png,
+    render_svg,
+};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = std::env::args_os()
@@ -26,6 +29,41 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::fs::write(stem.with_extension("svg"), render_svg(chart)?)?;
         std::fs::write(stem.with_extension("png"), render_png(chart, &fonts, 1.5)?)?;
     }
+    let runs = [
+        NamedFigures::new(
+            "H100, BF16",
+            vec![
+                KeyFigure::new("Energy per request", 0.391, "Wh"),
+                KeyFigure::new("Site power, mean", 279.0, "MW"),
+                KeyFigure::new("Peak site power", 352.0, "MW"),
+                KeyFigure::new("Cost per year", 242.0, "M$"),
+                KeyFigure::new("Emissions per year", 992.0, "kt CO2e"),
+            ],
+        ),
+        NamedFigures::new(
+            "B200, FP8",
+            vec![
+                KeyFigure::new("Energy per request", 0.19, "Wh"),
+                KeyFigure::new("Site power, mean", 214.0, "MW"),
+                KeyFigure::new("Peak site power", 281.0, "MW"),
+                KeyFigure::new("Cost per year", 205.0, "M$"),
+                KeyFigure::new("Emissions per year", 760.0, "kt CO2e"),
+            ],
+        ),
+        NamedFigures::new(
+            "B200, FP8, no battery",
+            vec![
+                KeyFigure::new("Energy per request", 0.19, "Wh"),
+                KeyFigure::new("Site power, mean", 214.0, "MW"),
+                KeyFigure::new("Peak site power", 281.0, "MW"),
+                KeyFigure::new("Cost per year", 198.0, "M$"),
+                KeyFigure::new("Emissions per year", 801.0, "kt CO2e"),
+            ],
+        ),
+    ];
+    let compare = comparison_report("wattage compare: accelerators and batteries", &runs)?;
+    std::fs::write(out.join("compare.html"), render_html(&compare)?)?;
     eprintln!("wrote {}", out.join("report.html").display());
+    eprintln!("wrote {}", out.join("compare.html").display());
     Ok(())
 }

@@ -503,11 +503,13 @@ where
                         down += v;
                         (down, down - v)
                     };
-                    (i as f64 + 0.2, i as f64 + 0.8, y0, y1)
+                    let half = (0.3_f64).min(60.0 / slot_px);
+                    (i as f64 + 0.5 - half, i as f64 + 0.5 + half, y0, y1)
                 }
                 BarLayout::Grouped => {
-                    let bw = 0.76 / ns as f64;
-                    let x0 = i as f64 + 0.12 + bw * k as f64;
+                    // Bars at most 80 px wide, the group centred in its slot.
+                    let bw = (0.76 / ns as f64).min(80.0 / slot_px);
+                    let x0 = i as f64 + 0.5 - bw * ns as f64 / 2.0 + bw * k as f64;
                     (x0, x0 + bw * 0.92, v.min(0.0), v.max(0.0))
                 }
             };

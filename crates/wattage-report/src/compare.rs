@@ -74,26 +74,25 @@ pub fn comparison_report(
 
     let mut headers = vec!["Metric".to_owned(), "Unit".to_owned()];
     headers.extend(runs.iter().map(|r| r.name.clone()));
-    headers.extend(
-        runs[1..]
-            .iter()
-            .map(|r| format!("{} vs {} (%)", r.name, base.name)),
+    let mut table = Table::new(
+        format!(
+            "Key figures of every run; in brackets the change against {}",
+            base.name
+        ),
+        headers,
     );
-    let mut table = Table::new("Key figures of every run", headers);
     for m in &metrics {
         let mut row = vec![m.0.clone(), m.1.clone()];
-        row.extend(
-            runs.iter()
-                .map(|r| value(r, m).map_or("–".into(), |v| significant(v, 3))),
-        );
-        for r in &runs[1..] {
+        for (i, r) in runs.iter().enumerate() {
             let cell = match (value(base, m), value(r, m)) {
-                (Some(b), Some(v)) if b != 0.0 => {
+                (_, None) => "–".into(),
+                (Some(b), Some(v)) if i > 0 && b != 0.0 => {
                     let pct = (v - b) / b.abs() * 100.0;
                     let s = significant(pct, 2);
-                    if pct > 0.0 { format!("+{s}") } else { s }
+                    let s = if pct > 0.0 { format!("+{s}") } else { s };
+                    format!("{} ({s} %)", significant(v, 3))
                 }
-                _ => "–".into(),
+                (_, Some(v)) => significant(v, 3),
             };
             row.push(cell);
         }
@@ -209,7 +208,7 @@ pub fn comparison_report(
             Section::new("Side by side")
                 .id("side-by-side")
                 .paragraph(format!(
-                    "Every key figure of every run; the last columns give the change against {} in %.",
+                    "Every key figure of every run, with the change against {} in brackets.",
                     base.name
                 ))
                 .table(table),
@@ -242,8 +241,7 @@ mod tests {
         );
         let r = comparison_report("H100 against B200", &[a, b]).expect("valid");
         let html = crate::render_html(&r).expect("renders");
-        assert!(html.contains("B200 vs H100 (%)"));
-        assert!(html.contains("-50"));
+        assert!(html.contains("0.17 (-50 %)"));
         // relative + Wh + MW charts
         assert_eq!(r.charts().count(), 3);
     }

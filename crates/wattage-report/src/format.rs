@@ -147,17 +147,16 @@ impl TickFormat {
     }
 }
 
-/// Text that looks like a number (for right-aligning table cells): digits with optional sign,
-/// separators, decimal point, percent sign or SI suffix.
+/// Text that looks like a number (for right-aligning table cells): digits with signs,
+/// separators, a decimal point, percent signs and brackets, as in `214 (-23 %)`.
 pub fn looks_numeric(s: &str) -> bool {
     let t = s.trim();
     let t = t.strip_suffix('%').unwrap_or(t).trim_end();
     let mut digits = 0;
-    for (i, c) in t.chars().enumerate() {
+    for c in t.chars() {
         match c {
             '0'..='9' => digits += 1,
-            ',' | '.' | ' ' => {}
-            '-' | '+' | '−' if i == 0 => {}
+            ',' | '.' | ' ' | '(' | ')' | '%' | '+' | '-' | '−' => {}
             _ => return false,
         }
     }
@@ -202,5 +201,6 @@ mod tests {
         assert!(looks_numeric("-12 %"));
         assert!(!looks_numeric("H100"));
         assert!(!looks_numeric(""));
+        assert!(looks_numeric("214 (-23 %)"));
     }
 }

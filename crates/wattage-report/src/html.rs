@@ -56,6 +56,7 @@ caption{text-align:left;font-weight:600;padding:0 0 6px}
 th,td{padding:6px 10px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
 th{background:var(--soft);font-weight:600}
 td.num,th.num{text-align:right;white-space:nowrap}
+td:first-child{min-width:9em}
 tbody tr:nth-child(even){background:#fafbfc}
 figure{margin:20px 0 28px;border:1px solid var(--line);border-radius:8px;padding:8px 8px 4px;background:var(--bg)}
 figure svg.chart{display:block;width:100%;height:auto}

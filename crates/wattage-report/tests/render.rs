@@ -338,8 +338,8 @@ fn comparison_renders_side_by_side() {
     ];
     let report = comparison_report("Batteries or not", &runs).expect("valid");
     let html = render_html(&report).expect("renders");
-    assert!(html.contains("without batteries vs with batteries (%)"));
-    assert!(html.contains("+3.7"));
+    assert!(html.contains("change against with batteries"));
+    assert!(html.contains("251 (+3.7 %)"));
     assert_eq!(html.matches("<svg").count(), report.charts().count());
     assert!(report.charts().count() >= 2);
     assert!(comparison_report("none", &[]).is_err());
