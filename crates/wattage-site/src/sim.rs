@@ -410,6 +410,7 @@ pub struct Simulator<P: DispatchPolicy = RuleBased> {
     step: u64,
     per_row: u64,
     slow_every: u64,
+    slow_count: u64,
     keep_series: bool,
     start_day: f64,
     // loads
@@ -733,6 +734,7 @@ impl<P: DispatchPolicy> Simulator<P> {
             step: 0,
             per_row,
             slow_every: ((SLOW_TICK_S / dt).round() as u64).max(1),
+            slow_count: 0,
             keep_series: opts.keep_series,
             start_day: sc.simulation.start_day_of_year,
             inference,
@@ -950,8 +952,13 @@ impl<P: DispatchPolicy> Simulator<P> {
         for j in &mut self.jobs {
             let (target, natural) = match j.state {
                 JobState::Running => {
-                    let frac = if dt >= j.iter_s * 1e6 {
-                        j.duty
+                    let frac = if dt < j.iter_s {
+                        // Fast path without `floor`: the step spans at most two iterations.
+                        let (ph, dd, tt) = (j.phase_s, j.duty * j.iter_s, j.iter_s);
+                        let end = ph + dt;
+                        let c1 = (end.min(dd) - ph).max(0.0);
+                        let c2 = (end.min(tt + dd) - tt).max(0.0);
+                        (c1 + c2) / dt
                     } else {
                         (j.compute_time(j.phase_s + dt) - j.compute_time(j.phase_s)) / dt
                     };
@@ -971,7 +978,13 @@ impl<P: DispatchPolicy> Simulator<P> {
             if advance {
                 j.gpu_w = p;
                 if j.state == JobState::Running {
-                    j.phase_s = (j.phase_s + dt) % j.iter_s;
+                    j.phase_s += dt;
+                    if j.phase_s >= j.iter_s {
+                        j.phase_s -= j.iter_s;
+                        if j.phase_s >= j.iter_s {
+                            j.phase_s %= j.iter_s;
+                        }
+                    }
                     j.work_s += dt;
                     gpu_s += j.gpus * dt;
                 }
@@ -984,15 +997,10 @@ impl<P: DispatchPolicy> Simulator<P> {
     }
 
     fn refresh_next_event(&mut self) {
-        let mut n = self.next_random_outage.min(self.grid_out_until.max(f64::NEG_INFINITY));
-        if self.grid_out_until > 0.0 {
+        let now = self.step as f64 * self.dt;
+        let mut n = self.next_random_outage;
+        if self.grid_out_until > now {
             n = n.min(self.grid_out_until);
-        }
-        for w in &self.windows {
-            if w.1 > self.step as f64 * self.dt {
-                n = n.min(w.0.max(self.step as f64 * self.dt)).min(w.1);
-                break;
-            }
         }
         for g in &self.groups {
             n = n.min(g.next_fail_t);
@@ -1089,9 +1097,12 @@ impl<P: DispatchPolicy> Simulator<P> {
         let dt = self.dt;
         let dt_h = self.dt_h;
         let t = self.step as f64 * dt;
-        if self.step % self.slow_every == 0 {
+        let slow = self.slow_count == 0;
+        if slow {
             self.slow_tick(t);
+            self.slow_count = self.slow_every;
         }
+        self.slow_count -= 1;
         if t >= self.next_event {
             self.handle_events(t);
         }
@@ -1297,7 +1308,9 @@ impl<P: DispatchPolicy> Simulator<P> {
         let need = facility + d.miners_mw;
         let b_decay = (dt / self.decommit_s.max(dt)).min(1.0);
         self.need_peak = need.max(self.need_peak + (need - self.need_peak) * b_decay);
-        self.commit(t, cap, turb_cap_online);
+        if slow || self.step % 8 == 0 || need > turb_cap_online + cap {
+            self.commit(t, cap, turb_cap_online);
+        }
 
         // Grid accounting.
         let g = d.grid_mw;
@@ -1319,8 +1332,8 @@ impl<P: DispatchPolicy> Simulator<P> {
             self.k.energy_mwh_by_use.export += e;
             self.k.cost_usd_by_component.export_revenue -= e * self.price_now * self.export_frac;
         }
-        let month = (t / MONTH_S) as u64;
-        if month != self.month {
+        if t >= (self.month + 1) as f64 * MONTH_S {
+            let month = (t / MONTH_S) as u64;
             self.k.cost_usd_by_component.demand_charge +=
                 self.month_peak * 1000.0 * self.demand_charge_usd_per_kw;
             self.month_peak = 0.0;
@@ -1448,7 +1461,7 @@ impl<P: DispatchPolicy> Simulator<P> {
         }
 
         // Degradation once per slow tick.
-        if self.step % self.slow_every == 0 {
+        if slow {
             for b in &mut self.bats {
                 if b.fade > 0.0 {
                     let cycles = b.discharged_mwh / b.e0_mwh;
