@@ -2,6 +2,8 @@
 //! gigawatt campus. This binary is a thin shell: it parses arguments, reads and writes files,
 //! and renders results; every model lives in the library crates.
 
+#![recursion_limit = "256"]
+
 mod cmd;
 mod common;
 

@@ -1,12 +1,112 @@
-//! `wattage catalog` (being built).
+//! `wattage catalog`: list and show catalog entries with their sources.
 
-use crate::common::{Global, user};
+use wattage_catalog::Catalog;
+
+use crate::cmd::estimate::lookup;
+use crate::common::{Global, out, out_json, user};
 
 /// Arguments of `wattage catalog`.
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    /// What to list: hardware, models or regions
+    pub kind: String,
+    /// Show one entry in full (id, alias or Hugging Face repository)
+    pub name: Option<String>,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
 
 /// Runs the command.
-pub fn run(_g: &Global, _a: Args) -> anyhow::Result<()> {
-    Err(user("`catalog` is not built yet"))
+pub fn run(g: &Global, a: Args) -> anyhow::Result<()> {
+    let cat: Catalog = g.catalog()?;
+    match (a.kind.as_str(), &a.name) {
+        ("hardware" | "hw", None) => {
+            if a.json {
+                return out_json(&cat.hardware);
+            }
+            out(format!(
+                "{:<10} {:<34} {:>9} {:>9} {:>7} {:>8} {:>6}",
+                "id", "name", "bf16 TF/s", "fp8 TF/s", "HBM GB", "HBM TB/s", "TDP W"
+            ));
+            for h in &cat.hardware {
+                let p = |x| {
+                    h.peak(x)
+                        .map_or("-".to_string(), |r| format!("{:.0}", r.tflops()))
+                };
+                out(format!(
+                    "{:<10} {:<34} {:>9} {:>9} {:>7.0} {:>8.2} {:>6.0}",
+                    h.id,
+                    h.name,
+                    p(wattage_catalog::Precision::Bf16),
+                    p(wattage_catalog::Precision::Fp8),
+                    h.hbm_gb,
+                    h.hbm_tb_s,
+                    h.tdp_w
+                ));
+            }
+        }
+        ("models" | "model", None) => {
+            if a.json {
+                return out_json(&cat.models);
+            }
+            out(format!(
+                "{:<18} {:<28} {:>8} {:>8} {:>6} {:<5} note",
+                "id", "name", "total B", "active B", "layers", "prec"
+            ));
+            for m in &cat.models {
+                out(format!(
+                    "{:<18} {:<28} {:>8.1} {:>8.1} {:>6} {:<5} {}",
+                    m.id,
+                    m.name,
+                    m.params_total_b,
+                    m.params_active_b,
+                    m.layers,
+                    m.precision.as_str(),
+                    if m.estimate { "estimate" } else { "" }
+                ));
+            }
+        }
+        ("regions" | "region", None) => {
+            if a.json {
+                return out_json(&cat.regions);
+            }
+            out(format!(
+                "{:<16} {:<34} {:>9} {:>5} {:>8} {:>8} {:>7}",
+                "id", "name", "gCO2/kWh", "PUE", "WUE L/kWh", "off-site", "$/MWh"
+            ));
+            for r in &cat.regions {
+                out(format!(
+                    "{:<16} {:<34} {:>9.0} {:>5.2} {:>8.2} {:>8.2} {:>7.0}",
+                    r.id,
+                    r.name,
+                    r.carbon_g_per_kwh,
+                    r.pue,
+                    r.wue_onsite_l_per_kwh,
+                    r.wue_offsite_l_per_kwh,
+                    r.electricity_usd_per_mwh
+                ));
+            }
+        }
+        ("hardware" | "hw", Some(n)) => show(&a, lookup(cat.hardware(n), "hardware")?)?,
+        ("models" | "model", Some(n)) => show(&a, lookup(cat.model(n), "models")?)?,
+        ("regions" | "region", Some(n)) => show(&a, lookup(cat.region(n), "regions")?)?,
+        (k, _) => {
+            return Err(user(format!(
+                "unknown catalog `{k}`; expected hardware, models or regions"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Prints one entry: as JSON, or as TOML in the catalog schema (so it can be copied into a
+/// user catalog file and edited).
+fn show<T: serde::Serialize>(a: &Args, v: &T) -> anyhow::Result<()> {
+    if a.json {
+        return out_json(v);
+    }
+    let text = toml::to_string_pretty(v).map_err(|e| anyhow::anyhow!("cannot render: {e}"))?;
+    out(text.trim_end());
+    Ok(())
 }
