@@ -1,0 +1,74 @@
+//! On every reference scenario in `scenarios/`, the LP's optimal cost is never above the
+//! rule-based dispatch's cost on the same design (a week, LP hourly, rule-based at the
+//! scenario's own step and at one hour).
+
+use std::path::{Path, PathBuf};
+
+use wattage_optimize::{
+    ConvertOptions, Expansion, OptimizeOptions, SiteProblem, design_of, optimize, rule_based_cost,
+};
+use wattage_site::eval::evaluate_design;
+use wattage_units::Time;
+
+fn scenario_files() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
+    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+fn load(path: &Path) -> wattage_site::Scenario {
+    let text = std::fs::read_to_string(path).expect("readable scenario");
+    let mut sc = wattage_site::parse_scenario(&text).expect("valid scenario");
+    let dir = path.parent().expect("a directory").to_path_buf();
+    sc.resolve_files(|p| std::fs::read_to_string(dir.join(p)).map_err(|e| e.to_string()))
+        .expect("scenario files");
+    sc
+}
+
+#[test]
+fn optimum_is_never_above_rule_based_on_reference_scenarios() {
+    let files = scenario_files();
+    assert!(!files.is_empty(), "no reference scenarios found");
+    for path in files {
+        let mut sc = load(&path);
+        let week = Time::from_days(7.0);
+        sc.simulation.duration = week;
+        for (label, ex) in [
+            ("fixed design", Expansion::default()),
+            ("typical expansion", Expansion::typical(&sc)),
+        ] {
+            let co = ConvertOptions {
+                step: Time::from_h(1.0),
+                duration: Some(week),
+                probe_step: None,
+            };
+            let p = SiteProblem::from_scenario(&sc, &ex, &co).expect("problem");
+            let s = optimize(&p, &OptimizeOptions::default()).expect("optimum");
+            let design = design_of(&sc, &s);
+            for step in [sc.simulation.step, Time::from_h(1.0)] {
+                let k = evaluate_design(&sc, &design, step).expect("rule-based run");
+                let rb =
+                    rule_based_cost(&sc, &k, p.value_of_lost_load).usd() + s.costs.capital.usd();
+                let lp = s.objective.usd();
+                eprintln!(
+                    "{} ({label}, rule-based at {} s): LP {lp:.0} USD, rule-based {rb:.0} USD ({:+.2}%)",
+                    path.display(),
+                    step.s(),
+                    (rb / lp - 1.0) * 100.0
+                );
+                assert!(
+                    lp <= rb + 1e-6 * rb.abs(),
+                    "{}: LP {lp} above rule-based {rb}",
+                    path.display()
+                );
+            }
+        }
+    }
+}
