@@ -12,7 +12,13 @@ fn main() {
         if v != last {
             last = v;
             shown += 1;
-            eprintln!("step {} violations {} trips {} starts {}", s.steps_done(), v, s.kpis_so_far().turbine_trips, s.kpis_so_far().turbine_starts);
+            eprintln!(
+                "step {} violations {} trips {} starts {}",
+                s.steps_done(),
+                v,
+                s.kpis_so_far().turbine_trips,
+                s.kpis_so_far().turbine_starts
+            );
         }
     }
 }

@@ -251,7 +251,9 @@ impl DispatchPolicy for RuleBased {
                     && grid > g.lo_mw
                     && cur >= 0.0
                 {
-                    let x = (bb.discharge_max_mw - cur).max(0.0).min(grid - g.lo_mw.max(0.0));
+                    let x = (bb.discharge_max_mw - cur)
+                        .max(0.0)
+                        .min(grid - g.lo_mw.max(0.0));
                     d.batteries_mw[i] += x;
                     grid -= x;
                     continue;

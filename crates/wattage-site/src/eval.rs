@@ -82,8 +82,7 @@ pub fn monte_carlo(
             .sum::<f64>()
             / n,
         expected_gpu_hours_lost: runs.iter().map(|k| k.gpu_hours_lost).sum::<f64>() / n,
-        probability_of_interruption: runs.iter().filter(|k| k.interruptions > 0).count() as f64
-            / n,
+        probability_of_interruption: runs.iter().filter(|k| k.interruptions > 0).count() as f64 / n,
         expected_cost_usd: runs.iter().map(|k| k.cost_usd).sum::<f64>() / n,
         runs,
     })
@@ -114,7 +113,10 @@ impl Design {
             if v.len() == n {
                 Ok(())
             } else {
-                Err(ScenarioError::api(f, format!("expected {n} values, got {}", v.len())))
+                Err(ScenarioError::api(
+                    f,
+                    format!("expected {n} values, got {}", v.len()),
+                ))
             }
         }
         fn pos(x: f64, f: &str) -> Result<(), ScenarioError> {
@@ -128,7 +130,12 @@ impl Design {
             pos(c.mw(), "grid_import_cap")?;
             match &mut s.grid {
                 Some(g) => g.import_cap = c,
-                None => return Err(ScenarioError::api("grid_import_cap", "the scenario has no grid")),
+                None => {
+                    return Err(ScenarioError::api(
+                        "grid_import_cap",
+                        "the scenario has no grid",
+                    ));
+                }
             }
         }
         if let Some(v) = &self.turbine_counts {
@@ -151,7 +158,8 @@ impl Design {
                     b.energy = e[i];
                 }
             }
-            s.batteries.retain(|b| b.power.mw() > 0.0 && b.energy.mwh() > 0.0);
+            s.batteries
+                .retain(|b| b.power.mw() > 0.0 && b.energy.mwh() > 0.0);
         } else if let Some(e) = &self.battery_energy {
             len_ok(e, s.batteries.len(), "battery_energy")?;
             for (i, b) in s.batteries.iter_mut().enumerate() {

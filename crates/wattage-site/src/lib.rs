@@ -8,6 +8,8 @@ pub mod scenario;
 pub mod sim;
 
 pub use dispatch::{DispatchPolicy, RuleBased, StepBounds, StepDecision};
-pub use scenario::{Scenario, ScenarioError, parse_scenario};
-pub use sim::{Kpis, RunOptions, SeriesRow, SimResult, Simulator, simulate, simulate_with_progress};
 pub use eval::{Design, Reliability, evaluate_design, monte_carlo};
+pub use scenario::{Scenario, ScenarioError, parse_scenario};
+pub use sim::{
+    Kpis, RunOptions, SeriesRow, SimResult, Simulator, simulate, simulate_with_progress,
+};

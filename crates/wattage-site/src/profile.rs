@@ -78,7 +78,8 @@ pub(crate) fn sinusoid_temperature(
 /// attenuation, normalised so that noon at the equinox on the equator is about 1.
 pub(crate) fn clear_sky_factor(latitude_deg: f64, day_of_year: f64, hour: f64) -> f64 {
     let lat = latitude_deg.to_radians();
-    let decl = (23.44f64).to_radians() * ((360.0 / 365.0 * (day_of_year + 284.0)).to_radians()).sin();
+    let decl =
+        (23.44f64).to_radians() * ((360.0 / 365.0 * (day_of_year + 284.0)).to_radians()).sin();
     let ha = ((hour - 12.0) * 15.0).to_radians();
     let sin_el = lat.sin() * decl.sin() + lat.cos() * decl.cos() * ha.cos();
     if sin_el <= 0.0 {

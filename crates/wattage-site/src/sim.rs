@@ -14,8 +14,7 @@ use serde::Serialize;
 use wattage_units::Time;
 
 use crate::dispatch::{
-    BatteryBounds, DispatchPolicy, GridBounds, RuleBased, StepBounds, StepDecision,
-    TurbineBounds,
+    BatteryBounds, DispatchPolicy, GridBounds, RuleBased, StepBounds, StepDecision, TurbineBounds,
 };
 use crate::profile::{self, Cursor};
 use crate::scenario::{
@@ -67,7 +66,10 @@ impl RunOptions {
             ));
         }
         if !(res.is_finite() && res >= dt) {
-            return Err(ScenarioError::api("resolution", "must be at least the step"));
+            return Err(ScenarioError::api(
+                "resolution",
+                "must be at least the step",
+            ));
         }
         let steps = (dur / dt).round().max(1.0) as u64;
         let per_row = (res / dt).round().max(1.0) as u64;
@@ -176,7 +178,11 @@ pub struct CostBreakdown {
 impl CostBreakdown {
     /// Energy cost of the site: grid, demand charge, export, fuel, O&M, starts.
     pub fn energy_total(&self) -> f64 {
-        self.grid_energy + self.demand_charge + self.export_revenue + self.fuel + self.turbine_om
+        self.grid_energy
+            + self.demand_charge
+            + self.export_revenue
+            + self.fuel
+            + self.turbine_om
             + self.starts
     }
     /// Everything: energy cost plus lost work, minus miners' revenue.
@@ -394,6 +400,9 @@ enum InfLoad {
     Series(Cursor),
 }
 
+/// Nameplate (MW), performance ratio, source.
+type SolarPlant = (f64, f64, Analytic<(f64, f64)>);
+
 enum Analytic<T> {
     Fixed(f64),
     Series(Cursor),
@@ -445,7 +454,7 @@ pub struct Simulator<P: DispatchPolicy = RuleBased> {
     grid_mw: f64,
     groups: Vec<Group>,
     group_order: Vec<usize>,
-    solar: Vec<(f64, f64, Analytic<(f64, f64)>)>, // nameplate, PR, source
+    solar: Vec<SolarPlant>,
     solar_weather: Vec<f64>,
     solar_now: f64,
     bats: Vec<Bat>,
@@ -722,7 +731,9 @@ impl<P: DispatchPolicy> Simulator<P> {
         let nb = bats.len();
         let turbines_cheaper = match &tariff {
             Analytic::Fixed(p) => groups.iter().any(|g| g.cost_mwh < *p) || !has_grid,
-            Analytic::Other((off, _, _, _)) => groups.iter().any(|g| g.cost_mwh < *off) || !has_grid,
+            Analytic::Other((off, _, _, _)) => {
+                groups.iter().any(|g| g.cost_mwh < *off) || !has_grid
+            }
             Analytic::Series(_) => !has_grid,
         };
 
@@ -821,8 +832,16 @@ impl<P: DispatchPolicy> Simulator<P> {
         let it = self.it_load(0.0, false);
         let need = it.0 * self.pue_now;
         self.need_peak = need;
-        let grid_avail = if self.has_grid { self.grid_cap.min(self.peak_shave) } else { 0.0 };
-        let mut rem = if self.turbines_cheaper { need } else { (need - grid_avail).max(0.0) };
+        let grid_avail = if self.has_grid {
+            self.grid_cap.min(self.peak_shave)
+        } else {
+            0.0
+        };
+        let mut rem = if self.turbines_cheaper {
+            need
+        } else {
+            (need - grid_avail).max(0.0)
+        };
         rem += self.reserve_gap(need, 0.0);
         let mut served = 0.0;
         for gi in self.group_order.clone() {
@@ -830,13 +849,19 @@ impl<P: DispatchPolicy> Simulator<P> {
             let n = ((rem / g.unit_mw).ceil().max(0.0) as u32).min(g.count);
             g.n_on = n;
             let out = (rem.min(n as f64 * g.unit_mw)).max(n as f64 * g.unit_mw * g.min_frac);
-            g.out_mw = out.min(need - served).max(n as f64 * g.unit_mw * g.min_frac);
+            g.out_mw = out
+                .min(need - served)
+                .max(n as f64 * g.unit_mw * g.min_frac);
             served += g.out_mw;
             rem -= n as f64 * g.unit_mw;
             g.next_fail_t = exp_draw(&mut self.rng_turbine, g.fail_rate_per_s * n as f64);
         }
         self.turbine_ema = served;
-        self.grid_mw = if self.has_grid { (need - served).clamp(0.0, self.grid_cap) } else { 0.0 };
+        self.grid_mw = if self.has_grid {
+            (need - served).clamp(0.0, self.grid_cap)
+        } else {
+            0.0
+        };
         for m in &mut self.miners {
             m.load_mw = 0.0;
         }
@@ -852,7 +877,13 @@ impl<P: DispatchPolicy> Simulator<P> {
         let bat: f64 = self
             .bats
             .iter()
-            .map(|b| if b.soc_mwh > (b.soc_min + 0.05) * b.e_mwh { b.p_mw } else { 0.0 })
+            .map(|b| {
+                if b.soc_mwh > (b.soc_min + 0.05) * b.e_mwh {
+                    b.p_mw
+                } else {
+                    0.0
+                }
+            })
             .sum();
         let miners: f64 = self.miners.iter().map(|m| m.load_mw).sum();
         (self.reserve_mw - grid_head - bat - miners).max(0.0)
@@ -892,8 +923,8 @@ impl<P: DispatchPolicy> Simulator<P> {
             match l {
                 InfLoad::Const(p) => inf += p,
                 InfLoad::Diurnal { mean, amp, peak_h } => {
-                    inf += mean
-                        * (1.0 + amp * ((hour - peak_h) / 24.0 * std::f64::consts::TAU).cos())
+                    inf +=
+                        mean * (1.0 + amp * ((hour - peak_h) / 24.0 * std::f64::consts::TAU).cos())
                 }
                 InfLoad::Series(_) => {}
             }
@@ -912,14 +943,19 @@ impl<P: DispatchPolicy> Simulator<P> {
         if let Analytic::Fixed(p) = self.tariff {
             self.price_now = p;
         } else if let Analytic::Other((off, peak, s, e)) = self.tariff {
-            let in_peak = if s <= e { hour >= s && hour < e } else { hour >= s || hour < e };
+            let in_peak = if s <= e {
+                hour >= s && hour < e
+            } else {
+                hour >= s || hour < e
+            };
             self.price_now = if in_peak { peak } else { off };
         }
         if let Analytic::Fixed(c) = self.carbon {
             self.carbon_now = c;
         }
         // Solar: a new weather draw at each midnight.
-        let new_day = t == 0.0 || (t / 86_400.0).floor() != ((t - self.dt.max(SLOW_TICK_S)) / 86_400.0).floor();
+        let new_day = t == 0.0
+            || (t / 86_400.0).floor() != ((t - self.dt.max(SLOW_TICK_S)) / 86_400.0).floor();
         let mut sol = 0.0;
         for (i, (np, pr, src)) in self.solar.iter_mut().enumerate() {
             sol += match src {
@@ -927,7 +963,8 @@ impl<P: DispatchPolicy> Simulator<P> {
                 Analytic::Series(c) => *np * c.at(t).clamp(0.0, 1.0),
                 Analytic::Other((lat, noise)) => {
                     if new_day {
-                        self.solar_weather[i] = profile::weather_factor(&mut self.rng_weather, *noise);
+                        self.solar_weather[i] =
+                            profile::weather_factor(&mut self.rng_weather, *noise);
                     }
                     *np * *pr * self.solar_weather[i] * profile::clear_sky_factor(*lat, day, hour)
                 }
@@ -1035,7 +1072,8 @@ impl<P: DispatchPolicy> Simulator<P> {
                     g.starting.swap_remove(i);
                     if g.n_on + g.n_failed < g.count {
                         g.n_on += 1;
-                        g.next_fail_t = t + exp_draw(&mut self.rng_turbine, g.fail_rate_per_s * g.n_on as f64);
+                        g.next_fail_t =
+                            t + exp_draw(&mut self.rng_turbine, g.fail_rate_per_s * g.n_on as f64);
                     }
                 } else {
                     i += 1;
@@ -1054,9 +1092,11 @@ impl<P: DispatchPolicy> Simulator<P> {
                 g.n_on -= 1;
                 g.n_failed += 1;
                 self.k.turbine_trips += 1;
-                g.repairs.push(t + exp_draw(&mut self.rng_turbine, 1.0 / g.mttr_s));
+                g.repairs
+                    .push(t + exp_draw(&mut self.rng_turbine, 1.0 / g.mttr_s));
                 g.out_mw = g.out_mw.min(g.n_on as f64 * g.unit_mw);
-                g.next_fail_t = t + exp_draw(&mut self.rng_turbine, g.fail_rate_per_s * g.n_on as f64);
+                g.next_fail_t =
+                    t + exp_draw(&mut self.rng_turbine, g.fail_rate_per_s * g.n_on as f64);
             }
             if g.n_on == 0 {
                 g.next_fail_t = f64::INFINITY;
@@ -1075,7 +1115,9 @@ impl<P: DispatchPolicy> Simulator<P> {
                     let lost_h = j.gpus * (j.work_s + j.restart_s) / 3600.0;
                     self.k.cost_usd_by_component.job_failures += lost_h * j.value_per_gpu_h;
                     j.work_s = 0.0;
-                    j.state = JobState::Paused { until: t + j.restart_s };
+                    j.state = JobState::Paused {
+                        until: t + j.restart_s,
+                    };
                 }
                 j.next_fail_t = t + exp_draw(&mut self.rng_job, j.fail_rate_per_s);
             }
@@ -1116,7 +1158,9 @@ impl<P: DispatchPolicy> Simulator<P> {
         for j in &mut self.jobs {
             if j.state == JobState::Running && j.work_s >= j.ckpt_s {
                 j.work_s = 0.0;
-                j.state = JobState::Paused { until: t + j.ckpt_dur_s };
+                j.state = JobState::Paused {
+                    until: t + j.ckpt_dur_s,
+                };
                 self.next_event = self.next_event.min(t + j.ckpt_dur_s);
             }
         }
@@ -1186,9 +1230,17 @@ impl<P: DispatchPolicy> Simulator<P> {
             let pmin = pmax * g.min_frac;
             let r = g.n_on as f64 * g.ramp_mw_s * dt;
             let prev = g.out_mw;
-            let lo = if prev >= pmin { (prev - r).max(pmin) } else { (prev + r).min(pmin) };
+            let lo = if prev >= pmin {
+                (prev - r).max(pmin)
+            } else {
+                (prev + r).min(pmin)
+            };
             let hi = (prev + r).min(pmax).max(lo);
-            let share = if total_cap > 0.0 { pmax / total_cap } else { 0.0 };
+            let share = if total_cap > 0.0 {
+                pmax / total_cap
+            } else {
+                0.0
+            };
             self.tb[i] = TurbineBounds {
                 lo_mw: lo,
                 hi_mw: hi,
@@ -1301,14 +1353,22 @@ impl<P: DispatchPolicy> Simulator<P> {
         }
 
         // Turbine setpoint filter and commitment.
-        let g_econ = if self.turbines_cheaper { d.grid_mw.max(0.0) } else { 0.0 };
+        let g_econ = if self.turbines_cheaper {
+            d.grid_mw.max(0.0)
+        } else {
+            0.0
+        };
         let ideal = turb + bat_net + d.unserved_mw + g_econ;
-        let a = if self.smooth_tau > 0.0 { (dt / self.smooth_tau).min(1.0) } else { 1.0 };
+        let a = if self.smooth_tau > 0.0 {
+            (dt / self.smooth_tau).min(1.0)
+        } else {
+            1.0
+        };
         self.turbine_ema += (ideal.min(turb_cap_online) - self.turbine_ema) * a;
         let need = facility + d.miners_mw;
         let b_decay = (dt / self.decommit_s.max(dt)).min(1.0);
         self.need_peak = need.max(self.need_peak + (need - self.need_peak) * b_decay);
-        if slow || self.step % 8 == 0 || need > turb_cap_online + cap {
+        if slow || self.step.is_multiple_of(8) || need > turb_cap_online + cap {
             self.commit(t, cap, turb_cap_online);
         }
 
@@ -1373,7 +1433,11 @@ impl<P: DispatchPolicy> Simulator<P> {
 
         // Reserve.
         let reserve = (turb_cap_online - turb)
-            + if grid_b.available { (cap - g).max(0.0) } else { 0.0 }
+            + if grid_b.available {
+                (cap - g).max(0.0)
+            } else {
+                0.0
+            }
             + self.bb.iter().map(|b| b.discharge_max_mw).sum::<f64>()
             + d.miners_mw;
         if reserve + EPS_MW < self.reserve_mw {
@@ -1396,7 +1460,9 @@ impl<P: DispatchPolicy> Simulator<P> {
                         j.work_s = 0.0;
                     }
                     // The job restarts once power is back; keep it paused meanwhile.
-                    j.state = JobState::Paused { until: t + dt + j.restart_s };
+                    j.state = JobState::Paused {
+                        until: t + dt + j.restart_s,
+                    };
                 }
                 self.k.gpu_hours_lost += lost_h;
                 if self.k.interruption_list.len() < 1000 {
@@ -1410,7 +1476,9 @@ impl<P: DispatchPolicy> Simulator<P> {
                 self.refresh_next_event();
             } else {
                 for j in &mut self.jobs {
-                    j.state = JobState::Paused { until: t + dt + j.restart_s };
+                    j.state = JobState::Paused {
+                        until: t + dt + j.restart_s,
+                    };
                 }
                 self.refresh_next_event();
             }
@@ -1498,7 +1566,11 @@ impl<P: DispatchPolicy> Simulator<P> {
             return;
         }
         let need = self.need_peak;
-        let grid_econ = if self.turbines_cheaper { 0.0 } else { grid_cap.min(self.peak_shave) };
+        let grid_econ = if self.turbines_cheaper {
+            0.0
+        } else {
+            grid_cap.min(self.peak_shave)
+        };
         let mut req = (need - grid_econ).max(0.0) + self.reserve_gap(need, cap_online);
         // Batteries below their floor cannot cover a trip: cover it with a unit.
         for gi in 0..self.group_order.len() {
@@ -1522,7 +1594,8 @@ impl<P: DispatchPolicy> Simulator<P> {
                 {
                     g.n_on -= 1;
                     g.surplus_since = f64::NAN;
-                    g.next_fail_t = t + exp_draw(&mut self.rng_turbine, g.fail_rate_per_s * g.n_on as f64);
+                    g.next_fail_t =
+                        t + exp_draw(&mut self.rng_turbine, g.fail_rate_per_s * g.n_on as f64);
                     if g.n_on == 0 {
                         g.next_fail_t = f64::INFINITY;
                     }
@@ -1547,8 +1620,10 @@ impl<P: DispatchPolicy> Simulator<P> {
         let dur_s = self.steps as f64 * self.dt;
         // Final (partial) month's demand charge, prorated.
         let last_month_s = dur_s - self.month as f64 * MONTH_S;
-        self.k.cost_usd_by_component.demand_charge +=
-            self.month_peak * 1000.0 * self.demand_charge_usd_per_kw * (last_month_s / MONTH_S).min(1.0);
+        self.k.cost_usd_by_component.demand_charge += self.month_peak
+            * 1000.0
+            * self.demand_charge_usd_per_kw
+            * (last_month_s / MONTH_S).min(1.0);
         let k = &mut self.k;
         k.hours = dur_s / 3600.0;
         k.unserved_mwh = k.energy_mwh_by_source.unserved;
@@ -1561,7 +1636,11 @@ impl<P: DispatchPolicy> Simulator<P> {
         k.water_fresh_m3 = k.water_m3 * (1.0 - self.recycled);
         k.water_recycled_m3 = k.water_m3 * self.recycled;
         let mean_fac = self.facility_sum_mwh / k.hours;
-        k.load_factor = if k.peak_facility_mw > 0.0 { mean_fac / k.peak_facility_mw } else { 0.0 };
+        k.load_factor = if k.peak_facility_mw > 0.0 {
+            mean_fac / k.peak_facility_mw
+        } else {
+            0.0
+        };
         k.grid_load_factor = if k.peak_grid_import_mw > 0.0 {
             self.grid_import_sum_mwh / k.hours / k.peak_grid_import_mw
         } else {
@@ -1570,16 +1649,32 @@ impl<P: DispatchPolicy> Simulator<P> {
         k.cost_usd_by_component.miner_revenue = -k.miner_revenue_usd;
         k.cost_usd = k.cost_usd_by_component.total();
         let energy_cost = k.cost_usd_by_component.energy_total();
-        k.cost_usd_per_mwh = if self.facility_sum_mwh > 0.0 { energy_cost / self.facility_sum_mwh } else { 0.0 };
-        k.cost_usd_per_gpu_hour = if k.gpu_hours > 0.0 { energy_cost / k.gpu_hours } else { 0.0 };
+        k.cost_usd_per_mwh = if self.facility_sum_mwh > 0.0 {
+            energy_cost / self.facility_sum_mwh
+        } else {
+            0.0
+        };
+        k.cost_usd_per_gpu_hour = if k.gpu_hours > 0.0 {
+            energy_cost / k.gpu_hours
+        } else {
+            0.0
+        };
         let e0: f64 = self.bats.iter().map(|b| b.e0_mwh).sum();
         k.battery_throughput_mwh = k.energy_mwh_by_source.battery_discharge;
-        k.battery_equivalent_cycles = if e0 > 0.0 { k.battery_throughput_mwh / e0 } else { 0.0 };
+        k.battery_equivalent_cycles = if e0 > 0.0 {
+            k.battery_throughput_mwh / e0
+        } else {
+            0.0
+        };
         k.battery_fade_mwh = self.bats.iter().map(|b| b.e0_mwh - b.e_mwh).sum();
         if !k.soc_range[0].is_finite() {
             k.soc_range = [0.0, 0.0];
         }
-        k.miner_uptime = if self.miners.is_empty() { 0.0 } else { self.miner_on_steps as f64 / self.steps as f64 };
+        k.miner_uptime = if self.miners.is_empty() {
+            0.0
+        } else {
+            self.miner_on_steps as f64 / self.steps as f64
+        };
         let _ = &mut self.rng_outage;
         let _ = &mut self.rng_job;
         SimResult {

@@ -1,4 +1,5 @@
 //! Behaviour of the site simulator: hand-worked cases, invariants, determinism.
+#![allow(clippy::unwrap_used)]
 
 use approx::assert_relative_eq;
 use proptest::prelude::*;
@@ -38,7 +39,11 @@ round_trip_efficiency = 0.9
 "#);
     let k = &r.kpis;
     assert_relative_eq!(k.energy_mwh_by_source.turbines, 1200.0, max_relative = 1e-9);
-    assert_relative_eq!(k.cost_usd_by_component.fuel, 1200.0 * 10.0 * 3.0, max_relative = 1e-9);
+    assert_relative_eq!(
+        k.cost_usd_by_component.fuel,
+        1200.0 * 10.0 * 3.0,
+        max_relative = 1e-9
+    );
     assert_relative_eq!(k.co2e_t, 600.0, max_relative = 1e-9);
     assert_relative_eq!(k.water_m3, 1200.0 * 2.0, max_relative = 1e-9); // MWh x L/kWh = m3
     assert_relative_eq!(k.water_fresh_m3, 1800.0, max_relative = 1e-9);
@@ -81,15 +86,31 @@ charge_below_usd_per_mwh = 30
 discharge_above_usd_per_mwh = 90
 "#);
     let k = &r.kpis;
-    assert_relative_eq!(k.energy_mwh_by_source.grid, 240.0 + 40.0 / 0.9 + 30.0 - 36.0, max_relative = 1e-6);
-    assert_relative_eq!(k.energy_mwh_by_source.battery_discharge, 36.0, max_relative = 1e-6);
+    assert_relative_eq!(
+        k.energy_mwh_by_source.grid,
+        240.0 + 40.0 / 0.9 + 30.0 - 36.0,
+        max_relative = 1e-6
+    );
+    assert_relative_eq!(
+        k.energy_mwh_by_source.battery_discharge,
+        36.0,
+        max_relative = 1e-6
+    );
     let cost = (160.0 + 40.0 / 0.9 + 60.0) * 20.0 + 14.0 * 100.0;
-    assert_relative_eq!(k.cost_usd_by_component.grid_energy, cost, max_relative = 1e-6);
+    assert_relative_eq!(
+        k.cost_usd_by_component.grid_energy,
+        cost,
+        max_relative = 1e-6
+    );
     assert!(k.max_balance_error_mw < 1e-9);
     // Losses: charged - discharged - stored at the end.
     let stored_end = r.series.last().unwrap().soc * 40.0;
     let charged = k.energy_mwh_by_use.battery_charge;
-    assert_relative_eq!(charged - 36.0 - k.energy_mwh_by_use.battery_losses, stored_end, max_relative = 1e-6);
+    assert_relative_eq!(
+        charged - 36.0 - k.energy_mwh_by_use.battery_losses,
+        stored_end,
+        max_relative = 1e-6
+    );
 }
 
 const COLOSSUS: &str = include_str!("../../../scenarios/colossus.toml");
