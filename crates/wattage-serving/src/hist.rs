@@ -108,7 +108,11 @@ impl LogHistogram {
         if self.total == 0 {
             return 0.0;
         }
-        let q = if q.is_finite() { q.clamp(0.0, 1.0) } else { 0.5 };
+        let q = if q.is_finite() {
+            q.clamp(0.0, 1.0)
+        } else {
+            0.5
+        };
         let rank = ((q * self.total as f64).ceil() as u64).max(1);
         let mut seen = self.zeros;
         if seen >= rank {

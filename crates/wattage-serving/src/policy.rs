@@ -9,17 +9,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::SimError;
 
-/// A sequence (one request) inside a replica, as the scheduler sees it.
+/// A sequence (one request) inside a replica, as the scheduler sees it. Fields touched at
+/// every iteration come first, so they share a cache line.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[repr(C)]
 pub struct Seq {
-    /// Request id, in arrival order.
-    pub id: u64,
-    /// Arrival time, s.
-    pub arrival_s: f64,
-    /// Prompt tokens.
-    pub input: u32,
-    /// Output tokens to generate.
-    pub output: u32,
     /// Tokens to prefill before the next output token: the prompt, or after a preemption by
     /// recompute, the prompt plus the tokens generated so far.
     pub prompt: u32,
@@ -27,28 +21,36 @@ pub struct Seq {
     pub computed: u32,
     /// Output tokens generated so far.
     pub generated: u32,
+    /// Output tokens to generate.
+    pub output: u32,
     /// KV-cache blocks held.
     pub blocks: u32,
-    /// When it was first scheduled, s (negative until then).
-    pub first_scheduled_s: f64,
-    /// When its first token came out, s (negative until then).
-    pub first_token_s: f64,
+    /// Times it was preempted.
+    pub preemptions: u32,
     /// When its latest token came out, s.
     pub last_token_s: f64,
     /// Accelerator energy attributed so far, J.
     pub energy_j: f64,
-    /// Of which during prefill, J.
-    pub prefill_energy_j: f64,
     /// Share of replica wall time attributed (iteration time x token share), s.
     pub busy_share_s: f64,
-    /// Times it was preempted.
-    pub preemptions: u32,
+    /// Of the energy, the part spent on prefill, J.
+    pub prefill_energy_j: f64,
+    /// Finished (all output generated).
+    pub done: bool,
+    /// Prompt tokens.
+    pub input: u32,
+    /// Request id, in arrival order.
+    pub id: u64,
+    /// Arrival time, s.
+    pub arrival_s: f64,
+    /// When it was first scheduled, s (negative until then).
+    pub first_scheduled_s: f64,
+    /// When its first token came out, s (negative until then).
+    pub first_token_s: f64,
     /// Closed-loop client that sent it (`u32::MAX` for open workloads).
     pub client: u32,
     /// Replica it was routed to.
     pub replica: u32,
-    /// Finished (all output generated).
-    pub done: bool,
 }
 
 impl Seq {
@@ -134,6 +136,15 @@ pub trait Policy: std::fmt::Debug {
 
     /// Largest number of sequences in one iteration.
     fn max_batch(&self) -> u32;
+
+    /// True when, after an iteration in which every running sequence decoded and none
+    /// finished, this policy would schedule exactly the same decode-only batch again (given
+    /// room in the KV cache). Lets the simulator skip [`Policy::schedule`] on long decode
+    /// stretches; `false` is always correct, only slower.
+    fn steady(&self, q: &Queues) -> bool {
+        let _ = q;
+        false
+    }
 }
 
 /// Which policy, with its settings (the `scheduler` table of a config file).
@@ -222,7 +233,10 @@ impl SchedulerConfig {
             }
             SchedulerConfig::Static { batch_size } => {
                 if batch_size == 0 {
-                    return Err(SimError::invalid("scheduler.batch_size", "must be at least 1"));
+                    return Err(SimError::invalid(
+                        "scheduler.batch_size",
+                        "must be at least 1",
+                    ));
                 }
                 Ok(Box::new(Static { batch_size }))
             }
@@ -248,9 +262,10 @@ impl Policy for Continuous {
         let mut i = 0;
         while i < q.running.len() {
             let slot = q.running[i];
-            let s = seqs[slot as usize];
+            let s = &seqs[slot as usize];
+            let computed = s.computed;
             let (tokens, prefill) = if s.prefilling() {
-                let left = s.prompt - s.computed;
+                let left = s.prompt - computed;
                 (if self.chunked { left.min(budget) } else { left }, true)
             } else {
                 (1, false)
@@ -262,7 +277,7 @@ impl Policy for Continuous {
             // Make room, preempting from the back of the running list.
             let mut fits = false;
             loop {
-                if q.grow(&mut seqs[slot as usize], s.computed + tokens) {
+                if q.grow(&mut seqs[slot as usize], computed + tokens) {
                     fits = true;
                     break;
                 }
@@ -291,8 +306,9 @@ impl Policy for Continuous {
             let Some(&slot) = q.waiting.front() else {
                 break;
             };
-            let s = seqs[slot as usize];
-            let left = s.prompt - s.computed;
+            let s = &seqs[slot as usize];
+            let computed = s.computed;
+            let left = s.prompt - computed;
             let tokens = if self.chunked {
                 left.min(budget)
             } else if left <= budget || plan.is_empty() {
@@ -301,7 +317,7 @@ impl Policy for Continuous {
             } else {
                 break;
             };
-            if !q.grow(&mut seqs[slot as usize], s.computed + tokens) {
+            if !q.grow(&mut seqs[slot as usize], computed + tokens) {
                 break;
             }
             q.waiting.pop_front();
@@ -322,6 +338,11 @@ impl Policy for Continuous {
     fn max_batch(&self) -> u32 {
         self.max_seqs
     }
+
+    fn steady(&self, q: &Queues) -> bool {
+        (q.waiting.is_empty() || q.running.len() >= self.max_seqs as usize)
+            && q.running.len() <= self.max_tokens as usize
+    }
 }
 
 /// Static batching: admit up to `batch_size` whole prompts when nothing runs, reserving KV
@@ -338,8 +359,9 @@ impl Policy for Static {
                 let Some(&slot) = q.waiting.front() else {
                     break;
                 };
-                let s = seqs[slot as usize];
-                if !q.grow(&mut seqs[slot as usize], s.input + s.output) {
+                let s = &seqs[slot as usize];
+                let full = s.input + s.output;
+                if !q.grow(&mut seqs[slot as usize], full) {
                     break;
                 }
                 q.waiting.pop_front();
@@ -370,5 +392,9 @@ impl Policy for Static {
 
     fn max_batch(&self) -> u32 {
         self.batch_size
+    }
+
+    fn steady(&self, _q: &Queues) -> bool {
+        true
     }
 }

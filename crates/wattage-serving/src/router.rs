@@ -28,7 +28,12 @@ pub struct ReplicaLoad {
 impl Router {
     /// Picks a replica; `next` is the round-robin cursor. Ties go to the lowest index, so
     /// the choice is deterministic.
-    pub fn pick(&self, loads: impl Iterator<Item = ReplicaLoad>, n: usize, next: &mut usize) -> usize {
+    pub fn pick(
+        &self,
+        loads: impl Iterator<Item = ReplicaLoad>,
+        n: usize,
+        next: &mut usize,
+    ) -> usize {
         match self {
             Router::RoundRobin => {
                 let i = *next % n.max(1);

@@ -8,13 +8,13 @@ use serde::{Deserialize, Serialize};
 use wattage_request::{Deployment, Roofline, RooflineParams, Step, StepCost};
 use wattage_units::{Energy, Power, Time};
 
+use crate::SimError;
 use crate::hist::LogHistogram;
 use crate::metrics::{PowerSeries, RequestRecord, ScopeEnergy, SimOutput, Summary};
 use crate::policy::{Planned, Policy, Queues, SchedulerConfig, Seq};
 use crate::router::{ReplicaLoad, Router};
 use crate::scope::{Scope, ScopeModel, ScopeParams};
 use crate::workload::{Arrival, Source, Workload};
-use crate::SimError;
 
 /// Settings of a simulation (everything but the deployment and the workload).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -100,6 +100,8 @@ struct Replica {
     idle_since: f64,
     iter_start: f64,
     cost: StepCost,
+    step: Step,
+    step_tokens: u64,
     outstanding: u32,
 }
 
@@ -223,7 +225,7 @@ impl Simulator {
         ScopeModel::validate(&cfg.scope_params)?;
         let roofline = Roofline::new(deployment, params);
         let total_blocks = (deployment.kv_capacity_tokens() / f64::from(cfg.block_size)).floor();
-        if !(total_blocks >= 1.0) {
+        if total_blocks.is_nan() || total_blocks < 1.0 {
             return Err(SimError::invalid(
                 "gpus",
                 "the KV cache has no room for one block; use more GPUs per replica",
@@ -246,6 +248,8 @@ impl Simulator {
                 idle_since: 0.0,
                 iter_start: 0.0,
                 cost: StepCost::default(),
+                step: Step::default(),
+                step_tokens: 0,
                 outstanding: 0,
             });
         }
@@ -297,6 +301,24 @@ impl Simulator {
         }
         sim.rng = rng;
         Ok(sim)
+    }
+
+    /// [`Simulator::new`] with a `ChaCha8Rng` seeded from `seed`.
+    pub fn with_seed(
+        deployment: &Deployment,
+        params: RooflineParams,
+        cfg: &SimConfig,
+        workload: &Workload,
+        seed: u64,
+    ) -> Result<Self, SimError> {
+        use rand::SeedableRng;
+        Self::new(
+            deployment,
+            params,
+            cfg,
+            workload,
+            ChaCha8Rng::seed_from_u64(seed),
+        )
     }
 
     #[inline]
@@ -359,10 +381,10 @@ impl Simulator {
     }
 
     fn on_arrival(&mut self, a: Arrival) {
-        if a.client == u32::MAX {
-            if let Some(n) = self.source.next_open(&mut self.rng) {
-                self.push(n.time, Event::Arrival(n));
-            }
+        if a.client == u32::MAX
+            && let Some(n) = self.source.next_open(&mut self.rng)
+        {
+            self.push(n.time, Event::Arrival(n));
         }
         let bs = self.cfg.block_size;
         let need = u64::from((a.input.saturating_add(a.output)).div_ceil(bs));
@@ -424,13 +446,14 @@ impl Simulator {
         let rep = &mut self.replicas[r];
         rep.q.now = now;
         rep.plan.clear();
-        rep.policy.schedule(&mut rep.q, &mut self.seqs, &mut rep.plan);
+        rep.policy
+            .schedule(&mut rep.q, &mut self.seqs, &mut rep.plan);
         if rep.plan.is_empty() {
             return;
         }
         // The replica was idle since `idle_since`.
-        let idle_w = self.roofline.idle_power().w();
         if now > rep.idle_since {
+            let idle_w = self.roofline.idle_power().w();
             self.acc.idle_j += idle_w * (now - rep.idle_since);
             self.power.add(rep.idle_since, now, idle_w);
         }
@@ -440,8 +463,10 @@ impl Simulator {
         };
         let mut decode_seqs = 0u64;
         let mut decode_ctx = 0u64;
+        let mut tokens = 0u64;
         for p in &rep.plan {
             let s = &self.seqs[p.slot as usize];
+            tokens += u64::from(p.tokens);
             if p.prefill {
                 let a = f64::from(s.computed);
                 let c = f64::from(p.tokens);
@@ -454,11 +479,20 @@ impl Simulator {
         }
         step.decode_seqs = decode_seqs as f64;
         step.decode_context = decode_ctx as f64;
-        let cost = self.roofline.step(&step);
+        rep.step = step;
+        rep.step_tokens = tokens;
+        self.launch(r);
+    }
+
+    /// Costs the replica's current step and schedules its end.
+    #[inline]
+    fn launch(&mut self, r: usize) {
+        let rep = &mut self.replicas[r];
+        let cost = self.roofline.step(&rep.step);
         rep.cost = cost;
         rep.busy = true;
-        rep.iter_start = now;
-        let t = now + cost.time.s();
+        rep.iter_start = self.now;
+        let t = self.now + cost.time.s();
         self.push(t, Event::IterationDone(r as u32));
     }
 
@@ -487,10 +521,13 @@ impl Simulator {
             *b += 1;
         }
         self.power.add(start, now, power_w);
-        let tokens: u64 = rep.plan.iter().map(|p| u64::from(p.tokens)).sum();
-        let per_token_j = energy / tokens.max(1) as f64;
-        let per_token_s = dt / tokens.max(1) as f64;
+        let tokens = rep.step_tokens.max(1) as f64;
+        let per_token_j = energy / tokens;
+        let per_token_s = dt / tokens;
+        let bs = rep.q.block_size;
         let mut regular = 0u64;
+        let mut all_decode = true;
+        let mut short = false;
         rep.done.clear();
         for p in &rep.plan {
             let s = &mut self.seqs[p.slot as usize];
@@ -499,6 +536,7 @@ impl Simulator {
             s.energy_j += e;
             s.busy_share_s += per_token_s * k;
             if p.prefill {
+                all_decode = false;
                 s.prefill_energy_j += e;
                 s.computed += p.tokens;
                 if s.computed >= s.prompt {
@@ -524,6 +562,15 @@ impl Simulator {
             if s.generated >= s.output {
                 s.done = true;
                 rep.done.push(p.slot);
+            } else if !s.prefilling() && (s.computed + 1).div_ceil(bs) > s.blocks {
+                // Its next decode token needs a block: take it now, as the scheduler would
+                // (running sequences are served before waiting ones).
+                if rep.q.free_blocks > 0 {
+                    rep.q.free_blocks -= 1;
+                    s.blocks += 1;
+                } else {
+                    short = true;
+                }
             }
         }
         self.itl.record_n(dt, regular);
@@ -531,6 +578,19 @@ impl Simulator {
         acc.attributed_share_s += dt;
         rep.busy = false;
         rep.idle_since = now;
+        // Decode stretch: the same sequences decode again, each one token further on, so the
+        // next step is known without asking the policy.
+        if all_decode
+            && !short
+            && rep.done.is_empty()
+            && rep.plan.len() == rep.q.running.len()
+            && rep.policy.steady(&rep.q)
+        {
+            rep.step.decode_context += rep.step.decode_seqs;
+            rep.q.now = now;
+            self.launch(r);
+            return;
+        }
         if !rep.done.is_empty() {
             let seqs = &self.seqs;
             rep.q.running.retain(|&s| !seqs[s as usize].done);
@@ -556,7 +616,8 @@ impl Simulator {
         a.prefill_j += s.prefill_energy_j;
         let e2e = self.now - s.arrival_s;
         self.e2e.record(e2e);
-        self.queue.record((s.first_scheduled_s - s.arrival_s).max(0.0));
+        self.queue
+            .record((s.first_scheduled_s - s.arrival_s).max(0.0));
         if self.cfg.record_requests {
             let ttft = s.first_token_s - s.arrival_s;
             let itl = if s.generated > 1 {
@@ -632,10 +693,16 @@ impl Simulator {
         for scope in Scope::ALL {
             let sm = &self.scope;
             let busy = sm
-                .energy(scope, Energy::from_j(a.attributed_j), Time::from_s(a.attributed_share_s))
+                .energy(
+                    scope,
+                    Energy::from_j(a.attributed_j),
+                    Time::from_s(a.attributed_share_s),
+                )
                 .j();
             let idle = sm.energy(scope, Energy::from_j(a.idle_j), idle_time).j();
-            let total = sm.energy(scope, Energy::from_j(total_gpu_j), fleet_time).j();
+            let total = sm
+                .energy(scope, Energy::from_j(total_gpu_j), fleet_time)
+                .j();
             let headline = if self.cfg.spread_idle { total } else { busy };
             by_scope.push(ScopeEnergy {
                 scope,
@@ -702,7 +769,10 @@ impl Simulator {
             mean_batch_size: a.batch_sum / iters,
             batch_size_p50: batch_p[0],
             batch_size_p99: batch_p[1],
-            batch_size_histogram: self.batch.clone(),
+            batch_size_histogram: {
+                let last = self.batch.iter().rposition(|&c| c > 0).unwrap_or(0);
+                self.batch[..=last].to_vec()
+            },
             preemptions: a.preemptions,
             kv_capacity_tokens: self.replicas[0].q.total_blocks * u64::from(self.cfg.block_size),
             kv_occupancy_mean: a.kv_block_s
@@ -731,12 +801,13 @@ impl Simulator {
         }
         .sanitized();
         let mut records = self.cfg.record_requests.then_some(self.records);
-        if let Some(recs) = records.as_mut() {
-            if self.cfg.spread_idle && !recs.is_empty() {
-                let share = a.idle_j / recs.len() as f64;
-                for r in recs.iter_mut() {
-                    r.idle_share_gpu_j = share;
-                }
+        if let Some(recs) = records.as_mut()
+            && self.cfg.spread_idle
+            && !recs.is_empty()
+        {
+            let share = a.idle_j / recs.len() as f64;
+            for r in recs.iter_mut() {
+                r.idle_share_gpu_j = share;
             }
         }
         let power = PowerSeries {

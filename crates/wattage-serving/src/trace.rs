@@ -109,10 +109,10 @@ fn parse_tokens(s: &str) -> Result<u32, String> {
 /// Seconds since 1970-01-01 for `YYYY-MM-DD HH:MM:SS[.frac]` (or `T` as separator), or a plain
 /// number of seconds.
 fn parse_timestamp(s: &str) -> Result<f64, String> {
-    if let Ok(v) = s.parse::<f64>() {
-        if v.is_finite() {
-            return Ok(v);
-        }
+    if let Ok(v) = s.parse::<f64>()
+        && v.is_finite()
+    {
+        return Ok(v);
     }
     let bad = || format!("`{s}` is not a timestamp (expected `YYYY-MM-DD HH:MM:SS.ffff`)");
     let (date, time) = s.split_once([' ', 'T']).ok_or_else(bad)?;

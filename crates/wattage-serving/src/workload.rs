@@ -58,7 +58,10 @@ impl LengthDist {
             LengthDist::Fixed { tokens } => Ok(LengthSampler::Fixed((*tokens).max(1))),
             LengthDist::Lognormal { mean, cv } => {
                 if !(mean.is_finite() && *mean >= 1.0) {
-                    return Err(SimError::invalid(field, "lognormal `mean` must be at least 1"));
+                    return Err(SimError::invalid(
+                        field,
+                        "lognormal `mean` must be at least 1",
+                    ));
                 }
                 if !(cv.is_finite() && *cv >= 0.0 && *cv <= 20.0) {
                     return Err(SimError::invalid(field, "lognormal `cv` must be in 0..=20"));
@@ -251,7 +254,11 @@ impl TraceReplay {
     pub fn natural_rate_per_s(&self) -> f64 {
         let n = self.records.len() as f64;
         let span = self.records.last().map_or(0.0, |r| r.time_s);
-        if span > 0.0 { (n - 1.0).max(1.0) / span } else { n }
+        if span > 0.0 {
+            (n - 1.0).max(1.0) / span
+        } else {
+            n
+        }
     }
 }
 
@@ -317,7 +324,10 @@ fn positive(field: &'static str, v: f64) -> Result<f64, SimError> {
     if v.is_finite() && v > 0.0 {
         Ok(v)
     } else {
-        Err(SimError::invalid(field, format!("must be a positive number, got {v}")))
+        Err(SimError::invalid(
+            field,
+            format!("must be a positive number, got {v}"),
+        ))
     }
 }
 
@@ -578,9 +588,12 @@ mod tests {
 
     #[test]
     fn lognormal_has_the_asked_mean() {
-        let s = LengthDist::Lognormal { mean: 300.0, cv: 0.8 }
-            .sampler("input")
-            .unwrap();
+        let s = LengthDist::Lognormal {
+            mean: 300.0,
+            cv: 0.8,
+        }
+        .sampler("input")
+        .unwrap();
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         let n = 200_000;
         let m: f64 = (0..n).map(|_| f64::from(s.sample(&mut rng))).sum::<f64>() / n as f64;

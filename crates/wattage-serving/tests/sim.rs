@@ -1,25 +1,38 @@
 //! End-to-end properties of the simulator: conservation, Little's law, a lone request against
 //! the roofline model, the saturation bound, determinism, trace errors.
 
+#![allow(clippy::unwrap_used)]
+
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use wattage_catalog::Catalog;
 use wattage_request::{Deployment, Roofline, RooflineParams, Step};
 use wattage_serving::{
-    ArrivalProcess, ClosedLoop, LengthDist, RateProfile, Router, SchedulerConfig, Scope,
-    SimConfig, SimOutput, Simulator, Synthetic, TraceOptions, TraceReplay, Workload,
-    parse_azure_str,
+    ArrivalProcess, ClosedLoop, LengthDist, RateProfile, Router, SchedulerConfig, Scope, SimConfig,
+    SimOutput, Simulator, Synthetic, TraceOptions, TraceReplay, Workload, parse_azure_str,
 };
 
 fn deployment(model: &str, gpus: u32) -> Deployment {
     let c = Catalog::builtin();
-    Deployment::new(c.model(model).unwrap(), c.hardware("h100").unwrap(), gpus, None).unwrap()
+    Deployment::new(
+        c.model(model).unwrap(),
+        c.hardware("h100").unwrap(),
+        gpus,
+        None,
+    )
+    .unwrap()
 }
 
 fn run(d: &Deployment, cfg: &SimConfig, w: &Workload, seed: u64) -> SimOutput {
-    Simulator::new(d, RooflineParams::default(), cfg, w, ChaCha8Rng::seed_from_u64(seed))
-        .unwrap()
-        .run()
+    Simulator::new(
+        d,
+        RooflineParams::default(),
+        cfg,
+        w,
+        ChaCha8Rng::seed_from_u64(seed),
+    )
+    .unwrap()
+    .run()
 }
 
 fn poisson(rate: f64, duration: f64, input: f64, output: f64) -> Workload {
@@ -27,8 +40,14 @@ fn poisson(rate: f64, duration: f64, input: f64, output: f64) -> Workload {
         rate_per_s: rate,
         arrivals: ArrivalProcess::Poisson,
         profile: RateProfile::Constant,
-        input: LengthDist::Lognormal { mean: input, cv: 1.0 },
-        output: LengthDist::Lognormal { mean: output, cv: 0.8 },
+        input: LengthDist::Lognormal {
+            mean: input,
+            cv: 1.0,
+        },
+        output: LengthDist::Lognormal {
+            mean: output,
+            cv: 0.8,
+        },
         duration_s: Some(duration),
         requests: None,
     })
@@ -44,7 +63,10 @@ fn energy_is_conserved() {
     // Two replicas, bursty arrivals, a small cache to force preemptions.
     for (sched, router) in [
         (SchedulerConfig::continuous(64), Router::LeastOutstanding),
-        (SchedulerConfig::Static { batch_size: 16 }, Router::RoundRobin),
+        (
+            SchedulerConfig::Static { batch_size: 16 },
+            Router::RoundRobin,
+        ),
         (
             SchedulerConfig::Continuous {
                 max_num_seqs: 256,
@@ -66,8 +88,14 @@ fn energy_is_conserved() {
             rate_per_s: 8.0,
             arrivals: ArrivalProcess::Gamma { cv: 3.0 },
             profile: RateProfile::Constant,
-            input: LengthDist::Lognormal { mean: 800.0, cv: 1.5 },
-            output: LengthDist::Lognormal { mean: 250.0, cv: 1.0 },
+            input: LengthDist::Lognormal {
+                mean: 800.0,
+                cv: 1.5,
+            },
+            output: LengthDist::Lognormal {
+                mean: 250.0,
+                cv: 1.0,
+            },
             duration_s: Some(120.0),
             requests: None,
         });
@@ -83,12 +111,20 @@ fn energy_is_conserved() {
             rel(attributed + idle, integrated) < 1e-9,
             "{sched:?}: {attributed} + {idle} != {integrated}"
         );
-        let spread: f64 = recs.iter().map(|r| r.energy_gpu_j + r.idle_share_gpu_j).sum();
+        let spread: f64 = recs
+            .iter()
+            .map(|r| r.energy_gpu_j + r.idle_share_gpu_j)
+            .sum();
         assert!(rel(spread, integrated) < 1e-9);
         for scope in Scope::ALL {
             let e = s.at(scope).unwrap();
             assert!(rel(e.total_energy_wh * 3600.0, out.power.energy(scope).j()) < 1e-9);
-            assert!(rel(e.energy_wh_per_request * s.requests as f64, e.total_energy_wh) < 1e-9);
+            assert!(
+                rel(
+                    e.energy_wh_per_request * s.requests as f64,
+                    e.total_energy_wh
+                ) < 1e-9
+            );
         }
         let srv: f64 = recs.iter().map(|r| r.energy_server_j).sum();
         let srv_idle = s.at(Scope::Server).unwrap().idle_energy_wh * 3600.0;
@@ -107,7 +143,10 @@ fn preemption_under_a_full_cache_still_finishes_everything() {
     let w = Workload::ClosedLoop(ClosedLoop {
         clients: 512,
         input: LengthDist::Fixed { tokens: 3000 },
-        output: LengthDist::Lognormal { mean: 1500.0, cv: 0.5 },
+        output: LengthDist::Lognormal {
+            mean: 1500.0,
+            cv: 0.5,
+        },
         think_time_s: 0.0,
         requests: Some(1500),
         duration_s: None,
@@ -169,7 +208,12 @@ fn a_lone_request_matches_the_roofline_model() {
         t += c.time.s();
         e += c.energy().j();
     }
-    assert!(rel(rec.ttft_ms, pre.time.ms()) < 1e-9, "{} vs {}", rec.ttft_ms, pre.time.ms());
+    assert!(
+        rel(rec.ttft_ms, pre.time.ms()) < 1e-9,
+        "{} vs {}",
+        rec.ttft_ms,
+        pre.time.ms()
+    );
     assert!(rel(rec.e2e_ms, t * 1e3) < 1e-9);
     assert!(rel(rec.energy_gpu_j, e) < 1e-9);
     assert!(rel(rec.prefill_energy_gpu_j, pre.energy().j()) < 1e-9);
@@ -262,7 +306,8 @@ fn malformed_trace_line_is_reported_with_its_number() {
 fn outputs_are_finite_even_when_nothing_happens() {
     let d = deployment("llama-3.1-8b", 1);
     let w = Workload::Trace(TraceReplay {
-        records: parse_azure_str("TIMESTAMP,ContextTokens,GeneratedTokens\n0,10000000,5\n").unwrap(),
+        records: parse_azure_str("TIMESTAMP,ContextTokens,GeneratedTokens\n0,10000000,5\n")
+            .unwrap(),
         options: TraceOptions::default(),
     });
     let out = run(&d, &SimConfig::default(), &w, 1);
@@ -279,13 +324,23 @@ fn routers_spread_load_and_jsq_beats_round_robin_on_bursts() {
         rate_per_s: 30.0,
         arrivals: ArrivalProcess::Gamma { cv: 4.0 },
         profile: RateProfile::Constant,
-        input: LengthDist::Lognormal { mean: 2000.0, cv: 2.0 },
-        output: LengthDist::Lognormal { mean: 300.0, cv: 1.5 },
+        input: LengthDist::Lognormal {
+            mean: 2000.0,
+            cv: 2.0,
+        },
+        output: LengthDist::Lognormal {
+            mean: 300.0,
+            cv: 1.5,
+        },
         duration_s: Some(300.0),
         requests: None,
     });
     let mut p99 = vec![];
-    for router in [Router::RoundRobin, Router::LeastOutstanding, Router::JoinShortestQueue] {
+    for router in [
+        Router::RoundRobin,
+        Router::LeastOutstanding,
+        Router::JoinShortestQueue,
+    ] {
         let cfg = SimConfig {
             replicas: 4,
             router,
