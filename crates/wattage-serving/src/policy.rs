@@ -101,6 +101,10 @@ impl Queues {
     /// Grows a sequence's allocation to hold `tokens` tokens; false if the cache lacks room.
     #[inline]
     pub fn grow(&mut self, s: &mut Seq, tokens: u32) -> bool {
+        // Most calls need no new block; a multiply is far cheaper than a division.
+        if u64::from(tokens) <= u64::from(s.blocks) * u64::from(self.block_size) {
+            return true;
+        }
         let need = self.blocks_for(tokens).saturating_sub(s.blocks);
         if u64::from(need) > self.free_blocks {
             return false;
@@ -137,12 +141,13 @@ pub trait Policy: std::fmt::Debug {
     /// Largest number of sequences in one iteration.
     fn max_batch(&self) -> u32;
 
-    /// True when, after an iteration in which every running sequence decoded and none
-    /// finished, this policy would schedule exactly the same decode-only batch again (given
-    /// room in the KV cache). Lets the simulator skip [`Policy::schedule`] on long decode
-    /// stretches; `false` is always correct, only slower.
-    fn steady(&self, q: &Queues) -> bool {
-        let _ = q;
+    /// Called instead of [`Policy::schedule`] when every running sequence is decoding, already
+    /// holds the KV block for its next token, and has been put in `plan` as a one-token
+    /// decode, in running order. The policy may only add waiting sequences (prefill chunks)
+    /// after them. Returns false when it cannot work this way; the simulator then clears the
+    /// plan and calls `schedule`. The default always returns false: correct, only slower.
+    fn extend(&mut self, q: &mut Queues, seqs: &mut [Seq], plan: &mut Vec<Planned>) -> bool {
+        let _ = (q, seqs, plan);
         false
     }
 }
@@ -302,6 +307,27 @@ impl Policy for Continuous {
         if preempted {
             return;
         }
+        self.admit(q, seqs, plan, budget);
+    }
+
+    fn max_batch(&self) -> u32 {
+        self.max_seqs
+    }
+
+    fn extend(&mut self, q: &mut Queues, seqs: &mut [Seq], plan: &mut Vec<Planned>) -> bool {
+        let n = plan.len();
+        if n > self.max_tokens as usize {
+            return false;
+        }
+        self.admit(q, seqs, plan, self.max_tokens - n as u32);
+        true
+    }
+}
+
+impl Continuous {
+    /// Admits waiting sequences in order while the token budget, the sequence limit and the
+    /// KV cache allow.
+    fn admit(&self, q: &mut Queues, seqs: &mut [Seq], plan: &mut Vec<Planned>, mut budget: u32) {
         while budget > 0 && (q.running.len() as u32) < self.max_seqs {
             let Some(&slot) = q.waiting.front() else {
                 break;
@@ -333,15 +359,6 @@ impl Policy for Continuous {
             });
             budget = budget.saturating_sub(tokens);
         }
-    }
-
-    fn max_batch(&self) -> u32 {
-        self.max_seqs
-    }
-
-    fn steady(&self, q: &Queues) -> bool {
-        (q.waiting.is_empty() || q.running.len() >= self.max_seqs as usize)
-            && q.running.len() <= self.max_tokens as usize
     }
 }
 
@@ -394,7 +411,9 @@ impl Policy for Static {
         self.batch_size
     }
 
-    fn steady(&self, _q: &Queues) -> bool {
-        true
+    fn extend(&mut self, q: &mut Queues, _seqs: &mut [Seq], plan: &mut Vec<Planned>) -> bool {
+        // A batch runs to its end undisturbed; an empty replica forms a new one in
+        // `schedule`.
+        !plan.is_empty() && plan.len() == q.running.len()
     }
 }

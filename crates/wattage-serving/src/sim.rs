@@ -526,17 +526,20 @@ impl Simulator {
         let per_token_s = dt / tokens;
         let bs = rep.q.block_size;
         let mut regular = 0u64;
-        let mut all_decode = true;
+        let mut all_decoding = true;
         let mut short = false;
+        let mut next_ctx = 0u64;
+        let mut kept = 0usize;
+        let planned = rep.plan.len();
         rep.done.clear();
-        for p in &rep.plan {
+        for i in 0..planned {
+            let p = rep.plan[i];
             let s = &mut self.seqs[p.slot as usize];
             let k = f64::from(p.tokens);
             let e = per_token_j * k;
             s.energy_j += e;
             s.busy_share_s += per_token_s * k;
             if p.prefill {
-                all_decode = false;
                 s.prefill_energy_j += e;
                 s.computed += p.tokens;
                 if s.computed >= s.prompt {
@@ -562,15 +565,27 @@ impl Simulator {
             if s.generated >= s.output {
                 s.done = true;
                 rep.done.push(p.slot);
-            } else if !s.prefilling() && (s.computed + 1).div_ceil(bs) > s.blocks {
-                // Its next decode token needs a block: take it now, as the scheduler would
-                // (running sequences are served before waiting ones).
-                if rep.q.free_blocks > 0 {
-                    rep.q.free_blocks -= 1;
-                    s.blocks += 1;
-                } else {
-                    short = true;
+            } else if s.prefilling() {
+                all_decoding = false;
+            } else {
+                // Its next decode token may need a block: take it now, as the scheduler
+                // would (running sequences are served before waiting ones).
+                if u64::from(s.computed) + 1 > u64::from(s.blocks) * u64::from(bs) {
+                    if rep.q.free_blocks > 0 {
+                        rep.q.free_blocks -= 1;
+                        s.blocks += 1;
+                    } else {
+                        short = true;
+                    }
                 }
+                next_ctx += u64::from(s.computed) + 1;
+                // Carried into the next plan as a one-token decode (used on the fast path).
+                rep.plan[kept] = Planned {
+                    slot: p.slot,
+                    tokens: 1,
+                    prefill: false,
+                };
+                kept += 1;
             }
         }
         self.itl.record_n(dt, regular);
@@ -578,19 +593,7 @@ impl Simulator {
         acc.attributed_share_s += dt;
         rep.busy = false;
         rep.idle_since = now;
-        // Decode stretch: the same sequences decode again, each one token further on, so the
-        // next step is known without asking the policy.
-        if all_decode
-            && !short
-            && rep.done.is_empty()
-            && rep.plan.len() == rep.q.running.len()
-            && rep.policy.steady(&rep.q)
-        {
-            rep.step.decode_context += rep.step.decode_seqs;
-            rep.q.now = now;
-            self.launch(r);
-            return;
-        }
+        let covered_all = planned == rep.q.running.len();
         if !rep.done.is_empty() {
             let seqs = &self.seqs;
             rep.q.running.retain(|&s| !seqs[s as usize].done);
@@ -599,6 +602,35 @@ impl Simulator {
                 self.finish_request(r, slot);
             }
             self.replicas[r].done = done;
+        }
+        // Fast path: every running sequence decodes again, one token further on, so the
+        // next step follows from this one without rescanning the batch; the policy only
+        // adds waiting sequences.
+        let rep = &mut self.replicas[r];
+        if all_decoding && !short && covered_all {
+            rep.plan.truncate(kept);
+            rep.q.now = now;
+            if rep.policy.extend(&mut rep.q, &mut self.seqs, &mut rep.plan) && !rep.plan.is_empty()
+            {
+                let mut step = Step {
+                    decode_seqs: kept as f64,
+                    decode_context: next_ctx as f64,
+                    seqs: rep.plan.len() as f64,
+                    ..Step::default()
+                };
+                let mut tokens = kept as u64;
+                for p in &rep.plan[kept..] {
+                    let a = f64::from(self.seqs[p.slot as usize].computed);
+                    let c = f64::from(p.tokens);
+                    step.prefill_tokens += c;
+                    step.prefill_attention += c * a + c * (c + 1.0) / 2.0;
+                    tokens += u64::from(p.tokens);
+                }
+                rep.step = step;
+                rep.step_tokens = tokens;
+                self.launch(r);
+                return;
+            }
         }
         self.start_iteration(r);
     }
