@@ -10,12 +10,20 @@ use wattage_optimize::{
 use wattage_site::eval::evaluate_design;
 use wattage_units::Time;
 
+/// Site scenarios: the TOML files with a `[simulation]` table (others, such as the
+/// token-to-grid `default.toml`, are read by other commands).
 fn scenario_files() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
     let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
         .map(|rd| {
             rd.filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                .filter(|p| {
+                    std::fs::read_to_string(p).is_ok_and(|t| {
+                        t.parse::<toml::Table>()
+                            .is_ok_and(|v| v.contains_key("simulation"))
+                    })
+                })
                 .collect()
         })
         .unwrap_or_default();
