@@ -226,7 +226,9 @@ pub fn derive(
         let fleet_rate = trough_rate + f * (peak_rate - trough_rate);
         let rate = fleet_rate / f64::from(replicas);
         let last = k + 1 == LEVELS;
-        let out = simulate(d, sv, rate, seed.wrapping_add(k as u64 + 1), last)?;
+        // The same seed as the capacity trials (common random numbers): a level at or below
+        // the capacity then sees the same arrivals, only sparser.
+        let out = simulate(d, sv, rate, seed, last)?;
         progress(&format!("{}: load level {}/{LEVELS}", sv.name, k + 1));
         if last {
             peak = Some(out.clone());

@@ -1,0 +1,253 @@
+//! The `wattage` binary as a user runs it: exit codes, messages, files.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn wattage(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wattage"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the binary runs")
+}
+
+fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    assert!(
+        o.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).expect("stdout is JSON")
+}
+
+#[test]
+fn epoch_preset_reproduces_seed_003() {
+    let v = json(&wattage(&["estimate", "--preset", "epoch-2025", "--json"]));
+    let wh = v["energy_wh"].as_f64().unwrap();
+    assert!((wh / 0.301 - 1.0).abs() < 0.02, "{wh}");
+    assert!(v["low_wh"].as_f64().unwrap() < wh && wh < v["high_wh"].as_f64().unwrap());
+}
+
+#[test]
+fn estimate_json_has_the_documented_fields() {
+    let v = json(&wattage(&[
+        "estimate",
+        "--model",
+        "meta-llama/Llama-3.1-8B-Instruct",
+        "--batch",
+        "64",
+        "--json",
+        "--samples",
+        "2000",
+    ]));
+    for k in [
+        "energy_wh",
+        "energy_j_per_output_token",
+        "low_wh",
+        "high_wh",
+        "co2e_g",
+        "water_ml",
+        "ttft_ms",
+        "decode_step_ms",
+        "breakdown",
+        "prefill_wh",
+        "decode_wh",
+    ] {
+        assert!(!v[k].is_null(), "missing `{k}`");
+    }
+    let b = &v["by_scope_wh"];
+    assert!(b["gpu"].as_f64() <= b["server"].as_f64());
+    assert!(b["server"].as_f64() <= b["facility"].as_f64());
+    assert_eq!(v["gpus"], 1);
+}
+
+#[test]
+fn unknown_names_suggest_and_exit_2() {
+    let o = wattage(&["estimate", "--model", "lama-3.1-70b"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("did you mean") && err.contains("llama-3.1-70b"),
+        "{err}"
+    );
+    assert!(o.stdout.is_empty());
+}
+
+#[test]
+fn impossible_values_name_the_flag() {
+    for (args, flag) in [
+        (vec!["estimate", "--batch", "0"], "--batch"),
+        (vec!["estimate", "--output-tokens", "0"], "--output-tokens"),
+        (vec!["estimate", "--set", "pue=0.3"], "pue"),
+        (vec!["estimate", "--set", "nope=1"], "nope"),
+        (vec!["estimate", "--scope", "planet"], "--scope"),
+        (
+            vec![
+                "estimate",
+                "--model",
+                "llama-3.1-405b",
+                "--gpus",
+                "1",
+                "--precision",
+                "bf16",
+            ],
+            "--gpus",
+        ),
+    ] {
+        let o = wattage(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(flag), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+#[test]
+fn training_case_through_the_cli() {
+    let v = json(&wattage(&[
+        "train",
+        "--days",
+        "14.8",
+        "--gpus",
+        "10000",
+        "--hardware",
+        "v100",
+        "--power-w",
+        "330",
+        "--server-factor",
+        "1",
+        "--pue",
+        "1.1",
+        "--carbon-g-per-kwh",
+        "429",
+        "--json",
+    ]));
+    assert!((v["energy_mwh"].as_f64().unwrap() / 1287.0 - 1.0).abs() < 0.02);
+    assert!((v["co2e_t"].as_f64().unwrap() / 552.0 - 1.0).abs() < 0.02);
+}
+
+#[test]
+fn user_catalog_overrides_builtin() {
+    let dir = tmp("catalog");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("mine.toml");
+    std::fs::write(
+        &file,
+        r#"
+[[region]]
+id = "my-dc"
+name = "My data centre"
+carbon_g_per_kwh = 0
+pue = 1.1
+wue_onsite_l_per_kwh = 0
+wue_offsite_l_per_kwh = 0
+electricity_usd_per_mwh = 50
+"#,
+    )
+    .unwrap();
+    let v = json(&wattage(&[
+        "estimate",
+        "--catalog",
+        file.to_str().unwrap(),
+        "--region",
+        "my-dc",
+        "--json",
+        "--samples",
+        "0",
+    ]));
+    assert_eq!(v["co2e_g"].as_f64(), Some(0.0));
+    // A typo in a catalog file names the file, line and field.
+    std::fs::write(&file, "[[region]]\nid = \"x\"\nnmae = \"y\"\n").unwrap();
+    let o = wattage(&["estimate", "--catalog", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("mine.toml") && err.contains(":3:") && err.contains("nmae"),
+        "{err}"
+    );
+}
+
+#[test]
+fn malformed_run_scenarios_name_file_line_field_and_write_nothing() {
+    for (file, line, field) in [
+        ("typo.toml", ":10:", "max_bacth"),
+        ("bad_value.toml", ":7:", "requests_per_day"),
+    ] {
+        let out = tmp(&format!("bad-{file}"));
+        let o = wattage(&[
+            "run",
+            data(file).to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{file}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains(file) && err.contains(line) && err.contains(field),
+            "{err}"
+        );
+        assert!(!out.exists(), "{file}: output folder was created");
+    }
+}
+
+#[test]
+fn run_writes_a_complete_output_folder() {
+    let out = tmp("quick");
+    let o = wattage(&[
+        "run",
+        data("quick.toml").to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    let v = json(&o);
+    for f in [
+        "report.html",
+        "summary.json",
+        "site_series.csv",
+        "site_day_series.csv",
+        "fleet_day.csv",
+        "requests_chat.csv",
+        "charts/site-day.svg",
+        "charts/site-day.png",
+    ] {
+        assert!(out.join(f).exists(), "missing {f}");
+    }
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(!html.contains("NaN") && !html.contains("http://") && !html.contains("https://"));
+    assert_eq!(
+        html.matches("<figure").count(),
+        html.matches("<svg").count()
+    );
+    let s = &v["services"][0];
+    // Facility energy per request exceeds the server share (PUE > 1) and the fleet meets
+    // its objectives at the busiest hour (5%: percentiles of a finite sample).
+    let server = s["fleet"]["server_wh_per_request"].as_f64().unwrap();
+    let facility = s["fleet"]["facility_wh_per_request"].as_f64().unwrap();
+    assert!(facility > server && server > 0.0);
+    assert!(s["fleet"]["peak_hour"]["ttft_ms_p99"].as_f64().unwrap() <= 3000.0 * 1.05);
+    assert!(s["fleet"]["peak_hour"]["itl_ms_p99"].as_f64().unwrap() <= 150.0 * 1.05);
+    // The site balances at every step.
+    assert!(v["site"]["max_balance_error_mw"].as_f64().unwrap() < 1e-6);
+    // The same scenario and seed give the same numbers.
+    let again = json(&wattage(&[
+        "run",
+        data("quick.toml").to_str().unwrap(),
+        "-o",
+        tmp("quick2").to_str().unwrap(),
+        "--json",
+    ]));
+    assert_eq!(v, again);
+}
