@@ -1,5 +1,7 @@
 //! The `wattage` binary as a user runs it: exit codes, messages, files.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

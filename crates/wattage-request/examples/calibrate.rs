@@ -53,10 +53,9 @@ fn main() {
     let mut step = 0.25;
     for _round in 0..60 {
         let mut improved = false;
-        for i in 0..8 {
+        for (i, &(lo, hi)) in RANGE.iter().enumerate() {
             for dir in [1.0, -1.0] {
                 let mut q = p;
-                let (lo, hi) = RANGE[i];
                 let v = get(&p, i);
                 let nv = (v + dir * step * (hi - lo)).clamp(lo, hi);
                 set(&mut q, i, nv);

@@ -1,6 +1,8 @@
 //! The roofline method at `gpu` scope against the ML.ENERGY v3 measurements
 //! (`shared/reference/mlenergy-calibration.csv`, shipped as `data/`).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use wattage_catalog::Catalog;
 use wattage_request::RooflineParams;
 use wattage_request::calibration::{CSV, median_abs, points, residuals};
@@ -12,7 +14,10 @@ fn shipped_data_matches_the_reference() {
         "/../../../shared/reference/mlenergy-calibration.csv"
     );
     if let Ok(text) = std::fs::read_to_string(shared) {
-        assert_eq!(text, CSV, "data/mlenergy-calibration.csv differs from the reference");
+        assert_eq!(
+            text, CSV,
+            "data/mlenergy-calibration.csv differs from the reference"
+        );
     }
     assert_eq!(points().len(), 23);
 }
@@ -23,7 +28,10 @@ fn energy_per_token_and_itl_within_15_percent_median() {
     assert_eq!(res.len(), 23);
     let e = median_abs(res.iter().map(|r| r.energy_error()));
     let i = median_abs(res.iter().map(|r| r.itl_error()));
-    let worst_e = res.iter().map(|r| r.energy_error().abs()).fold(0.0, f64::max);
+    let worst_e = res
+        .iter()
+        .map(|r| r.energy_error().abs())
+        .fold(0.0, f64::max);
     eprintln!("energy/token median |err| {e:.3}, worst {worst_e:.3}; ITL median |err| {i:.3}");
     assert!(e < 0.15, "median energy error {e}");
     assert!(i < 0.15, "median ITL error {i}");
@@ -51,7 +59,10 @@ fn energy_per_token_falls_with_batch_as_measured() {
             if w[1].point.max_num_seqs <= 256 {
                 assert!(w[1].j_per_token < w[0].j_per_token, "{model}: not falling");
             } else if w[1].point.max_num_seqs <= 512 {
-                assert!(w[1].j_per_token < 1.02 * w[0].j_per_token, "{model}: rising");
+                assert!(
+                    w[1].j_per_token < 1.02 * w[0].j_per_token,
+                    "{model}: rising"
+                );
             }
         }
     }

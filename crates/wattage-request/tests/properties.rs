@@ -1,11 +1,11 @@
 //! Invariants over the whole catalog.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use proptest::prelude::*;
 use wattage_catalog::{Catalog, Precision};
 use wattage_request::uncertainty::{Uncertainty, monte_carlo};
-use wattage_request::{
-    Assumptions, Deployment, EstimateError, Method, Request, Scope, estimate,
-};
+use wattage_request::{Assumptions, Deployment, EstimateError, Method, Request, Scope, estimate};
 
 fn finite_nonneg(e: &wattage_request::Estimate) -> bool {
     let vals = [
@@ -131,22 +131,41 @@ fn model_too_big_is_a_clear_error() {
     )
     .unwrap_err();
     let msg = e.to_string();
-    assert!(msg.contains("does not fit") && msg.contains("--gpus"), "{msg}");
+    assert!(
+        msg.contains("does not fit") && msg.contains("--gpus"),
+        "{msg}"
+    );
 }
 
 #[test]
 fn monte_carlo_is_seeded_and_brackets_the_point_estimate() {
     let cat = Catalog::builtin();
     let a = Assumptions::for_region(cat.region("us-average").unwrap());
-    let d = Deployment::new(cat.model("llama-3.1-70b").unwrap(), cat.hardware("h100").unwrap(), 4, None).unwrap();
-    let req = Request { input_tokens: 500.0, output_tokens: 500.0, batch: 32.0 };
+    let d = Deployment::new(
+        cat.model("llama-3.1-70b").unwrap(),
+        cat.hardware("h100").unwrap(),
+        4,
+        None,
+    )
+    .unwrap();
+    let req = Request {
+        input_tokens: 500.0,
+        output_tokens: 500.0,
+        batch: 32.0,
+    };
     for method in [Method::Roofline, Method::Epoch] {
         let u = Uncertainty::defaults(&a, method);
         let r1 = monte_carlo(&d, &req, &a, &u, method, Scope::Facility, 20_000, 7).unwrap();
         let r2 = monte_carlo(&d, &req, &a, &u, method, Scope::Facility, 20_000, 7).unwrap();
         assert_eq!(r1, r2);
-        let point = estimate(&d, &req, &a, method, Scope::Facility).unwrap().energy.wh();
-        assert!(r1.energy_wh.p5 < point && point < r1.energy_wh.p95, "{method:?} {r1:?} {point}");
+        let point = estimate(&d, &req, &a, method, Scope::Facility)
+            .unwrap()
+            .energy
+            .wh();
+        assert!(
+            r1.energy_wh.p5 < point && point < r1.energy_wh.p95,
+            "{method:?} {r1:?} {point}"
+        );
         assert!(r1.energy_wh.p5 > 0.0);
     }
 }

@@ -1,6 +1,8 @@
 //! Every case of `shared/reference/public-cases.md` sections 1 to 5, with its source and
 //! tolerance.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use wattage_catalog::{Catalog, Model, Precision};
 use wattage_request::fleet::{self, compare, price_implied_utilization};
 use wattage_request::training::{self, Compute, Training};
