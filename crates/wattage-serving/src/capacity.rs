@@ -146,7 +146,8 @@ pub fn plan_capacity(
         server_wh_per_request: srv.as_ref().map_or(0.0, |f| f.energy_wh_per_request),
         flat_10pct_server_wh_per_request: flat,
         flat_10pct_facility_wh_per_request: flat * pue,
-        flat_10pct_avg_mw: flat * pue * 3600.0 * s.throughput_requests_per_s / 3600.0 / 1e6,
+        // Wh/request x 3600 J/Wh x requests/s = W.
+        flat_10pct_avg_mw: flat * pue * 3600.0 * s.throughput_requests_per_s / 1e6,
         summary: s,
         trials,
     })
