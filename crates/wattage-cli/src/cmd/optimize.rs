@@ -139,7 +139,7 @@ struct CostsOut {
 }
 
 #[derive(Serialize)]
-struct CheckOut {
+pub(crate) struct CheckOut {
     step_s: f64,
     /// Rule-based cost in the LP's terms, capital of the design included.
     cost_usd: f64,
@@ -156,7 +156,7 @@ struct CheckOut {
 }
 
 #[derive(Serialize)]
-struct Summary {
+pub(crate) struct Summary {
     scenario: String,
     steps: usize,
     step_s: f64,
@@ -177,7 +177,7 @@ struct Summary {
     rule_based: Option<CheckOut>,
 }
 
-fn summarize(
+pub(crate) fn summarize(
     sc: &Scenario,
     p: &SiteProblem,
     s: &Solution,
@@ -255,7 +255,7 @@ fn summarize(
     }
 }
 
-fn check_run(
+pub(crate) fn check_run(
     sc: &Scenario,
     p: &SiteProblem,
     s: &Solution,

@@ -517,32 +517,65 @@ fn site_section(r: &RunResult) -> anyhow::Result<Section> {
     Ok(sec)
 }
 
-fn optimize_section(v: &Value) -> Option<Section> {
-    let obj = v.as_object()?;
-    let mut t = Table::new("Optimal design and cost (LP)", ["quantity", "value"]);
-    let mut rows: Vec<(String, String)> = Vec::new();
-    for (k, val) in obj {
-        match val {
-            Value::Number(n) => rows.push((k.clone(), fmt(n.as_f64().unwrap_or(0.0)))),
-            Value::Object(m) => {
-                for (k2, v2) in m {
-                    if let Some(x) = v2.as_f64() {
-                        rows.push((format!("{k}.{k2}"), fmt(x)));
-                    }
+/// Flattens a JSON value into `(path, value)` rows; array elements are named by their `name`.
+fn flatten(prefix: &str, v: &Value, rows: &mut Vec<(String, String)>) {
+    let join = |k: &str| {
+        if prefix.is_empty() {
+            k.to_string()
+        } else {
+            format!("{prefix} · {k}")
+        }
+    };
+    match v {
+        Value::Number(n) => rows.push((prefix.to_string(), fmt(n.as_f64().unwrap_or(0.0)))),
+        Value::String(s) if !prefix.is_empty() => rows.push((prefix.to_string(), s.clone())),
+        Value::Object(m) => {
+            for (k, x) in m {
+                if k != "name" {
+                    flatten(&join(k), x, rows);
                 }
             }
-            Value::String(s) => rows.push((k.clone(), s.clone())),
-            _ => {}
         }
+        Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                let name = x
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .map_or_else(|| i.to_string(), str::to_string);
+                flatten(&join(&name), x, rows);
+            }
+        }
+        _ => {}
     }
+}
+
+fn optimize_section(v: &Value) -> Option<Section> {
+    v.as_object()?;
+    let mut rows = Vec::new();
+    flatten("", v, &mut rows);
+    let mut t = Table::new(
+        "Optimal design, cost and solver statistics",
+        ["quantity", "value"],
+    );
     for (a, b) in rows {
         t = t.row([a, b]);
     }
-    Some(
-        Section::new("Cheapest design (linear program)")
-            .paragraph("The site's design and hourly dispatch optimized by linear programming (HiGHS) over the same scenario, beside the rule-based dispatch's cost on the same design.")
-            .table(t),
-    )
+    let lp = v.get("objective_usd").and_then(Value::as_f64);
+    let rb = v
+        .get("rule_based")
+        .and_then(|r| r.get("cost_usd"))
+        .and_then(Value::as_f64);
+    let mut sec = Section::new("Cheapest design (linear program)").paragraph(
+        "The site's design and dispatch optimized by linear programming (HiGHS) over the same scenario, where the site may extend its batteries, turbines, solar and grid connection at annualized capital cost; then the rule-based simulator run second by second on the optimal design, to see what the hourly plan cannot (ramps, swings, outages).",
+    );
+    if let (Some(lp), Some(rb)) = (lp, rb) {
+        sec = sec.figures(vec![
+            KeyFigure::new("Optimal cost (LP)", lp / 1e6, "M$"),
+            KeyFigure::new("Same design, rule-based dispatch", rb / 1e6, "M$")
+                .note("second by second"),
+        ]);
+    }
+    Some(sec.table(t))
 }
 
 /// The whole report.
