@@ -352,3 +352,37 @@ fn routers_spread_load_and_jsq_beats_round_robin_on_bursts() {
     }
     assert!(p99[1] <= p99[0] * 1.05, "{p99:?}");
 }
+
+#[test]
+fn capacity_planning_finds_the_fewest_replicas() {
+    let d = deployment("llama-3.1-8b", 1);
+    let w = poisson(40.0, 120.0, 1000.0, 300.0);
+    let slo = wattage_serving::Slo {
+        ttft_ms_p99: 1000.0,
+        itl_ms_p99: 60.0,
+    };
+    let plan = wattage_serving::plan_capacity(
+        &d,
+        RooflineParams::default(),
+        &SimConfig::default(),
+        &w,
+        &slo,
+        7,
+        64,
+    )
+    .unwrap();
+    assert!(plan.meets_slo && plan.replicas > 1, "{:?}", plan.trials);
+    let fewer = plan.trials.iter().find(|t| t.replicas == plan.replicas - 1);
+    assert!(fewer.is_some_and(|t| !t.meets_slo), "{:?}", plan.trials);
+    assert!(
+        plan.trials
+            .iter()
+            .filter(|t| t.meets_slo)
+            .all(|t| t.replicas >= plan.replicas)
+    );
+    let s = &plan.summary;
+    let mw = s.at(Scope::Facility).unwrap().avg_power_w / 1e6;
+    assert!(rel(plan.avg_mw, mw) < 1e-12 && plan.peak_mw >= plan.avg_mw);
+    let flat_w = plan.flat_10pct_facility_wh_per_request * 3600.0 * s.throughput_requests_per_s;
+    assert!(rel(plan.flat_10pct_avg_mw * 1e6, flat_w) < 1e-9);
+}
