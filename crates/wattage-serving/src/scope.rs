@@ -42,8 +42,9 @@ impl Scope {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ScopeParams {
-    /// Fraction of the catalog's host power share actually drawn (0.5: hosts of GPU servers
-    /// run well below nameplate; DGX H100's 10.2 kW rating is a maximum).
+    /// Fraction of the catalog's host power share actually drawn; the default is the
+    /// estimator's own assumption ([`wattage_request::assumptions::HOST_LOAD`]) so that
+    /// `wattage estimate` and the simulator agree on the server boundary.
     pub host_load_factor: f64,
     /// Power usage effectiveness of the facility (1.2: the seed's sheet; hyperscale sites
     /// report 1.1-1.2).
@@ -53,7 +54,7 @@ pub struct ScopeParams {
 impl Default for ScopeParams {
     fn default() -> Self {
         Self {
-            host_load_factor: 0.5,
+            host_load_factor: wattage_request::assumptions::HOST_LOAD,
             pue: 1.2,
         }
     }

@@ -116,7 +116,6 @@ fn config(sv: &Service, record: bool) -> SimConfig {
     {
         *max_num_seqs = sv.max_batch;
     }
-    c.scope_params.host_load_factor = wattage_request::assumptions::HOST_LOAD;
     c
 }
 

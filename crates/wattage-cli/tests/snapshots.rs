@@ -1,0 +1,66 @@
+//! Snapshots of `summary.json` for the reference scenarios: any change to a number the model
+//! produces shows up here as a reviewed diff. Numbers are rounded to four significant digits
+//! and timings removed, so only real changes count.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+fn round(v: &mut Value) {
+    match v {
+        Value::Number(n) => {
+            if let Some(x) = n.as_f64()
+                && x != 0.0
+                && x.fract() != 0.0
+            {
+                let mag = x.abs().log10().floor() as i32;
+                let k = 10f64.powi(3 - mag);
+                *v = serde_json::json!((x * k).round() / k);
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(round),
+        Value::Object(m) => {
+            m.remove("build_s");
+            m.remove("solve_s");
+            m.remove("solver_iterations");
+            m.values_mut().for_each(round);
+        }
+        _ => {}
+    }
+}
+
+fn summary(file: &str) -> Value {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("snap-{file}"));
+    let o = Command::new(env!("CARGO_BIN_EXE_wattage"))
+        .args(["run", "--json", "-o"])
+        .arg(&dir)
+        .arg(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/data")
+                .join(file),
+        )
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    round(&mut v);
+    v
+}
+
+#[test]
+fn summary_quick_colossus_miners() {
+    insta::assert_json_snapshot!(summary("quick.toml"));
+}
+
+#[test]
+fn summary_peak_shaving() {
+    insta::assert_json_snapshot!(summary("peak.toml"));
+}
+
+#[test]
+fn summary_colossus_with_optimizer() {
+    insta::assert_json_snapshot!(summary("colossus.toml"));
+}
