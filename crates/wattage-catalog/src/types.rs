@@ -161,10 +161,7 @@ impl Hardware {
     }
     /// The source recorded for a field, or `unsourced`.
     pub fn source(&self, field: &str) -> &str {
-        self.sources
-            .get(field)
-            .or_else(|| self.sources.get("all"))
-            .map_or("unsourced", String::as_str)
+        source_of(&self.sources, field)
     }
     /// Names of the numeric fields that must carry a source.
     pub fn numeric_fields(&self) -> Vec<&'static str> {
@@ -308,10 +305,7 @@ impl Model {
     }
     /// The source recorded for a field, or `unsourced`.
     pub fn source(&self, field: &str) -> &str {
-        self.sources
-            .get(field)
-            .or_else(|| self.sources.get("all"))
-            .map_or("unsourced", String::as_str)
+        source_of(&self.sources, field)
     }
     /// Names of the numeric fields that must carry a source.
     pub fn numeric_fields(&self) -> Vec<&'static str> {
@@ -427,10 +421,7 @@ impl Region {
     }
     /// The source recorded for a field, or `unsourced`.
     pub fn source(&self, field: &str) -> &str {
-        self.sources
-            .get(field)
-            .or_else(|| self.sources.get("all"))
-            .map_or("unsourced", String::as_str)
+        source_of(&self.sources, field)
     }
     /// Names of the numeric fields that must carry a source.
     pub fn numeric_fields(&self) -> Vec<&'static str> {
@@ -453,6 +444,14 @@ impl Region {
         non_negative("electricity_usd_per_mwh", self.electricity_usd_per_mwh)?;
         Ok(())
     }
+}
+
+/// The source of `field` in a `sources` table: its own entry, else `all`, else `unsourced`.
+fn source_of<'a>(sources: &'a BTreeMap<String, String>, field: &str) -> &'a str {
+    sources
+        .get(field)
+        .or_else(|| sources.get("all"))
+        .map_or("unsourced", String::as_str)
 }
 
 fn positive(field: &str, v: f64) -> Result<(), (String, String)> {
