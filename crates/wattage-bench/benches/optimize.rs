@@ -33,7 +33,7 @@ fn build_year_hourly(b: divan::Bencher) {
     b.bench(|| formulate(divan::black_box(&p)));
 }
 
-/// Build and solve (HiGHS interior point with crossover) of a year of hourly steps.
+/// Build and solve (HiGHS dual simplex) of a year of hourly steps.
 #[divan::bench(sample_count = 2, sample_size = 1)]
 fn solve_year_hourly(b: divan::Bencher) {
     let p = colossus_year();

@@ -141,6 +141,11 @@ pub fn formulate(p: &SiteProblem) -> (LinearProgram, Layout) {
             );
             b.entry(lay.balance + t, import + t, 1.0);
             b.row(-INF, 0.0, &[(import + t, 1.0), (cap, -1.0)]);
+            // Unused import capacity is reserve too: the connection can pick up a loss.
+            if let Some(r0) = reserve_rows {
+                b.entry(r0 + t, cap, 1.0);
+                b.entry(r0 + t, import + t, -1.0);
+            }
             if let Some(r) = carbon_row.as_mut() {
                 b.entry(*r, import + t, ci);
             }

@@ -37,7 +37,7 @@
 //! solar     pv_st <= cf_st S_s
 //! miners    0 <= m_mt <= M_m
 //! unserved  0 <= l_t <= load_t
-//! reserve   sum_g (u_gt - p_gt) + sum_b h_bt + sum_m m_mt >= R,  h_bt <= P_b - d_bt + c_bt,
+//! reserve   sum_g (u_gt - p_gt) + (G - imp_t) + sum_b h_bt + sum_m m_mt >= R,  h_bt <= P_b - d_bt + c_bt,
 //!           h_bt dt / eta_d <= e_bt - soc_min E_b
 //! carbon    sum_t dt (ci_t imp_t + sum_g co2_g p_gt) <= cap            (optional)
 //! ```
@@ -133,10 +133,11 @@ impl OptimizeError {
 /// Which HiGHS algorithm solves the LP.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Method {
-    /// HiGHS's choice (dual simplex for LPs).
-    Simplex,
-    /// Interior point with crossover to a vertex; fastest on large horizons.
+    /// Dual simplex (HiGHS's own choice for LPs); the faster of the two on the site LPs
+    /// measured (a year hourly: 179 s against 269 s for interior point, on a loaded machine).
     #[default]
+    Simplex,
+    /// Interior point with crossover to a vertex.
     Ipm,
 }
 
@@ -152,7 +153,7 @@ pub struct OptimizeOptions {
 impl Default for OptimizeOptions {
     fn default() -> Self {
         Self {
-            method: Method::Ipm,
+            method: Method::Simplex,
             time_limit: None,
         }
     }

@@ -244,8 +244,9 @@ pub struct SiteProblem {
     pub carbon_price_usd_per_t: f64,
     /// Optional cap on the horizon's emissions, tonnes CO2e.
     pub carbon_cap_t: Option<f64>,
-    /// Operating reserve to hold in every step: spare committed turbine capacity, battery
-    /// discharge headroom and running miners (they curtail within seconds).
+    /// Operating reserve to hold in every step: spare committed turbine capacity, unused grid
+    /// import capacity, battery discharge headroom and running miners (they curtail within
+    /// seconds).
     pub reserve: Power,
 }
 

@@ -185,16 +185,18 @@ fn miners_soak_cheap_power_and_set_the_price() {
     assert_breakdown_matches(&s);
 }
 
-/// 90 MW of load, a 100 MW fleet at $30 and 20 MW of reserve: the fleet may make only 80 MW,
-/// the grid ($200) the other 10: 80 x 30 + 10 x 200 = 4400.
+/// 90 MW of load, a 100 MW fleet at $30, no grid and 20 MW of reserve: the fleet may make
+/// only 80 MW and 10 MW go unserved at $1000/MWh: 80 x 30 + 10 x 1000 = 12,400. (With a grid,
+/// its unused import capacity would count as reserve.)
 #[test]
 fn reserve_holds_turbine_headroom() {
     let mut p = hourly(&[90.0]);
-    p.grid = Some(grid(100.0, &[200.0]));
     p.turbines = vec![turbine("gt", 100.0, 30.0)];
     p.reserve = mw(20.0);
+    p.value_of_lost_load = EnergyPrice::from_usd_per_mwh(1000.0);
     let s = solve(&p);
-    assert_abs_diff_eq!(s.objective.usd(), 4400.0, epsilon = 1e-6);
+    assert_abs_diff_eq!(s.objective.usd(), 12_400.0, epsilon = 1e-6);
+    assert_abs_diff_eq!(s.dispatch.turbines[0].output[0].mw(), 80.0, epsilon = 1e-6);
 }
 
 /// A fleet with a $10/MW start-up cost, off before (cyclic: off after the last step), runs

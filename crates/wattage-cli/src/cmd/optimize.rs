@@ -43,7 +43,7 @@ pub struct Args {
     #[arg(long)]
     pub no_check: bool,
     /// Solver algorithm
-    #[arg(long, value_enum, default_value = "ipm")]
+    #[arg(long, value_enum, default_value = "simplex")]
     pub method: MethodArg,
     /// Print JSON on stdout
     #[arg(long)]
