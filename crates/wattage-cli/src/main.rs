@@ -24,7 +24,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Energy, latency, carbon, water and cost of one LLM request
-    Estimate(cmd::estimate::Args),
+    Estimate(Box<cmd::estimate::Args>),
     /// Energy, power and emissions of a training run
     Train(cmd::train::Args),
     /// List or show catalog entries (hardware, models, regions) with their sources
@@ -43,7 +43,7 @@ enum Command {
 #[derive(Subcommand, Debug)]
 enum SimulateCommand {
     /// Discrete-event simulation of LLM serving: request stream -> batches -> watts
-    Serving(cmd::serving::Args),
+    Serving(Box<cmd::serving::Args>),
     /// Time-series simulation of a site's energy system
     Site(cmd::site::Args),
 }
@@ -58,10 +58,10 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Estimate(a) => cmd::estimate::run(&cli.global, a),
+        Command::Estimate(a) => cmd::estimate::run(&cli.global, *a),
         Command::Train(a) => cmd::train::run(&cli.global, a),
         Command::Catalog(a) => cmd::catalog::run(&cli.global, a),
-        Command::Simulate(SimulateCommand::Serving(a)) => cmd::serving::run(&cli.global, a),
+        Command::Simulate(SimulateCommand::Serving(a)) => cmd::serving::run(&cli.global, *a),
         Command::Simulate(SimulateCommand::Site(a)) => cmd::site::run(&cli.global, a),
         Command::Optimize(a) => cmd::optimize::run(&cli.global, a),
         Command::Run(a) => cmd::run::run(&cli.global, a),

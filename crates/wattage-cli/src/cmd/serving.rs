@@ -461,7 +461,7 @@ fn csv_bytes<T: serde::Serialize>(rows: impl IntoIterator<Item = T>) -> anyhow::
     for r in rows {
         w.serialize(r)?;
     }
-    Ok(w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)
+    w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 #[derive(serde::Serialize)]

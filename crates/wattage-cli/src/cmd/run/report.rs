@@ -156,7 +156,7 @@ fn request_section(s: &ServiceResult) -> anyhow::Result<Section> {
             KeyFigure::new("Per output token", e.energy.j() / s.service.output_tokens, "J"),
             KeyFigure::new("Time to first token", e.ttft.ms(), "ms"),
             KeyFigure::new("Per output token latency", e.decode_step.ms(), "ms"),
-            KeyFigure::new("Emissions", e.co2e.g(), "g CO2e").note(format!("{}", s.region.id)),
+            KeyFigure::new("Emissions", e.co2e.g(), "g CO2e").note(s.region.id.clone()),
             KeyFigure::new("Water", e.water().ml(), "mL").note("on site + power plants"),
             KeyFigure::new("Flat 10% method", s.flat.energy.wh(), "Wh")
                 .note("seed 003's method, same model and hardware"),

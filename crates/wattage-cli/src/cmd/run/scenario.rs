@@ -384,7 +384,7 @@ fn validate(s: &RunScenario, origin: &str, text: &str) -> anyhow::Result<()> {
     }
     let st = &s.site;
     if let Some(d) = st.duration_h
-        && !(d.is_finite() && d >= 1.0 && d <= 8784.0)
+        && !(d.is_finite() && (1.0..=8784.0).contains(&d))
     {
         return Err(bad(
             "duration_h",
