@@ -265,6 +265,9 @@ const HOST_LOAD_SOURCE: &str = "estimate: CPUs, DRAM, NICs and fans of an 8-GPU 
 pub const RESERVE: f64 = 0.15;
 const RESERVE_SOURCE: &str = "estimate: fleets provision 10-30% headroom over mean load for peaks and failover; idle replicas draw idle power";
 
+/// Writes one assumption's value (see [`Assumptions::setter`]).
+pub type Setter = fn(&mut Assumptions, f64);
+
 /// Names accepted by [`Assumptions::set`] and [`Assumptions::get`].
 pub const NAMES: &[&str] = &[
     "compute_efficiency",
@@ -328,6 +331,32 @@ impl Assumptions {
             },
         }
         Ok(())
+    }
+
+    /// A setter for an assumption, resolved once (for hot loops); `None` for an unknown name.
+    pub fn setter(name: &str) -> Option<Setter> {
+        Some(match name {
+            "compute_efficiency" => |a, v| a.roofline.compute_efficiency = v,
+            "memory_efficiency" => |a, v| a.roofline.memory_efficiency = v,
+            "step_overhead_s" => |a, v| a.roofline.step_overhead_s = v,
+            "per_seq_overhead_s" => |a, v| a.roofline.per_seq_overhead_s = v,
+            "collective_latency_s" => |a, v| a.roofline.collective_latency_s = v,
+            "power_active" => |a, v| a.roofline.power_active = v,
+            "power_compute" => |a, v| a.roofline.power_compute = v,
+            "power_memory" => |a, v| a.roofline.power_memory = v,
+            "host_load" => |a, v| a.host_load = v,
+            "pue" => |a, v| a.pue = v,
+            "reserve" => |a, v| a.reserve = v,
+            "utilization" => |a, v| a.epoch_utilization = v,
+            "prefill_utilization" => |a, v| a.epoch_prefill_utilization = v,
+            "power_fraction" => |a, v| a.epoch_power_fraction = v,
+            "max_batched_tokens" => |a, v| a.max_batched_tokens = v,
+            "carbon" => |a, v| a.carbon = CarbonIntensity::from_g_per_kwh(v),
+            "wue_onsite" => |a, v| a.wue_onsite = WaterIntensity::from_l_per_kwh(v),
+            "wue_offsite" => |a, v| a.wue_offsite = WaterIntensity::from_l_per_kwh(v),
+            "price" => |a, v| a.price = EnergyPrice::from_usd_per_mwh(v),
+            _ => return None,
+        })
     }
 
     /// Reads an assumption by name.

@@ -6,7 +6,7 @@ use wattage_units::{Co2e, Energy, Flop, Power, Time, Usd, Water};
 use crate::EstimateError;
 use crate::assumptions::{Assumptions, Method, Scope};
 use crate::deploy::Deployment;
-use crate::roofline::{Roofline, Step, StepCost};
+use crate::roofline::{Roofline, Step, StepCost, StepWork};
 
 /// One request: its prompt and output lengths, and how many sequences share the replica.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -232,75 +232,111 @@ pub fn roofline(
     a: &Assumptions,
     scope: Scope,
 ) -> Estimate {
-    let generated = req.output_tokens * d.model.reasoning_multiplier;
-    let ss = steady_state(req, generated, a.max_batched_tokens);
-    let pf: StepCost = r.step(&ss.prefill_step);
-    let dc: StepCost = r.step(&ss.decode_step);
-    let f = ss.prefill_share;
-    let n = ss.steps_per_request;
-    // Accelerator energy per completed request, and the prefill part of it by token share.
-    let e_pf = pf.energy() * (n * f);
-    let e_dc = dc.energy() * (n * (1.0 - f));
-    let pf_tokens = ss.prefill_step.tokens();
-    let pf_share = if pf_tokens > 0.0 {
-        ss.prefill_step.prefill_tokens / pf_tokens
-    } else {
-        0.0
-    };
-    let gpu_prefill = e_pf * pf_share;
-    let gpu_total = e_pf + e_dc;
-    let busy = pf.time * (n * f) + dc.time * (n * (1.0 - f));
-    let gpus = f64::from(d.gpus);
-    let host = d.hardware.host_power() * (gpus * a.host_load) * busy;
-    let reserve = (d.hardware.idle() + d.hardware.host_power() * (a.host_load * 0.5))
-        * (gpus * a.reserve)
-        * busy;
-    let it = gpu_total + host + reserve;
-    let breakdown = Breakdown {
-        gpu: gpu_total,
-        host,
-        reserve,
-        facility_overhead: it * (a.pue - 1.0),
-    };
-    let energy = breakdown.at(scope);
-    // Split every scope's energy between prefill and decode in the accelerators' proportion.
-    let prefill_frac = if gpu_total.j() > 0.0 {
-        gpu_prefill / gpu_total
-    } else {
-        0.0
-    };
-    let tpot = pf.time * f + dc.time * (1.0 - f);
-    let ttft = pf.time * ss.prefill_steps;
-    let flop = pf.flop * (n * f) + dc.flop * (n * (1.0 - f));
-    let bytes = pf.bytes.count() * n * f + dc.bytes.count() * n * (1.0 - f);
-    let peak = d.peak_per_gpu().flops() * gpus;
-    let bw = d.bandwidth_per_gpu().bytes_per_s() * gpus;
-    let busy_s = busy.s().max(f64::MIN_POSITIVE);
-    finish(
-        Estimate {
-            method: Method::Roofline,
-            scope,
-            energy,
-            prefill: energy * prefill_frac,
-            decode: energy * (1.0 - prefill_frac),
-            breakdown,
-            ttft,
-            decode_step: tpot,
-            itl_median: if f >= 0.5 { pf.time } else { dc.time },
-            e2e: ttft + tpot * (generated - 1.0).max(0.0),
-            generated_tokens: generated,
-            flop,
-            gpu_time: busy * gpus,
-            replica_power: gpu_total / busy.max(Time::from_s(f64::MIN_POSITIVE)),
-            compute_utilization: flop.count() / (peak * busy_s),
-            memory_utilization: bytes / (bw * busy_s),
-            co2e: Co2e::ZERO,
-            water_onsite: Water::ZERO,
-            water_offsite: Water::ZERO,
-            cost: Usd::ZERO,
-        },
-        a,
-    )
+    RooflinePlan::new(d, r, req, a.max_batched_tokens).evaluate(d, r, a, scope)
+}
+
+/// The parts of a roofline estimate that do not depend on the model's constants: the steady
+/// state and each iteration's FLOPs and bytes. A Monte Carlo builds it once and evaluates it
+/// per sample.
+#[derive(Debug, Clone, Copy)]
+pub struct RooflinePlan {
+    ss: SteadyState,
+    generated: f64,
+    prefill_work: StepWork,
+    decode_work: StepWork,
+}
+
+impl RooflinePlan {
+    /// Plans a request on a deployment with a prefill chunk of `chunk` tokens.
+    pub fn new(d: &Deployment, r: &Roofline, req: &Request, chunk: f64) -> Self {
+        let generated = req.output_tokens * d.model.reasoning_multiplier;
+        let ss = steady_state(req, generated, chunk);
+        Self {
+            prefill_work: r.work(&ss.prefill_step),
+            decode_work: r.work(&ss.decode_step),
+            ss,
+            generated,
+        }
+    }
+
+    /// The estimate under `r`'s constants and `a`'s scope assumptions.
+    pub fn evaluate(
+        &self,
+        d: &Deployment,
+        r: &Roofline,
+        a: &Assumptions,
+        scope: Scope,
+    ) -> Estimate {
+        let ss = &self.ss;
+        let generated = self.generated;
+        let pf: StepCost = r.cost(&self.prefill_work);
+        let dc: StepCost = r.cost(&self.decode_work);
+        let f = ss.prefill_share;
+        let n = ss.steps_per_request;
+        // Accelerator energy per completed request, and the prefill part of it by token share.
+        let e_pf = pf.energy() * (n * f);
+        let e_dc = dc.energy() * (n * (1.0 - f));
+        let pf_tokens = ss.prefill_step.tokens();
+        let pf_share = if pf_tokens > 0.0 {
+            ss.prefill_step.prefill_tokens / pf_tokens
+        } else {
+            0.0
+        };
+        let gpu_prefill = e_pf * pf_share;
+        let gpu_total = e_pf + e_dc;
+        let busy = pf.time * (n * f) + dc.time * (n * (1.0 - f));
+        let gpus = f64::from(d.gpus);
+        let host = d.hardware.host_power() * (gpus * a.host_load) * busy;
+        let reserve = (d.hardware.idle() + d.hardware.host_power() * (a.host_load * 0.5))
+            * (gpus * a.reserve)
+            * busy;
+        let it = gpu_total + host + reserve;
+        let breakdown = Breakdown {
+            gpu: gpu_total,
+            host,
+            reserve,
+            facility_overhead: it * (a.pue - 1.0),
+        };
+        let energy = breakdown.at(scope);
+        // Split every scope's energy between prefill and decode in the accelerators' proportion.
+        let prefill_frac = if gpu_total.j() > 0.0 {
+            gpu_prefill / gpu_total
+        } else {
+            0.0
+        };
+        let tpot = pf.time * f + dc.time * (1.0 - f);
+        let ttft = pf.time * ss.prefill_steps;
+        let flop = pf.flop * (n * f) + dc.flop * (n * (1.0 - f));
+        let bytes = pf.bytes.count() * n * f + dc.bytes.count() * n * (1.0 - f);
+        let peak = r.replica_peak_flops();
+        let bw = r.replica_bandwidth();
+        let busy_s = busy.s().max(f64::MIN_POSITIVE);
+        finish(
+            Estimate {
+                method: Method::Roofline,
+                scope,
+                energy,
+                prefill: energy * prefill_frac,
+                decode: energy * (1.0 - prefill_frac),
+                breakdown,
+                ttft,
+                decode_step: tpot,
+                itl_median: if f >= 0.5 { pf.time } else { dc.time },
+                e2e: ttft + tpot * (generated - 1.0).max(0.0),
+                generated_tokens: generated,
+                flop,
+                gpu_time: busy * gpus,
+                replica_power: gpu_total / busy.max(Time::from_s(f64::MIN_POSITIVE)),
+                compute_utilization: flop.count() / (peak * busy_s),
+                memory_utilization: bytes / (bw * busy_s),
+                co2e: Co2e::ZERO,
+                water_onsite: Water::ZERO,
+                water_offsite: Water::ZERO,
+                cost: Usd::ZERO,
+            },
+            a,
+        )
+    }
 }
 
 /// Epoch AI's flat-utilization method (seed 003), with a prefill term.

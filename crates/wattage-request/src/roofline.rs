@@ -157,6 +157,8 @@ pub struct Roofline {
     kv_bytes_per_token_gpu: f64,
     act_bytes_per_token: f64,
     collectives: f64,
+    peak_flops: f64,
+    peak_bw: f64,
     compute_rate: f64,
     memory_rate: f64,
     link_rate: f64,
@@ -200,6 +202,8 @@ impl Roofline {
             } else {
                 0.0
             },
+            peak_flops: d.peak_per_gpu().flops(),
+            peak_bw: d.bandwidth_per_gpu().bytes_per_s(),
             compute_rate: d.peak_per_gpu().flops() * params.compute_efficiency,
             memory_rate: d.bandwidth_per_gpu().bytes_per_s() * params.memory_efficiency,
             link_rate: d.hardware.interconnect().bytes_per_s(),
@@ -218,14 +222,39 @@ impl Roofline {
         Power::from_w((self.idle_w + self.span_w) * self.gpus)
     }
 
+    /// Dense peak FLOP/s of the whole replica.
+    pub fn replica_peak_flops(&self) -> f64 {
+        self.peak_flops * self.gpus
+    }
+
+    /// HBM bandwidth of the whole replica, bytes/s.
+    pub fn replica_bandwidth(&self) -> f64 {
+        self.peak_bw * self.gpus
+    }
+
+    /// The same deployment with other constants (cheap: no catalog lookups).
+    pub fn with_params(&self, params: RooflineParams) -> Self {
+        Self {
+            params,
+            compute_rate: self.peak_flops * params.compute_efficiency,
+            memory_rate: self.peak_bw * params.memory_efficiency,
+            ..self.clone()
+        }
+    }
+
     /// Cost of one iteration. An empty step costs nothing.
     #[inline]
     pub fn step(&self, s: &Step) -> StepCost {
+        self.cost(&self.work(s))
+    }
+
+    /// The work of an iteration: FLOPs and bytes, which do not depend on the constants.
+    #[inline]
+    pub fn work(&self, s: &Step) -> StepWork {
         let tokens = s.prefill_tokens + s.decode_seqs;
         if tokens <= 0.0 {
-            return StepCost::default();
+            return StepWork::default();
         }
-        let p = &self.params;
         // FLOPs: 2 per active parameter per token, plus attention score and value products.
         let attn_pairs = s.prefill_attention + s.decode_context;
         let flop = 2.0 * self.active_params * tokens + self.attn_flop_per_pair * attn_pairs;
@@ -239,20 +268,33 @@ impl Roofline {
         let weight_bytes = self.shared_weight_bytes + touched * self.expert_weight_bytes;
         let kv_tokens_moved =
             s.decode_context + s.prefill_tokens + s.prefill_attention / FLASH_BLOCK;
-        let bytes_per_gpu =
-            weight_bytes / self.gpus + kv_tokens_moved * self.kv_bytes_per_token_gpu;
-        let compute_t = flop / self.gpus / self.compute_rate;
-        let memory_t = bytes_per_gpu / self.memory_rate;
+        StepWork {
+            tokens,
+            flop,
+            bytes_per_gpu: weight_bytes / self.gpus + kv_tokens_moved * self.kv_bytes_per_token_gpu,
+            seqs: s.seqs.max(1.0),
+        }
+    }
+
+    /// Time and power of an iteration's work under this model's constants.
+    #[inline]
+    pub fn cost(&self, w: &StepWork) -> StepCost {
+        if w.tokens <= 0.0 {
+            return StepCost::default();
+        }
+        let p = &self.params;
+        let compute_t = w.flop / self.gpus / self.compute_rate;
+        let memory_t = w.bytes_per_gpu / self.memory_rate;
         // Ring all-reduce of the activations, twice per layer.
         let comm_t = if self.collectives > 0.0 {
-            let msg = tokens * self.act_bytes_per_token;
+            let msg = w.tokens * self.act_bytes_per_token;
             self.collectives
                 * (p.collective_latency_s
                     + 2.0 * (self.gpus - 1.0) / self.gpus * msg / self.link_rate)
         } else {
             0.0
         };
-        let overhead_t = p.step_overhead_s + p.per_seq_overhead_s * s.seqs.max(1.0);
+        let overhead_t = p.step_overhead_s + p.per_seq_overhead_s * w.seqs;
         let busy_t = compute_t.max(memory_t);
         let time = busy_t + comm_t + overhead_t;
         let load = (p.power_active
@@ -263,12 +305,25 @@ impl Roofline {
         StepCost {
             time: Time::from_s(time),
             power: Power::from_w(power_w),
-            flop: Flop::new(flop),
-            bytes: Bytes::new(bytes_per_gpu * self.gpus),
+            flop: Flop::new(w.flop),
+            bytes: Bytes::new(w.bytes_per_gpu * self.gpus),
             compute_time: Time::from_s(compute_t),
             memory_time: Time::from_s(memory_t),
             comm_time: Time::from_s(comm_t),
             overhead_time: Time::from_s(overhead_t),
         }
     }
+}
+
+/// The constant-independent work of one iteration (see [`Roofline::work`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct StepWork {
+    /// Tokens processed.
+    pub tokens: f64,
+    /// Floating-point operations, whole replica.
+    pub flop: f64,
+    /// Bytes moved per accelerator.
+    pub bytes_per_gpu: f64,
+    /// Sequences in the batch (at least 1).
+    pub seqs: f64,
 }

@@ -7,9 +7,9 @@ use rand_distr::{Distribution, Normal, Triangular, Uniform};
 use serde::Serialize;
 
 use crate::EstimateError;
-use crate::assumptions::{Assumptions, Method, Scope};
+use crate::assumptions::{Assumptions, Method, Scope, Setter};
 use crate::deploy::Deployment;
-use crate::estimate::{Request, epoch, estimate, roofline};
+use crate::estimate::{Request, RooflinePlan, epoch, estimate};
 use crate::roofline::Roofline;
 
 /// A distribution of one assumption's value.
@@ -281,22 +281,20 @@ pub fn monte_carlo(
 ) -> Result<McResult, EstimateError> {
     // Validate once at the central values, and every sampled extreme.
     estimate(d, req, a, method, scope)?;
+    // Resolve each name to a setter once; a later entry for the same name wins.
     let mut names: Vec<&str> = Vec::new();
-    let mut samplers = Vec::new();
+    let mut draws: Vec<(Setter, Sampler)> = Vec::new();
     for (n, dist) in &u.params {
-        if a.get(n).is_none() {
-            return Err(EstimateError::invalid(
-                "uncertainty",
-                format!("unknown assumption `{n}`"),
-            ));
-        }
+        let set = Assumptions::setter(n).ok_or_else(|| {
+            EstimateError::invalid("uncertainty", format!("unknown assumption `{n}`"))
+        })?;
         let s = Sampler::new(dist)
             .map_err(|e| EstimateError::invalid("uncertainty", format!("`{n}`: {e}")))?;
         if let Some(i) = names.iter().position(|x| x == n) {
-            samplers[i] = s;
+            draws[i] = (set, s);
         } else {
             names.push(n);
-            samplers.push(s);
+            draws.push((set, s));
         }
     }
     for (n, dist) in &u.params {
@@ -317,14 +315,25 @@ pub fn monte_carlo(
     let mut energy = Vec::with_capacity(samples);
     let mut co2 = Vec::with_capacity(samples);
     let mut water = Vec::with_capacity(samples);
+    // The request's iteration shapes and their FLOPs and bytes do not change between samples
+    // unless the prefill chunk is sampled; only timing, power and scope assumptions do.
+    let base = Roofline::new(d, a.roofline);
+    let chunk_varies = names.contains(&"max_batched_tokens");
+    let plan = RooflinePlan::new(d, &base, req, a.max_batched_tokens);
     let mut t = *a;
     for _ in 0..samples {
-        for (n, s) in names.iter().zip(&samplers) {
-            // Names were checked above, so `set` cannot fail here.
-            let _ = t.set(n, s.sample(&mut rng));
+        for (set, s) in &draws {
+            set(&mut t, s.sample(&mut rng));
         }
         let e = match method {
-            Method::Roofline => roofline(d, &Roofline::new(d, t.roofline), req, &t, scope),
+            Method::Roofline => {
+                let r = base.with_params(t.roofline);
+                if chunk_varies {
+                    RooflinePlan::new(d, &r, req, t.max_batched_tokens).evaluate(d, &r, &t, scope)
+                } else {
+                    plan.evaluate(d, &r, &t, scope)
+                }
+            }
             Method::Epoch => epoch(d, req, &t, scope),
         };
         energy.push(e.energy.wh());
