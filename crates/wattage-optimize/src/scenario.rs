@@ -34,8 +34,9 @@ pub struct Expansion {
     pub carbon_price_usd_per_t: Option<f64>,
     /// Cap on the horizon's emissions, tonnes CO2e.
     pub carbon_cap_t: Option<f64>,
-    /// Battery end state: `"initial"` (end at least at the initial state, the default) or
-    /// `"cyclic"` (end where the run started, which the optimizer chooses).
+    /// Battery end state: `"free"` (start at the scenario's initial state, end anywhere above
+    /// the floor, as the simulator does; the default), `"initial"` (end at least at the initial
+    /// state) or `"cyclic"` (end where the run started, which the optimizer chooses).
     pub battery_end: Option<String>,
     /// Grid connection upgrade.
     pub grid: Option<ExtendPower>,
@@ -297,13 +298,15 @@ impl SiteProblem {
         p.carbon_price_usd_per_t = ex.carbon_price_usd_per_t.unwrap_or(0.0);
         p.carbon_cap_t = ex.carbon_cap_t;
         p.reserve = sc.dispatch.reserve;
+        // None: cyclic; Some(true): end >= initial; Some(false): end >= floor.
         let soc_end_initial = match ex.battery_end.as_deref() {
-            None | Some("initial") => true,
-            Some("cyclic") => false,
+            None | Some("free") => Some(false),
+            Some("initial") => Some(true),
+            Some("cyclic") => None,
             Some(other) => {
                 return Err(OptimizeError::invalid(
                     "battery_end",
-                    format!("is `{other}`; expected `initial` or `cyclic`"),
+                    format!("is `{other}`; expected `free`, `initial` or `cyclic`"),
                 ));
             }
         };
@@ -392,13 +395,12 @@ impl SiteProblem {
                 discharge_efficiency: b.discharge_efficiency,
                 soc_min_fraction: b.soc_min,
                 soc_max_fraction: b.soc_max,
-                soc_end: if soc_end_initial {
-                    SocEnd::Fixed {
+                soc_end: match soc_end_initial {
+                    Some(to_initial) => SocEnd::Fixed {
                         initial_fraction: init,
-                        final_fraction: init,
-                    }
-                } else {
-                    SocEnd::Cyclic
+                        final_fraction: if to_initial { init } else { b.soc_min },
+                    },
+                    None => SocEnd::Cyclic,
                 },
                 wear_cost_usd_per_mwh: e.and_then(|e| e.wear_cost_usd_per_mwh).unwrap_or(0.0),
             });

@@ -41,7 +41,6 @@ fn load(path: &Path) -> wattage_site::Scenario {
 }
 
 #[test]
-#[ignore = "fails on peak-shaving.toml: the LP sheds 16.8 MWh that the rule-based run serves (under investigation); passes on colossus and colossus-miners"]
 fn optimum_is_never_above_rule_based_on_reference_scenarios() {
     let files = scenario_files();
     assert!(!files.is_empty(), "no reference scenarios found");
