@@ -137,7 +137,7 @@ fn request_section(s: &ServiceResult) -> anyhow::Result<Section> {
             Colour::Load,
         );
     let d = &s.deployment;
-    let mut sec = Section::new(format!("Request: `{}`", s.service.name))
+    let mut sec = Section::new(format!("Request: {}", s.service.name))
         .paragraph(format!(
             "One request of {:.0} prompt and {:.0} output tokens to {}{} on a replica of {} x {} ({}), at the mean batch the fleet simulation found ({:.1} sequences). The roofline model costs each engine iteration from its FLOPs and bytes; the range is the 5th to 95th percentile of a Monte Carlo over the model's fitted constants, host load, idle reserve, PUE and grid carbon.",
             s.service.input_tokens,
@@ -236,7 +236,7 @@ fn fleet_section(s: &ServiceResult, pue: f64) -> anyhow::Result<Section> {
             fmt(wh),
         ]);
     }
-    let mut sec = Section::new(format!("Fleet: `{}`", s.service.name))
+    let mut sec = Section::new(format!("Fleet: {}", s.service.name))
         .paragraph(format!(
             "{:.3e} requests a day ({:.0} per second on average, {:.0} at the busiest hour). One replica meets the objectives (p99 time to first token {} ms, p99 inter-token latency {} ms) up to {:.2} requests per second, so the fleet needs {} replicas, {} accelerators. Its power over the day is the simulated replica's power at each hour's load, times the replicas.",
             s.service.requests_per_day,
