@@ -5,6 +5,7 @@
 #![recursion_limit = "256"]
 
 mod cmd;
+mod columnar;
 mod common;
 
 use std::process::ExitCode;

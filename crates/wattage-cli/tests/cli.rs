@@ -222,6 +222,10 @@ fn run_writes_a_complete_output_folder() {
         "site_day_series.csv",
         "fleet_day.csv",
         "requests_chat.csv",
+        "site_series.parquet",
+        "site_day_series.parquet",
+        "fleet_day.parquet",
+        "requests_chat.parquet",
         "charts/site-day.svg",
         "charts/site-day.png",
     ] {

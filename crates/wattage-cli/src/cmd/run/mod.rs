@@ -21,6 +21,7 @@ use wattage_site::{RunOptions, Scenario, SimResult};
 use wattage_units::Time;
 
 use crate::cmd::estimate::{lookup, request_error};
+use crate::columnar::write_table;
 use crate::common::{Global, UserError, out, out_json, user};
 use fleet::{Fleet, PROFILE_STEP_S};
 use scenario::{Loaded, Service};
@@ -392,8 +393,8 @@ fn write_outputs(dir: &Path, r: &RunResult, summary: &Value) -> anyhow::Result<(
             tmp.join("summary.json"),
             serde_json::to_string_pretty(summary)? + "\n",
         )?;
-        write_csv(&tmp.join("site_series.csv"), &r.year.series)?;
-        write_csv(&tmp.join("site_day_series.csv"), &r.day.series)?;
+        write_table(&tmp, "site_series", &r.year.series)?;
+        write_table(&tmp, "site_day_series", &r.day.series)?;
         let mut fleet_rows = Vec::new();
         for (i, _) in r.services[0].fleet.day_server_w.iter().enumerate() {
             for s in &r.services {
@@ -405,10 +406,10 @@ fn write_outputs(dir: &Path, r: &RunResult, summary: &Value) -> anyhow::Result<(
                 });
             }
         }
-        write_csv(&tmp.join("fleet_day.csv"), &fleet_rows)?;
+        write_table(&tmp, "fleet_day", &fleet_rows)?;
         for s in &r.services {
             if let Some(recs) = &s.fleet.peak.records {
-                write_csv(&tmp.join(format!("requests_{}.csv", s.service.name)), recs)?;
+                write_table(&tmp, &format!("requests_{}", s.service.name), recs)?;
             }
         }
         Ok(())
@@ -434,16 +435,6 @@ struct FleetRow {
     time_of_day_s: f64,
     requests_per_s: f64,
     server_power_mw: f64,
-}
-
-fn write_csv<T: serde::Serialize>(path: &Path, rows: &[T]) -> anyhow::Result<()> {
-    let mut w = csv::Writer::from_path(path)
-        .with_context(|| format!("cannot write `{}`", path.display()))?;
-    for r in rows {
-        w.serialize(r)?;
-    }
-    w.flush()?;
-    Ok(())
 }
 
 /// Mean batch over the simulated load levels (the batch of the steady-state estimate).
