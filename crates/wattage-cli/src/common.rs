@@ -39,6 +39,24 @@ impl Global {
     }
 }
 
+/// The replica flags shared by `estimate` and `simulate serving`.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ReplicaArgs {
+    /// Model: catalog id, alias or Hugging Face repository (see `wattage catalog models`)
+    /// [default: gpt-4o-est for estimate, llama-3.1-70b for simulate serving]
+    #[arg(long, short = 'm')]
+    pub model: Option<String>,
+    /// Accelerator (see `wattage catalog hardware`) [default: h100-sxm]
+    #[arg(long = "hardware", visible_alias = "hw")]
+    pub hardware: Option<String>,
+    /// Accelerators per replica (tensor parallel) [default: the fewest that hold the weights]
+    #[arg(long)]
+    pub gpus: Option<u32>,
+    /// Weight precision: fp32, bf16, fp16, fp8, int8, fp4, int4 [default: the model's]
+    #[arg(long)]
+    pub precision: Option<String>,
+}
+
 /// An error caused by the user's input: printed without a backtrace, exit code 2.
 #[derive(Debug)]
 pub struct UserError {

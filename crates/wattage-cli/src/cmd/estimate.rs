@@ -10,20 +10,13 @@ use wattage_request::{
     presets,
 };
 
-use crate::common::{Global, UserError, out, out_json, user};
+use crate::common::{Global, ReplicaArgs, UserError, out, out_json, user};
 
 /// Arguments of `wattage estimate`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Model: catalog id, alias or Hugging Face repository (see `wattage catalog models`)
-    #[arg(long, short = 'm')]
-    pub model: Option<String>,
-    /// Accelerator (see `wattage catalog hardware`)
-    #[arg(long = "hardware", visible_alias = "hw")]
-    pub hardware: Option<String>,
-    /// Accelerators per replica (tensor parallel); default: the fewest that hold the weights
-    #[arg(long)]
-    pub gpus: Option<u32>,
+    #[command(flatten)]
+    pub replica: ReplicaArgs,
     /// Sequences decoding concurrently on the replica [default: 32; 1 with --method epoch]
     #[arg(long)]
     pub batch: Option<f64>,
@@ -33,9 +26,6 @@ pub struct Args {
     /// Output tokens [default: 500]
     #[arg(long = "output-tokens", visible_alias = "output")]
     pub output_tokens: Option<f64>,
-    /// Weight precision: fp32, bf16, fp16, fp8, int8, fp4, int4 [default: the model's]
-    #[arg(long)]
-    pub precision: Option<String>,
     /// Estimation method: roofline or epoch [default: roofline]
     #[arg(long)]
     pub method: Option<String>,
@@ -126,11 +116,13 @@ fn resolve(cat: &Catalog, a: &Args) -> anyhow::Result<Resolved> {
         None => None,
     };
     let model_name = a
+        .replica
         .model
         .as_deref()
         .or(preset.map(|p| p.model))
         .unwrap_or("gpt-4o-est");
     let hw_name = a
+        .replica
         .hardware
         .as_deref()
         .or(preset.map(|p| p.hardware))
@@ -138,7 +130,7 @@ fn resolve(cat: &Catalog, a: &Args) -> anyhow::Result<Resolved> {
     let model = lookup(cat.model(model_name), "models")?;
     let hw = lookup(cat.hardware(hw_name), "hardware")?;
     let region = lookup(cat.region(&a.region), "regions")?.clone();
-    let precision: Option<Precision> = match &a.precision {
+    let precision: Option<Precision> = match &a.replica.precision {
         Some(p) => Some(parse_flag("precision", p)?),
         None => preset.map(|p| p.precision),
     };
@@ -147,7 +139,7 @@ fn resolve(cat: &Catalog, a: &Args) -> anyhow::Result<Resolved> {
         None => preset.map_or(Method::Roofline, |p| p.method),
     };
     let scope: Scope = parse_flag("scope", &a.scope)?;
-    let gpus = match a.gpus.or(preset.map(|p| p.gpus)) {
+    let gpus = match a.replica.gpus.or(preset.map(|p| p.gpus)) {
         Some(g) => g,
         None => {
             // The fewest accelerators that hold the weights with room for a KV cache.

@@ -13,26 +13,16 @@ use wattage_serving::{
     TraceReplay, Workload, flat_estimate, parse_azure_str, plan_capacity,
 };
 
-use crate::common::{Global, UserError, out, out_json, read_text, user, write_atomic};
+use crate::common::{Global, ReplicaArgs, UserError, out, out_json, read_text, user, write_atomic};
 
 /// Arguments of `wattage simulate serving`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
+    #[command(flatten)]
+    pub replica: ReplicaArgs,
     /// A TOML file with any of the settings below (snake_case names); flags override it
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Model: catalog id, alias or Hugging Face repository [default: llama-3.1-70b]
-    #[arg(long, short = 'm')]
-    pub model: Option<String>,
-    /// Accelerator [default: h100]
-    #[arg(long = "hardware", visible_alias = "hw")]
-    pub hardware: Option<String>,
-    /// Accelerators per replica (tensor parallel) [default: the fewest that hold the weights]
-    #[arg(long)]
-    pub gpus: Option<u32>,
-    /// Weight precision [default: the model's]
-    #[arg(long)]
-    pub precision: Option<String>,
     /// Replicas in the fleet [default: 1]
     #[arg(long)]
     pub replicas: Option<u32>,
@@ -233,11 +223,13 @@ fn resolve(g: &Global, a: &Args) -> anyhow::Result<Plan> {
     };
     let cat = g.catalog()?;
     let model = a
+        .replica
         .model
         .clone()
         .or(f.model.clone())
         .unwrap_or_else(|| "llama-3.1-70b".into());
     let hw = a
+        .replica
         .hardware
         .clone()
         .or(f.hardware.clone())
@@ -246,8 +238,8 @@ fn resolve(g: &Global, a: &Args) -> anyhow::Result<Plan> {
         &cat,
         &model,
         &hw,
-        a.gpus.or(f.gpus),
-        a.precision.as_deref().or(f.precision.as_deref()),
+        a.replica.gpus.or(f.gpus),
+        a.replica.precision.as_deref().or(f.precision.as_deref()),
     )?;
     let mut scheduler = f.scheduler.unwrap_or_default();
     if let Some(s) = &a.scheduler {
