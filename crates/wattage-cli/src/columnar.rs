@@ -5,7 +5,6 @@
 //! integer, `DOUBLE` when every cell is a number, `UTF8` text otherwise; a column with empty
 //! cells is `OPTIONAL`. Files are snappy-compressed and readable by pandas, polars and DuckDB.
 
-use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -16,16 +15,31 @@ use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::Type;
 
-/// Writes `rows` as CSV to `stem.csv` and as Parquet to `stem.parquet`.
-pub fn write_table<T: serde::Serialize>(dir: &Path, stem: &str, rows: &[T]) -> anyhow::Result<()> {
+use crate::common::write_atomic;
+
+/// Writes `rows` as CSV to `stem.csv` and as Parquet to `stem.parquet`, each atomically.
+pub fn write_table<T: serde::Serialize>(
+    dir: &Path,
+    stem: &str,
+    rows: impl IntoIterator<Item = T>,
+) -> anyhow::Result<()> {
+    let (csv_bytes, parquet_bytes) = encode(rows)?;
+    write_atomic(&dir.join(format!("{stem}.csv")), &csv_bytes)?;
+    write_atomic(&dir.join(format!("{stem}.parquet")), &parquet_bytes)
+}
+
+/// The same table as CSV bytes and as Parquet bytes.
+pub fn encode<T: serde::Serialize>(
+    rows: impl IntoIterator<Item = T>,
+) -> anyhow::Result<(Vec<u8>, Vec<u8>)> {
     let mut w = csv::Writer::from_writer(Vec::new());
     for r in rows {
         w.serialize(r)?;
     }
-    let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
-    std::fs::write(dir.join(format!("{stem}.csv")), &bytes)?;
-    let path = dir.join(format!("{stem}.parquet"));
-    write_parquet(&path, &bytes).with_context(|| format!("cannot write `{}`", path.display()))
+    let csv_bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut parquet_bytes = Vec::new();
+    to_parquet(&csv_bytes, &mut parquet_bytes).context("cannot encode Parquet")?;
+    Ok((csv_bytes, parquet_bytes))
 }
 
 enum Kind {
@@ -45,8 +59,8 @@ fn kind(cells: &[String]) -> Kind {
     }
 }
 
-/// Converts CSV text (with a header) to a Parquet file.
-fn write_parquet(path: &Path, csv_text: &[u8]) -> anyhow::Result<()> {
+/// Converts CSV text (with a header) to Parquet.
+fn to_parquet(csv_text: &[u8], out: &mut Vec<u8>) -> anyhow::Result<()> {
     let mut rd = csv::Reader::from_reader(csv_text);
     let headers: Vec<String> = rd.headers()?.iter().map(str::to_string).collect();
     let mut cols: Vec<Vec<String>> = vec![Vec::new(); headers.len()];
@@ -87,7 +101,7 @@ fn write_parquet(path: &Path, csv_text: &[u8]) -> anyhow::Result<()> {
             .set_created_by(format!("wattage {}", env!("CARGO_PKG_VERSION")))
             .build(),
     );
-    let mut writer = SerializedFileWriter::new(File::create(path)?, schema, props)?;
+    let mut writer = SerializedFileWriter::new(out, schema, props)?;
     let mut rg = writer.next_row_group()?;
     let mut i = 0;
     while let Some(mut col) = rg.next_column()? {
@@ -120,6 +134,8 @@ fn write_parquet(path: &Path, csv_text: &[u8]) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use std::fs::File;
+
     use parquet::file::reader::{FileReader, SerializedFileReader};
     use parquet::record::Field;
 
@@ -152,6 +168,7 @@ mod tests {
             },
         ];
         write_table(&dir, "t", &rows).unwrap();
+        assert!(dir.join("t.csv").exists());
         let r = SerializedFileReader::new(File::open(dir.join("t.parquet")).unwrap()).unwrap();
         assert_eq!(r.metadata().file_metadata().num_rows(), 2);
         let got: Vec<_> = r.get_row_iter(None).unwrap().map(|x| x.unwrap()).collect();

@@ -13,6 +13,7 @@ use wattage_serving::{
     TraceReplay, Workload, flat_estimate, parse_azure_str, plan_capacity,
 };
 
+use crate::columnar::write_table;
 use crate::common::{Global, ReplicaArgs, UserError, out, out_json, read_text, user, write_atomic};
 
 /// Arguments of `wattage simulate serving`.
@@ -98,7 +99,7 @@ pub struct Args {
     /// Seed of the random stream [default: 42]
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Write requests.csv, power.csv and summary.json into this directory
+    /// Write requests and power as CSV and Parquet, and summary.json, into this directory
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Print one JSON object
@@ -448,14 +449,6 @@ fn simulate(g: &Global, p: &Plan) -> anyhow::Result<SimOutput> {
     Ok(sim.finish())
 }
 
-fn csv_bytes<T: serde::Serialize>(rows: impl IntoIterator<Item = T>) -> anyhow::Result<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    for r in rows {
-        w.serialize(r)?;
-    }
-    w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
-}
-
 #[derive(serde::Serialize)]
 struct PowerRow {
     time_s: f64,
@@ -466,7 +459,7 @@ struct PowerRow {
 
 fn write_outputs(dir: &Path, o: &SimOutput, json: &serde_json::Value) -> anyhow::Result<()> {
     if let Some(recs) = &o.records {
-        write_atomic(&dir.join("requests.csv"), &csv_bytes(recs)?)?;
+        write_table(dir, "requests", recs)?;
     }
     let p = &o.power;
     let rows = p
@@ -480,7 +473,7 @@ fn write_outputs(dir: &Path, o: &SimOutput, json: &serde_json::Value) -> anyhow:
             server_w: s.w(),
             facility_w: f.w(),
         });
-    write_atomic(&dir.join("power.csv"), &csv_bytes(rows)?)?;
+    write_table(dir, "power", rows)?;
     write_atomic(
         &dir.join("summary.json"),
         serde_json::to_string_pretty(json)?.as_bytes(),

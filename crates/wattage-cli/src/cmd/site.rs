@@ -30,7 +30,7 @@ pub struct Args {
     /// Monte Carlo over N seeds (outage and failure draws); reports reliability
     #[arg(long, value_name = "N")]
     pub seeds: Option<u32>,
-    /// Write `timeseries.csv` and `kpis.json` into this directory
+    /// Write `timeseries.csv`, `timeseries.parquet` and `kpis.json` into this directory
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Resolution of the time series written with `--out`, in seconds
@@ -195,21 +195,15 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<()> {
     summary(&sc, &r);
     if let Some(dir) = &a.out {
         eprintln!(
-            "wrote `{}` and `{}`",
-            dir.join("timeseries.csv").display(),
-            dir.join("kpis.json").display()
+            "wrote timeseries.csv, timeseries.parquet and kpis.json to `{}`",
+            dir.display()
         );
     }
     Ok(())
 }
 
 fn write_outputs(dir: &Path, r: &SimResult) -> anyhow::Result<()> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    for row in &r.series {
-        w.serialize(row).context("cannot write CSV")?;
-    }
-    let bytes = w.into_inner().context("cannot write CSV")?;
-    write_atomic(&dir.join("timeseries.csv"), &bytes)?;
+    crate::columnar::write_table(dir, "timeseries", &r.series)?;
     let json = serde_json::to_vec_pretty(&r.kpis).context("cannot serialise")?;
     write_atomic(&dir.join("kpis.json"), &json)?;
     Ok(())
