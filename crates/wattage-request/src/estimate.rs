@@ -141,10 +141,6 @@ pub struct Estimate {
 }
 
 impl Estimate {
-    /// Energy per visible output token.
-    pub fn energy_per_output_token(&self, output_tokens: f64) -> Energy {
-        self.energy / output_tokens
-    }
     /// Total water.
     pub fn water(&self) -> Water {
         self.water_onsite + self.water_offsite

@@ -438,11 +438,7 @@ struct FleetRow {
 }
 
 /// Mean batch over the simulated load levels (the batch of the steady-state estimate).
-pub fn summary_batch(s: &ServiceResult) -> f64 {
-    mean_batch(&s.fleet)
-}
-
-fn mean_batch(f: &Fleet) -> f64 {
+pub fn mean_batch(f: &Fleet) -> f64 {
     (f.levels
         .iter()
         .map(|l| l.summary.mean_batch_size)
@@ -481,7 +477,7 @@ pub fn summary_json(r: &RunResult) -> Value {
                 "precision": s.deployment.weight_precision.as_str(),
                 "requests_per_day": s.service.requests_per_day,
                 "request": {
-                    "batch": r6(summary_batch(s)),
+                    "batch": r6(mean_batch(&s.fleet)),
                     "energy_wh": r6(e.energy.wh()),
                     "low_wh": r6(s.mc.energy_wh.p5),
                     "high_wh": r6(s.mc.energy_wh.p95),

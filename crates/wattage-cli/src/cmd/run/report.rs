@@ -147,7 +147,7 @@ fn request_section(s: &ServiceResult) -> anyhow::Result<Section> {
             d.gpus,
             d.hardware.name,
             d.weight_precision,
-            super::summary_batch(s),
+            super::mean_batch(&s.fleet),
         ))
         .figures(vec![
             KeyFigure::new("Energy per request", total, "Wh")

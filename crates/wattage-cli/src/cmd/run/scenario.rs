@@ -66,7 +66,8 @@ pub enum FleetMethod {
     /// From the serving simulator: capacity at the latency objectives, power at each load.
     #[default]
     Simulate,
-    /// From the steady-state estimate at `max_batch`: power = rate x energy per request.
+    /// From seed 003's flat-utilization method: power = rate x its server energy per
+    /// request (replicas still sized by the simulator).
     Flat,
 }
 
