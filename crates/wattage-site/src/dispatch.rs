@@ -3,22 +3,28 @@
 //! policy.
 //!
 //! # The rule-based policy, in order
-//! Demand at a step is the firm load (facility power: IT x PUE) plus the miners' floor (miners
-//! cannot shed faster than their response time).
+//! Demand at a step is the firm load (facility power: IT x PUE) plus what the miners want:
+//! their plan (see below), as far as their response rate lets them move towards it this step.
 //! 1. Must-run: each turbine group at its smoothed setpoint clamped into what its ramp allows
 //!    this step; the grid at the lowest import its ramp limit allows.
 //! 2. If that falls short, in order: solar; more grid import up to the peak-shaving threshold
-//!    (within its ramp limit); battery discharge; turbines up to their ramp limit; grid import
-//!    above the peak-shaving threshold; grid import beyond its ramp limit (a counted
-//!    violation); and only then unserved energy (an AI interruption).
+//!    (within its ramp limit); battery discharge; turbines up to their ramp limit; miners
+//!    curtail (as fast as they can); grid import above the peak-shaving threshold; grid
+//!    import beyond its ramp limit (a counted violation); and only then unserved energy (an
+//!    AI interruption).
 //! 3. If it overshoots (load fell faster than sources can ramp), in order: battery charge;
-//!    turbines down to their ramp limit; grid import down beyond its ramp limit (counted);
-//!    export where allowed; turbines below their ramp limit or minimum stable load (counted).
+//!    turbines down to their ramp limit; miners take more (up to their rate and size); grid
+//!    import down beyond its ramp limit (counted); export where allowed; turbines below their
+//!    ramp limit or minimum stable load (counted).
 //! 4. Then, opportunistically: batteries restore their target state of charge (or charge for
 //!    arbitrage when the price is low) and discharge for arbitrage when the price is high;
-//!    miners take what is left among sources cheaper than their break-even price (surplus
-//!    solar first). Miners never take power the firm load needs: they come last and are the
-//!    first to yield.
+//!    miners take surplus solar that would otherwise be curtailed.
+//!
+//! The miners' plan comes from the engine: the capacity of sources cheaper than their
+//! break-even price (online turbines, the grid up to its peak-shaving threshold) minus the
+//! firm load's recent peak and the power the batteries need to get back to their target. It
+//! falls at once and rises slowly, so miners soak up steady headroom without pushing
+//! ramp-limited sources around; when AI needs the power they are the first load to yield.
 //!
 //! The turbine setpoint is a first-order filter (time constant `dispatch.turbine_smoothing_s`)
 //! of what turbines would have had to supply without the battery, so fast training swings go
@@ -90,6 +96,9 @@ pub struct StepBounds<'a> {
     pub miner_hi_mw: f64,
     /// Best break-even price among miners that can still take power ($/MWh).
     pub miner_break_even: f64,
+    /// The miners' plan: what they may draw from cheap sources (MW; see the module
+    /// documentation).
+    pub miner_plan_mw: f64,
     /// Solar available (MW).
     pub solar_mw: f64,
     /// Grid.
@@ -138,7 +147,10 @@ impl DispatchPolicy for RuleBased {
 
     #[inline]
     fn dispatch(&mut self, b: &StepBounds<'_>, d: &mut StepDecision) {
-        let need = b.firm_mw + b.miner_lo_mw;
+        let m_lo = b.miner_lo_mw;
+        let m_hi = b.miner_hi_mw.max(m_lo);
+        let mut m = b.miner_plan_mw.clamp(m_lo, m_hi);
+        let need = b.firm_mw + m;
         let g = &b.grid;
         // 1. Must-run.
         let mut supply = 0.0;
@@ -181,6 +193,11 @@ impl DispatchPolicy for RuleBased {
                 d.turbines_mw[i] += add;
                 r -= add;
             }
+            if r > 0.0 {
+                let cut = (m - m_lo).min(r);
+                m -= cut;
+                r -= cut;
+            }
             if r > 0.0 && g.available {
                 let add = (g.hi_ramp_mw.min(g.cap_mw) - grid).max(0.0).min(r);
                 grid += add;
@@ -212,6 +229,11 @@ impl DispatchPolicy for RuleBased {
                 s -= cut;
             }
             if s > 0.0 {
+                let add = (m_hi - m).min(s);
+                m += add;
+                s -= add;
+            }
+            if s > 0.0 {
                 let cut = grid.max(0.0).min(s);
                 grid -= cut;
                 s -= cut;
@@ -232,7 +254,7 @@ impl DispatchPolicy for RuleBased {
             // Anything left is numerically zero: the sources above can always reach zero.
         }
 
-        // 4. Opportunistic: batteries and miners use headroom.
+        // 4. Opportunistic: batteries use headroom, miners take spare solar.
         let price = g.price_usd_per_mwh;
         let mut spare_solar = b.solar_mw - d.solar_mw;
         let grid_headroom = |grid: f64| {
@@ -296,30 +318,13 @@ impl DispatchPolicy for RuleBased {
                 grid += add;
                 d.batteries_mw[i] -= add;
             }
-        }
-        let mut m = b.miner_lo_mw;
-        let mut extra = (b.miner_hi_mw - b.miner_lo_mw).max(0.0);
-        if extra > 0.0 && d.unserved_mw == 0.0 {
-            let x = spare_solar.min(extra);
+            let x = if b.miner_break_even > 0.0 {
+                spare_solar.min(m_hi - m).max(0.0)
+            } else {
+                0.0
+            };
             d.solar_mw += x;
             m += x;
-            extra -= x;
-            for (j, t) in b.turbines.iter().enumerate() {
-                if extra <= 0.0 {
-                    break;
-                }
-                if t.cost_usd_per_mwh < b.miner_break_even {
-                    let add = (t.hi_mw - d.turbines_mw[j]).max(0.0).min(extra);
-                    d.turbines_mw[j] += add;
-                    m += add;
-                    extra -= add;
-                }
-            }
-            if price < b.miner_break_even {
-                let add = grid_headroom(grid).min(extra);
-                grid += add;
-                m += add;
-            }
         }
         d.miners_mw = m;
         d.grid_mw = grid;

@@ -285,8 +285,10 @@ pub struct Kpis {
     pub miner_revenue_usd: f64,
     /// Miners' energy (MWh).
     pub miner_energy_mwh: f64,
-    /// Share of time miners ran at more than half power.
+    /// Share of time the miners were hashing (drawing more than 1% of their rated power).
     pub miner_uptime: f64,
+    /// Miners' energy over what they would draw at full power all the time.
+    pub miner_capacity_factor: f64,
     /// Largest |supply - demand| at any step (MW); floating-point noise only.
     pub max_balance_error_mw: f64,
     /// The interruptions (up to 1000 listed).
@@ -464,6 +466,10 @@ pub struct Simulator<P: DispatchPolicy = RuleBased> {
     decommit_s: f64,
     turbine_ema: f64,
     need_peak: f64,
+    firm_peak: f64,
+    miner_plan_mw: f64,
+    dr_active: bool,
+    miner_lead_s: f64,
     turbines_cheaper: bool,
     // rng streams
     rng_outage: ChaCha8Rng,
@@ -724,6 +730,7 @@ impl<P: DispatchPolicy> Simulator<P> {
             })
             .collect::<Vec<_>>();
         miners.sort_by(|a, b| b.break_even.total_cmp(&a.break_even));
+        let miner_lead_s = sc.miners.iter().map(|m| m.response.s()).fold(0.0, f64::max);
 
         let next_random_outage = exp_draw(&mut rng_outage, outage_rate);
         let _ = &mut rng_turbine;
@@ -788,6 +795,10 @@ impl<P: DispatchPolicy> Simulator<P> {
             decommit_s: sc.dispatch.decommit_delay.s(),
             turbine_ema: 0.0,
             need_peak: 0.0,
+            firm_peak: 0.0,
+            miner_plan_mw: 0.0,
+            dr_active: false,
+            miner_lead_s,
             turbines_cheaper,
             rng_outage,
             rng_turbine,
@@ -832,6 +843,7 @@ impl<P: DispatchPolicy> Simulator<P> {
         let it = self.it_load(0.0, false);
         let need = it.0 * self.pue_now;
         self.need_peak = need;
+        self.firm_peak = need;
         let grid_avail = if self.has_grid {
             self.grid_cap.min(self.peak_shave)
         } else {
@@ -866,6 +878,51 @@ impl<P: DispatchPolicy> Simulator<P> {
             m.load_mw = 0.0;
         }
         self.refresh_next_event();
+    }
+
+    /// The miners' plan: how much they may draw from sources cheaper than their break-even
+    /// price, once the firm load's recent peak and the batteries' way back to their target
+    /// state of charge are served. Fleets with the best break-even are served first. The plan
+    /// falls at once (a trip, a price spike, a demand-response call) and rises no faster than
+    /// half the ramp rate of the cheap sources, so the sources that feed the miners can follow
+    /// and miners never create the swings the batteries are there to absorb.
+    fn update_miner_plan(&mut self, facility: f64, dr: bool, grid_ok: bool, grid_cap: f64) {
+        let price = self.price_now;
+        let restore: f64 = self
+            .bats
+            .iter()
+            .map(|b| (b.soc_target * b.e_mwh - b.soc_mwh).max(0.0) / (b.eta_c * 0.25))
+            .sum();
+        let firm = self.firm_peak.max(facility) + restore;
+        let mut plan = 0.0;
+        let mut up_rate = 0.0;
+        if !dr {
+            for m in &self.miners {
+                let be = m.break_even;
+                let mut supply = 0.0;
+                let mut rate = 0.0;
+                for g in &self.groups {
+                    if g.cost_mwh < be {
+                        supply += g.n_on as f64 * g.unit_mw;
+                        rate += g.n_on as f64 * g.ramp_mw_s;
+                    }
+                }
+                if grid_ok && price < be {
+                    supply += grid_cap.min(self.peak_shave);
+                    rate += self.grid_ramp;
+                }
+                let x = (supply - firm - plan).clamp(0.0, m.p_mw);
+                if x > 0.0 {
+                    up_rate = f64::max(up_rate, rate);
+                }
+                plan += x;
+            }
+        }
+        self.miner_plan_mw = if plan <= self.miner_plan_mw {
+            plan
+        } else {
+            (self.miner_plan_mw + 0.5 * up_rate * self.dt).min(plan)
+        };
     }
 
     fn reserve_gap(&self, need: f64, turb_cap: f64) -> f64 {
@@ -1171,20 +1228,26 @@ impl<P: DispatchPolicy> Simulator<P> {
         let mut cap = self.grid_cap;
         let mut dr = false;
         let mut scheduled_out = false;
+        // Demand-response calls are scheduled: miners start to curtail one response time
+        // ahead, so they are off when the import cap begins.
+        let lead = self.miner_lead_s;
         for w in &self.windows {
-            if w.0 > t {
+            if w.0 > t + lead {
                 break;
             }
             if t < w.1 {
                 match w.2 {
                     Some(c) => {
-                        cap = cap.min(c);
                         dr = true;
+                        if w.0 <= t {
+                            cap = cap.min(c);
+                        }
                     }
-                    None => scheduled_out = true,
+                    None => scheduled_out |= w.0 <= t,
                 }
             }
         }
+        self.dr_active = dr;
         let out = !self.has_grid || scheduled_out || self.grid_out(t);
         if out {
             cap = 0.0;
@@ -1201,7 +1264,7 @@ impl<P: DispatchPolicy> Simulator<P> {
             price_usd_per_mwh: self.price_now,
         };
 
-        // Miners' bounds.
+        // Miners' bounds and plan.
         let (mut m_lo, mut m_hi, mut m_be) = (0.0, 0.0, f64::NEG_INFINITY);
         for m in &self.miners {
             let r = m.rate_mw_s * dt;
@@ -1212,6 +1275,9 @@ impl<P: DispatchPolicy> Simulator<P> {
             if hi > lo {
                 m_be = m_be.max(m.break_even);
             }
+        }
+        if !self.miners.is_empty() {
+            self.update_miner_plan(facility, dr, !out, cap);
         }
 
         // Turbine bounds and setpoints: the filtered need plus a feedback that steers the
@@ -1275,6 +1341,7 @@ impl<P: DispatchPolicy> Simulator<P> {
             miner_lo_mw: m_lo,
             miner_hi_mw: m_hi,
             miner_break_even: m_be,
+            miner_plan_mw: self.miner_plan_mw,
             solar_mw: self.solar_now,
             grid: grid_b,
             turbines: &self.tb,
@@ -1368,6 +1435,7 @@ impl<P: DispatchPolicy> Simulator<P> {
         let need = facility + d.miners_mw;
         let b_decay = (dt / self.decommit_s.max(dt)).min(1.0);
         self.need_peak = need.max(self.need_peak + (need - self.need_peak) * b_decay);
+        self.firm_peak = facility.max(self.firm_peak + (facility - self.firm_peak) * b_decay);
         if slow || self.step.is_multiple_of(8) || need > turb_cap_online + cap {
             self.commit(t, cap, turb_cap_online);
         }
@@ -1427,7 +1495,7 @@ impl<P: DispatchPolicy> Simulator<P> {
             mining_full += m.p_mw;
         }
         self.k.miner_energy_mwh += d.miners_mw * dt_h;
-        if mining_full > 0.0 && d.miners_mw > 0.5 * mining_full {
+        if mining_full > 0.0 && d.miners_mw > 0.01 * mining_full {
             self.miner_on_steps += 1;
         }
 
@@ -1572,11 +1640,26 @@ impl<P: DispatchPolicy> Simulator<P> {
             grid_cap.min(self.peak_shave)
         };
         let mut req = (need - grid_econ).max(0.0) + self.reserve_gap(need, cap_online);
-        // Batteries below their floor cannot cover a trip: cover it with a unit.
+        // Miners that would profit from a turbine's power get units of groups cheaper than
+        // their break-even committed for them too (start costs are not weighed).
+        let best_be = self
+            .miners
+            .iter()
+            .map(|m| m.break_even)
+            .fold(f64::NEG_INFINITY, f64::max);
+        let mut extra = if self.dr_active {
+            0.0
+        } else {
+            let miners: f64 = self.miners.iter().map(|m| m.p_mw).sum();
+            let with_miners = need.max(self.firm_peak + miners);
+            (with_miners - grid_econ).max(0.0) - (need - grid_econ).max(0.0)
+        };
         for gi in 0..self.group_order.len() {
             let g = &mut self.groups[self.group_order[gi]];
+            let cheap = g.cost_mwh < best_be;
+            let req_g = if cheap { req + extra } else { req };
             let avail = g.count - g.n_failed;
-            let want = ((req / g.unit_mw - 1e-9).ceil().max(0.0) as u32).min(avail);
+            let want = ((req_g / g.unit_mw - 1e-9).ceil().max(0.0) as u32).min(avail);
             let have = g.n_on + g.starting.len() as u32;
             if want > have {
                 for _ in have..want {
@@ -1604,8 +1687,12 @@ impl<P: DispatchPolicy> Simulator<P> {
             } else {
                 g.surplus_since = f64::NAN;
             }
-            req -= (g.n_on + g.starting.len() as u32) as f64 * g.unit_mw;
-            req = req.max(0.0);
+            let provided = (g.n_on + g.starting.len() as u32) as f64 * g.unit_mw;
+            let for_firm = provided.min(req);
+            req -= for_firm;
+            if cheap {
+                extra = (extra - (provided - for_firm)).max(0.0);
+            }
         }
     }
 
@@ -1674,6 +1761,12 @@ impl<P: DispatchPolicy> Simulator<P> {
             0.0
         } else {
             self.miner_on_steps as f64 / self.steps as f64
+        };
+        let miners_mw: f64 = self.miners.iter().map(|m| m.p_mw).sum();
+        k.miner_capacity_factor = if miners_mw > 0.0 {
+            k.miner_energy_mwh / (miners_mw * k.hours)
+        } else {
+            0.0
         };
         let _ = &mut self.rng_outage;
         let _ = &mut self.rng_job;

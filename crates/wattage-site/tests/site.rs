@@ -113,6 +113,145 @@ discharge_above_usd_per_mwh = 90
     );
 }
 
+/// Miners soak steady turbine headroom and yield to AI, worked by hand. No grid; eight 20 MW
+/// turbines at $30/MWh; 40 MW of miners at 20 J/TH and $0.05 per TH/s-day, so they earn
+/// 1e6 / 20 x 0.05 / 24 = $104.17/MWh and mine on gas. The AI load is 100 MW for 12 h, then
+/// 130 MW. Miners run at 40 MW while 160 MW of turbines cover 140 MW, then at 160 - 130 = 30
+/// MW. They never make a turbine break its ramp limit, and the AI load is always served.
+#[test]
+fn miners_soak_turbine_headroom_and_yield_to_ai() {
+    let mut sc = parse_scenario(
+        r#"
+[simulation]
+duration_h = 24
+step_s = 1
+output_resolution_s = 3600
+[[inference]]
+shape = "constant"
+power_mw = 100
+[facility]
+pue = 1.0
+[[turbines]]
+count = 8
+unit_mw = 20
+min_stable_fraction = 0.3
+ramp_mw_per_min = 20
+heat_rate_mmbtu_per_mwh = 10
+fuel_usd_per_mmbtu = 3
+[[batteries]]
+power_mw = 50
+energy_mwh = 100
+round_trip_efficiency = 0.9
+soc_initial = 0.5
+soc_target = 0.5
+[[miners]]
+power_mw = 40
+efficiency_j_per_th = 20
+hashprice_usd_per_th_day = 0.05
+"#,
+    )
+    .unwrap();
+    let mut load = vec![100.0; 12];
+    load.extend([130.0; 12]);
+    sc.set_inference_series(0, Time::from_h(1.0), load).unwrap();
+    let r = simulate(&sc, &RunOptions::from_scenario(&sc)).unwrap();
+    let k = &r.kpis;
+    let mean = |from: usize, to: usize| {
+        r.series[from..to].iter().map(|x| x.miners_mw).sum::<f64>() / (to - from) as f64
+    };
+    // Hours 1-12: 40 MW; hours 13-24 (after the eighth unit has started): 30 MW.
+    assert_relative_eq!(mean(1, 12), 40.0, max_relative = 1e-3);
+    assert_relative_eq!(mean(13, 24), 30.0, max_relative = 1e-3);
+    assert_eq!(k.unserved_mwh, 0.0);
+    assert_eq!(k.interruptions, 0);
+    assert_eq!(k.ramp_violations, 0);
+    assert_eq!(k.min_stable_violations, 0);
+    assert!(k.max_balance_error_mw < 1e-9);
+    // 40 x 12 + 30 x 12 = 840 MWh, less the 10-minute start of the units the miners wait
+    // for: 40 MW x 10 min at the start, 20 MW x 10 min when the eighth unit starts at 12 h.
+    assert_relative_eq!(
+        k.miner_energy_mwh,
+        840.0 - 40.0 / 6.0 - 20.0 / 6.0,
+        max_relative = 0.005
+    );
+    assert_relative_eq!(
+        k.miner_revenue_usd,
+        k.miner_energy_mwh * 1e6 / 20.0 * 0.05 / 24.0,
+        max_relative = 1e-9
+    );
+    assert_relative_eq!(
+        k.miner_capacity_factor,
+        k.miner_energy_mwh / (40.0 * 24.0),
+        max_relative = 1e-12
+    );
+    // Off only while the first units start.
+    assert_relative_eq!(k.miner_uptime, 1.0 - 10.0 / 1440.0, epsilon = 1e-4);
+    // Every MWh the miners use comes from the turbines: fuel at $30/MWh.
+    let served = 100.0 * 12.0 + 130.0 * 12.0 + k.miner_energy_mwh;
+    let losses = k.energy_mwh_by_use.battery_losses;
+    let soc_end = r.series.last().unwrap().soc;
+    let stored = (soc_end - 0.5) * 100.0;
+    assert_relative_eq!(
+        k.energy_mwh_by_source.turbines,
+        served + losses + stored,
+        max_relative = 1e-6
+    );
+}
+
+/// Miners stop on a demand-response call (starting one response time before it, so the AI
+/// load never waits for them) and when the grid price is above their break-even
+/// ($104.17/MWh); they run flat out otherwise on a grid at $40/MWh.
+#[test]
+fn miners_curtail_on_demand_response_and_high_prices() {
+    let r = run(r#"
+[simulation]
+duration_h = 24
+step_s = 1
+output_resolution_s = 600
+[[inference]]
+power_mw = 50
+[facility]
+pue = 1.0
+[grid]
+import_cap_mw = 200
+price_usd_per_mwh = 40
+peak_price_usd_per_mwh = 150
+peak_start_hour = 16
+peak_end_hour = 21
+[[grid.demand_response]]
+start_h = 2
+duration_h = 1
+import_cap_mw = 50
+[[miners]]
+power_mw = 30
+efficiency_j_per_th = 20
+hashprice_usd_per_th_day = 0.05
+"#);
+    let k = &r.kpis;
+    for (i, row) in r.series.iter().enumerate() {
+        let h = i as f64 / 6.0;
+        let off = (2.0..3.0).contains(&h) || (16.0..21.0).contains(&h);
+        let expect = if off { 0.0 } else { 30.0 };
+        // Each switch takes the 5-second response time: a few MW-s in a 600-s row.
+        // Rows in which miners switch: the first (they ramp up), the one before the call
+        // (they curtail one response time ahead of it), its end, and the price peak's ends.
+        let edge = [0.0, 2.0 - 1.0 / 6.0, 3.0, 16.0, 21.0]
+            .iter()
+            .any(|e| (h - e).abs() < 1e-9);
+        let tol = if edge { 0.2 } else { 1e-9 };
+        assert!(
+            (row.miners_mw - expect).abs() <= tol * 30.0 + 1e-9,
+            "row {i} (hour {h:.2}): miners {} MW, expected {expect}",
+            row.miners_mw
+        );
+    }
+    assert_eq!(k.unserved_mwh, 0.0);
+    assert!(k.max_balance_error_mw < 1e-9);
+    // 24 - 1 - 5 = 18 hours at 30 MW, less three 5-second ramps.
+    assert_relative_eq!(k.miner_energy_mwh, 18.0 * 30.0, max_relative = 1e-3);
+    assert_relative_eq!(k.miner_uptime, 18.0 / 24.0, max_relative = 1e-3);
+}
+
 const COLOSSUS: &str = include_str!("../../../scenarios/colossus.toml");
 
 fn colossus_hours(h: f64, edit: impl Fn(&mut wattage_site::Scenario)) -> wattage_site::Kpis {

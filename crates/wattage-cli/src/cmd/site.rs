@@ -297,8 +297,8 @@ fn summary(sc: &Scenario, r: &SimResult) {
     ));
     if k.miner_energy_mwh > 0.0 || !sc.miners.is_empty() {
         out(format!(
-            "miners                      {:>14.0} $ revenue, {:.0} MWh, uptime {:.2}",
-            k.miner_revenue_usd, k.miner_energy_mwh, k.miner_uptime
+            "miners                      {:>14.0} $ revenue, {:.0} MWh, uptime {:.3}, capacity factor {:.3}",
+            k.miner_revenue_usd, k.miner_energy_mwh, k.miner_uptime, k.miner_capacity_factor
         ));
     }
     out(format!(
