@@ -31,6 +31,8 @@
 //! to the battery and slow trends to the turbines. When turbines are cheaper than the grid,
 //! they aim to carry the grid's share too and the grid becomes the fast follower.
 
+use crate::fx::Fx;
+
 /// Bounds of one turbine group at this step.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TurbineBounds {
@@ -148,19 +150,16 @@ impl DispatchPolicy for RuleBased {
     #[inline]
     fn dispatch(&mut self, b: &StepBounds<'_>, d: &mut StepDecision) {
         let m_lo = b.miner_lo_mw;
-        let m_hi = b.miner_hi_mw.max(m_lo);
-        let mut m = b.miner_plan_mw.clamp(m_lo, m_hi);
+        let m_hi = b.miner_hi_mw.mx(m_lo);
+        let mut m = b.miner_plan_mw.cl(m_lo, m_hi);
         let need = b.firm_mw + m;
         let g = &b.grid;
         // 1. Must-run.
         let mut supply = 0.0;
-        for (i, t) in b.turbines.iter().enumerate() {
-            let x = t.target_mw.clamp(t.lo_mw, t.hi_mw);
-            d.turbines_mw[i] = x;
+        for (out, t) in d.turbines_mw.iter_mut().zip(b.turbines) {
+            let x = t.target_mw.cl(t.lo_mw, t.hi_mw);
+            *out = x;
             supply += x;
-        }
-        for x in d.batteries_mw.iter_mut() {
-            *x = 0.0;
         }
         let mut grid = if g.available { g.lo_mw } else { 0.0 };
         supply += grid;
@@ -169,40 +168,38 @@ impl DispatchPolicy for RuleBased {
         let mut r = need - supply;
         if r > 0.0 {
             // 2. Short: fill in order.
-            let s = r.min(b.solar_mw);
+            let s = r.mn(b.solar_mw);
             d.solar_mw = s;
             r -= s;
             if r > 0.0 && g.available {
-                let add = (g.hi_ramp_mw.min(g.soft_cap_mw) - grid).max(0.0).min(r);
+                let add = (g.hi_ramp_mw.mn(g.soft_cap_mw) - grid).mx(0.0).mn(r);
                 grid += add;
                 r -= add;
             }
-            for (i, bb) in b.batteries.iter().enumerate() {
-                if r <= 0.0 {
-                    break;
-                }
-                let x = bb.discharge_max_mw.min(r);
-                d.batteries_mw[i] = x;
+            // Every battery gets a value (zero once the gap is filled).
+            for (out, bb) in d.batteries_mw.iter_mut().zip(b.batteries) {
+                let x = bb.discharge_max_mw.mn(r.mx(0.0));
+                *out = x;
                 r -= x;
             }
-            for (i, t) in b.turbines.iter().enumerate() {
+            for (out, t) in d.turbines_mw.iter_mut().zip(b.turbines) {
                 if r <= 0.0 {
                     break;
                 }
-                let add = (t.hi_mw - d.turbines_mw[i]).max(0.0).min(r);
-                d.turbines_mw[i] += add;
+                let add = (t.hi_mw - *out).mx(0.0).mn(r);
+                *out += add;
                 r -= add;
             }
             if r > 0.0 {
-                let cut = (m - m_lo).min(r);
+                let cut = (m - m_lo).mn(r);
                 m -= cut;
                 r -= cut;
             }
             if r > 0.0 && g.available {
-                let add = (g.hi_ramp_mw.min(g.cap_mw) - grid).max(0.0).min(r);
+                let add = (g.hi_ramp_mw.mn(g.cap_mw) - grid).mx(0.0).mn(r);
                 grid += add;
                 r -= add;
-                let add = (g.cap_mw - grid).max(0.0).min(r);
+                let add = (g.cap_mw - grid).mx(0.0).mn(r);
                 grid += add;
                 r -= add;
             }
@@ -212,34 +209,31 @@ impl DispatchPolicy for RuleBased {
         } else if r < 0.0 {
             // 3. Over: absorb in order.
             let mut s = -r;
-            for (i, bb) in b.batteries.iter().enumerate() {
-                if s <= 0.0 {
-                    break;
-                }
-                let x = bb.charge_max_mw.min(s);
-                d.batteries_mw[i] = -x;
+            for (out, bb) in d.batteries_mw.iter_mut().zip(b.batteries) {
+                let x = bb.charge_max_mw.mn(s.mx(0.0));
+                *out = -x;
                 s -= x;
             }
-            for (i, t) in b.turbines.iter().enumerate() {
+            for (out, t) in d.turbines_mw.iter_mut().zip(b.turbines) {
                 if s <= 0.0 {
                     break;
                 }
-                let cut = (d.turbines_mw[i] - t.lo_mw).max(0.0).min(s);
-                d.turbines_mw[i] -= cut;
+                let cut = (*out - t.lo_mw).mx(0.0).mn(s);
+                *out -= cut;
                 s -= cut;
             }
             if s > 0.0 {
-                let add = (m_hi - m).min(s);
+                let add = (m_hi - m).mn(s);
                 m += add;
                 s -= add;
             }
             if s > 0.0 {
-                let cut = grid.max(0.0).min(s);
+                let cut = grid.mx(0.0).mn(s);
                 grid -= cut;
                 s -= cut;
             }
             if s > 0.0 && g.available {
-                let ex = g.export_cap_mw.min(s);
+                let ex = g.export_cap_mw.mn(s);
                 grid -= ex;
                 s -= ex;
             }
@@ -247,11 +241,15 @@ impl DispatchPolicy for RuleBased {
                 if s <= 0.0 {
                     break;
                 }
-                let cut = x.min(s);
+                let cut = x.mn(s);
                 *x -= cut;
                 s -= cut;
             }
             // Anything left is numerically zero: the sources above can always reach zero.
+        } else {
+            for x in d.batteries_mw.iter_mut() {
+                *x = 0.0;
+            }
         }
 
         // 4. Opportunistic: batteries use headroom, miners take spare solar.
@@ -259,7 +257,7 @@ impl DispatchPolicy for RuleBased {
         let mut spare_solar = b.solar_mw - d.solar_mw;
         let grid_headroom = |grid: f64| {
             if g.available {
-                (g.hi_ramp_mw.min(g.soft_cap_mw) - grid).max(0.0)
+                (g.hi_ramp_mw.mn(g.soft_cap_mw) - grid).mx(0.0)
             } else {
                 0.0
             }
@@ -274,8 +272,8 @@ impl DispatchPolicy for RuleBased {
                     && cur >= 0.0
                 {
                     let x = (bb.discharge_max_mw - cur)
-                        .max(0.0)
-                        .min(grid - g.lo_mw.max(0.0));
+                        .mx(0.0)
+                        .mn(grid - g.lo_mw.mx(0.0));
                     d.batteries_mw[i] += x;
                     grid -= x;
                     continue;
@@ -287,9 +285,9 @@ impl DispatchPolicy for RuleBased {
                     && cur >= 0.0
                     && bb.charge_below.is_none_or(|th| price > th)
                 {
-                    let x = (grid - g.lo_mw.max(0.0))
-                        .max(0.0)
-                        .min(bb.above_target_mw.min(bb.discharge_max_mw - cur).max(0.0));
+                    let x = (grid - g.lo_mw.mx(0.0))
+                        .mx(0.0)
+                        .mn(bb.above_target_mw.mn(bb.discharge_max_mw - cur).mx(0.0));
                     grid -= x;
                     d.batteries_mw[i] += x;
                     continue;
@@ -301,10 +299,10 @@ impl DispatchPolicy for RuleBased {
                 } else if high {
                     0.0
                 } else {
-                    bb.to_target_mw.min(bb.charge_max_mw)
+                    bb.to_target_mw.mn(bb.charge_max_mw)
                 };
-                let mut want = (want + cur).max(0.0); // `cur` <= 0 is charge already taken
-                let x = spare_solar.min(want);
+                let mut want = (want + cur).mx(0.0); // `cur` <= 0 is charge already taken
+                let x = spare_solar.mn(want);
                 spare_solar -= x;
                 d.solar_mw += x;
                 d.batteries_mw[i] -= x;
@@ -314,12 +312,12 @@ impl DispatchPolicy for RuleBased {
                 if !(b.turbines.is_empty() || arbitrage) {
                     continue;
                 }
-                let add = grid_headroom(grid).min(want);
+                let add = grid_headroom(grid).mn(want);
                 grid += add;
                 d.batteries_mw[i] -= add;
             }
             let x = if b.miner_break_even > 0.0 {
-                spare_solar.min(m_hi - m).max(0.0)
+                spare_solar.mn(m_hi - m).mx(0.0)
             } else {
                 0.0
             };

@@ -3,6 +3,7 @@
 
 pub mod dispatch;
 pub mod eval;
+mod fx;
 mod profile;
 pub mod scenario;
 pub mod sim;

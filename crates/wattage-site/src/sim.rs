@@ -13,6 +13,7 @@ use rand_distr::{Distribution, Exp};
 use serde::Serialize;
 use wattage_units::Time;
 
+use crate::fx::Fx;
 use crate::dispatch::{
     BatteryBounds, DispatchPolicy, GridBounds, RuleBased, StepBounds, StepDecision, TurbineBounds,
 };
@@ -71,8 +72,8 @@ impl RunOptions {
                 "must be at least the step",
             ));
         }
-        let steps = (dur / dt).round().max(1.0) as u64;
-        let per_row = (res / dt).round().max(1.0) as u64;
+        let steps = (dur / dt).round().mx(1.0) as u64;
+        let per_row = (res / dt).round().mx(1.0) as u64;
         if self.keep_series && steps.div_ceil(per_row) > MAX_SERIES_ROWS {
             return Err(ScenarioError::api(
                 "resolution",
@@ -342,7 +343,7 @@ impl Job {
     #[inline]
     fn compute_time(&self, x: f64) -> f64 {
         let n = (x / self.iter_s).floor();
-        n * self.duty * self.iter_s + (x - n * self.iter_s).min(self.duty * self.iter_s)
+        n * self.duty * self.iter_s + (x - n * self.iter_s).mn(self.duty * self.iter_s)
     }
 }
 
@@ -368,6 +369,13 @@ struct Group {
     out_mw: f64,
     next_fail_t: f64,
     surplus_since: f64,
+    // cached from `n_on` by `refresh_caps`
+    pmax: f64,
+    pmin: f64,
+    ramp_step: f64,
+    share: f64,
+    // sum of output (MW) over steps; energy, fuel, O&M and CO2 follow at the end
+    out_sum: f64,
 }
 
 #[derive(Debug, Clone)]
@@ -384,7 +392,26 @@ struct Bat {
     soc_mwh: f64,
     charge_below: Option<f64>,
     discharge_above: Option<f64>,
-    discharged_mwh: f64,
+    // sums over steps of discharge and charge power (MW)
+    dis_sum: f64,
+    chg_sum: f64,
+    // cached by `refresh_limits` (they move with fade)
+    emin: f64,
+    emax: f64,
+    et: f64,
+    // per-run constants: MW per MWh of headroom
+    k_dis: f64,
+    k_chg: f64,
+    k_dis_restore: f64,
+    k_chg_restore: f64,
+}
+
+impl Bat {
+    fn refresh_limits(&mut self) {
+        self.emin = self.soc_min * self.e_mwh;
+        self.emax = self.soc_max * self.e_mwh;
+        self.et = self.soc_target * self.e_mwh;
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -394,6 +421,9 @@ struct Miner {
     break_even: f64,
     usd_per_mwh_revenue: f64,
     load_mw: f64,
+    // cached by `update_miner_plan`: capacity cheaper than the break-even, and its ramp rate
+    cheap_mw: f64,
+    cheap_ramp_mw_s: f64,
 }
 
 enum InfLoad {
@@ -468,6 +498,10 @@ pub struct Simulator<P: DispatchPolicy = RuleBased> {
     need_peak: f64,
     firm_peak: f64,
     miner_plan_mw: f64,
+    cap_online: f64,
+    next_month_t: f64,
+    miner_supply_stale: bool,
+    miner_supply_key: (f64, bool, f64),
     dr_active: bool,
     miner_lead_s: f64,
     turbines_cheaper: bool,
@@ -522,6 +556,7 @@ impl<P: DispatchPolicy> Simulator<P> {
     pub fn with_policy(sc: &Scenario, opts: &RunOptions, policy: P) -> Result<Self, ScenarioError> {
         let (steps, per_row) = opts.check()?;
         let dt = opts.step.s();
+        let dt_h = dt / 3600.0;
         let seed = opts.seed;
         let mut rng_outage = rng(seed, 1);
         let mut rng_turbine = rng(seed, 2);
@@ -575,7 +610,7 @@ impl<P: DispatchPolicy> Simulator<P> {
                 state: JobState::Running,
                 phase_s: 0.0,
                 work_s: 0.0,
-                gpu_w: comm_w.max(t.power_floor_fraction * tdp),
+                gpu_w: comm_w.mx(t.power_floor_fraction * tdp),
                 next_fail_t: exp_draw(&mut rng_job, fail_rate),
             });
         }
@@ -673,6 +708,11 @@ impl<P: DispatchPolicy> Simulator<P> {
                 out_mw: 0.0,
                 next_fail_t: f64::INFINITY,
                 surplus_since: f64::NAN,
+                pmax: 0.0,
+                pmin: 0.0,
+                ramp_step: 0.0,
+                share: 0.0,
+                out_sum: 0.0,
             });
         }
         let mut group_order: Vec<usize> = (0..groups.len()).collect();
@@ -712,7 +752,21 @@ impl<P: DispatchPolicy> Simulator<P> {
                 soc_mwh: b.soc_initial * b.energy.mwh(),
                 charge_below: b.charge_below.map(|p| p.usd_per_mwh()),
                 discharge_above: b.discharge_above.map(|p| p.usd_per_mwh()),
-                discharged_mwh: 0.0,
+                dis_sum: 0.0,
+                chg_sum: 0.0,
+                emin: 0.0,
+                emax: 0.0,
+                et: 0.0,
+                // Restore the target over about 15 minutes, not in one step, so restoring
+                // does not itself make swings.
+                k_dis: b.discharge_efficiency / dt_h,
+                k_chg: 1.0 / (b.charge_efficiency * dt_h),
+                k_dis_restore: b.discharge_efficiency / dt_h.max(0.25),
+                k_chg_restore: 1.0 / (b.charge_efficiency * dt_h.max(0.25)),
+            })
+            .map(|mut b| {
+                b.refresh_limits();
+                b
             })
             .collect::<Vec<_>>();
         let mut miners = sc
@@ -726,6 +780,8 @@ impl<P: DispatchPolicy> Simulator<P> {
                     break_even: m.break_even().usd_per_mwh(),
                     usd_per_mwh_revenue: th_per_s_per_mw * m.hashprice.usd_per_th_day() / 24.0,
                     load_mw: 0.0,
+                    cheap_mw: 0.0,
+                    cheap_ramp_mw_s: 0.0,
                 }
             })
             .collect::<Vec<_>>();
@@ -747,7 +803,7 @@ impl<P: DispatchPolicy> Simulator<P> {
         let mut s = Self {
             policy,
             dt,
-            dt_h: dt / 3600.0,
+            dt_h,
             steps,
             step: 0,
             per_row,
@@ -797,6 +853,10 @@ impl<P: DispatchPolicy> Simulator<P> {
             need_peak: 0.0,
             firm_peak: 0.0,
             miner_plan_mw: 0.0,
+            cap_online: 0.0,
+            next_month_t: MONTH_S,
+            miner_supply_stale: true,
+            miner_supply_key: (0.0, false, 0.0),
             dr_active: false,
             miner_lead_s,
             turbines_cheaper,
@@ -845,39 +905,58 @@ impl<P: DispatchPolicy> Simulator<P> {
         self.need_peak = need;
         self.firm_peak = need;
         let grid_avail = if self.has_grid {
-            self.grid_cap.min(self.peak_shave)
+            self.grid_cap.mn(self.peak_shave)
         } else {
             0.0
         };
         let mut rem = if self.turbines_cheaper {
             need
         } else {
-            (need - grid_avail).max(0.0)
+            (need - grid_avail).mx(0.0)
         };
         rem += self.reserve_gap(need, 0.0);
         let mut served = 0.0;
         for gi in self.group_order.clone() {
             let g = &mut self.groups[gi];
-            let n = ((rem / g.unit_mw).ceil().max(0.0) as u32).min(g.count);
+            let n = ((rem / g.unit_mw).ceil().mx(0.0) as u32).min(g.count);
             g.n_on = n;
-            let out = (rem.min(n as f64 * g.unit_mw)).max(n as f64 * g.unit_mw * g.min_frac);
+            let out = (rem.mn(n as f64 * g.unit_mw)).mx(n as f64 * g.unit_mw * g.min_frac);
             g.out_mw = out
-                .min(need - served)
-                .max(n as f64 * g.unit_mw * g.min_frac);
+                .mn(need - served)
+                .mx(n as f64 * g.unit_mw * g.min_frac);
             served += g.out_mw;
             rem -= n as f64 * g.unit_mw;
             g.next_fail_t = exp_draw(&mut self.rng_turbine, g.fail_rate_per_s * n as f64);
         }
         self.turbine_ema = served;
         self.grid_mw = if self.has_grid {
-            (need - served).clamp(0.0, self.grid_cap)
+            (need - served).cl(0.0, self.grid_cap)
         } else {
             0.0
         };
         for m in &mut self.miners {
             m.load_mw = 0.0;
         }
+        self.refresh_caps();
         self.refresh_next_event();
+    }
+
+    /// Caches each turbine group's limits from its number of units online; called whenever
+    /// that number changes (warm start, events, commitment).
+    fn refresh_caps(&mut self) {
+        let dt = self.dt;
+        let mut total = 0.0;
+        for g in &mut self.groups {
+            g.pmax = g.n_on as f64 * g.unit_mw;
+            g.pmin = g.pmax * g.min_frac;
+            g.ramp_step = g.n_on as f64 * g.ramp_mw_s * dt;
+            total += g.pmax;
+        }
+        for g in &mut self.groups {
+            g.share = if total > 0.0 { g.pmax / total } else { 0.0 };
+        }
+        self.cap_online = total;
+        self.miner_supply_stale = true;
     }
 
     /// The miners' plan: how much they may draw from sources cheaper than their break-even
@@ -886,34 +965,47 @@ impl<P: DispatchPolicy> Simulator<P> {
     /// falls at once (a trip, a price spike, a demand-response call) and rises no faster than
     /// half the ramp rate of the cheap sources, so the sources that feed the miners can follow
     /// and miners never create the swings the batteries are there to absorb.
-    fn update_miner_plan(&mut self, facility: f64, dr: bool, grid_ok: bool, grid_cap: f64) {
+    fn update_miner_plan(
+        &mut self,
+        facility: f64,
+        dr: bool,
+        grid_ok: bool,
+        grid_cap: f64,
+        restore: f64,
+    ) {
         let price = self.price_now;
-        let restore: f64 = self
-            .bats
-            .iter()
-            .map(|b| (b.soc_target * b.e_mwh - b.soc_mwh).max(0.0) / (b.eta_c * 0.25))
-            .sum();
-        let firm = self.firm_peak.max(facility) + restore;
-        let mut plan = 0.0;
-        let mut up_rate = 0.0;
-        if !dr {
-            for m in &self.miners {
+        // The cheap capacity each fleet sees changes only with units online, the price and
+        // the grid's state: recompute it then, not every step.
+        let key = (price, grid_ok, grid_cap);
+        if self.miner_supply_stale || key != self.miner_supply_key {
+            for m in &mut self.miners {
                 let be = m.break_even;
                 let mut supply = 0.0;
                 let mut rate = 0.0;
                 for g in &self.groups {
                     if g.cost_mwh < be {
-                        supply += g.n_on as f64 * g.unit_mw;
+                        supply += g.pmax;
                         rate += g.n_on as f64 * g.ramp_mw_s;
                     }
                 }
                 if grid_ok && price < be {
-                    supply += grid_cap.min(self.peak_shave);
+                    supply += grid_cap.mn(self.peak_shave);
                     rate += self.grid_ramp;
                 }
-                let x = (supply - firm - plan).clamp(0.0, m.p_mw);
+                m.cheap_mw = supply;
+                m.cheap_ramp_mw_s = rate;
+            }
+            self.miner_supply_stale = false;
+            self.miner_supply_key = key;
+        }
+        let firm = self.firm_peak.mx(facility) + restore;
+        let mut plan = 0.0;
+        let mut up_rate = 0.0;
+        if !dr {
+            for m in &self.miners {
+                let x = (m.cheap_mw - firm - plan).cl(0.0, m.p_mw);
                 if x > 0.0 {
-                    up_rate = f64::max(up_rate, rate);
+                    up_rate = f64::max(up_rate, m.cheap_ramp_mw_s);
                 }
                 plan += x;
             }
@@ -921,13 +1013,13 @@ impl<P: DispatchPolicy> Simulator<P> {
         self.miner_plan_mw = if plan <= self.miner_plan_mw {
             plan
         } else {
-            (self.miner_plan_mw + 0.5 * up_rate * self.dt).min(plan)
+            (self.miner_plan_mw + 0.5 * up_rate * self.dt).mn(plan)
         };
     }
 
     fn reserve_gap(&self, need: f64, turb_cap: f64) -> f64 {
         let grid_head = if self.has_grid && !self.grid_out(0.0) {
-            (self.grid_cap - (need - turb_cap).max(0.0)).max(0.0)
+            (self.grid_cap - (need - turb_cap).mx(0.0)).mx(0.0)
         } else {
             0.0
         };
@@ -943,7 +1035,7 @@ impl<P: DispatchPolicy> Simulator<P> {
             })
             .sum();
         let miners: f64 = self.miners.iter().map(|m| m.load_mw).sum();
-        (self.reserve_mw - grid_head - bat - miners).max(0.0)
+        (self.reserve_mw - grid_head - bat - miners).mx(0.0)
     }
 
     fn grid_out(&self, t: f64) -> bool {
@@ -995,7 +1087,7 @@ impl<P: DispatchPolicy> Simulator<P> {
                 profile::sinusoid_temperature(t, self.start_day, *m, *a, *d)
             }
         };
-        self.pue_now = self.pue + self.pue_per_degc * (temp - self.pue_threshold).max(0.0);
+        self.pue_now = self.pue + self.pue_per_degc * (temp - self.pue_threshold).mx(0.0);
         // Price and carbon (series are read every step; see `step`).
         if let Analytic::Fixed(p) = self.tariff {
             self.price_now = p;
@@ -1012,12 +1104,12 @@ impl<P: DispatchPolicy> Simulator<P> {
         }
         // Solar: a new weather draw at each midnight.
         let new_day = t == 0.0
-            || (t / 86_400.0).floor() != ((t - self.dt.max(SLOW_TICK_S)) / 86_400.0).floor();
+            || (t / 86_400.0).floor() != ((t - self.dt.mx(SLOW_TICK_S)) / 86_400.0).floor();
         let mut sol = 0.0;
         for (i, (np, pr, src)) in self.solar.iter_mut().enumerate() {
             sol += match src {
                 Analytic::Fixed(v) => *np * *v,
-                Analytic::Series(c) => *np * c.at(t).clamp(0.0, 1.0),
+                Analytic::Series(c) => *np * c.at(t).cl(0.0, 1.0),
                 Analytic::Other((lat, noise)) => {
                     if new_day {
                         self.solar_weather[i] =
@@ -1031,7 +1123,7 @@ impl<P: DispatchPolicy> Simulator<P> {
     }
 
     /// IT load at `t`: (total IT MW, inference MW, training MW, dummy MW, gpu-seconds running).
-    #[inline]
+    #[inline(always)]
     fn it_load(&mut self, t: f64, advance: bool) -> (f64, f64, f64, f64, f64) {
         let mut inf = self.inf_slow;
         for &i in &self.inf_series_idx {
@@ -1050,22 +1142,22 @@ impl<P: DispatchPolicy> Simulator<P> {
                         // Fast path without `floor`: the step spans at most two iterations.
                         let (ph, dd, tt) = (j.phase_s, j.duty * j.iter_s, j.iter_s);
                         let end = ph + dt;
-                        let c1 = (end.min(dd) - ph).max(0.0);
-                        let c2 = (end.min(tt + dd) - tt).max(0.0);
+                        let c1 = (end.mn(dd) - ph).mx(0.0);
+                        let c2 = (end.mn(tt + dd) - tt).mx(0.0);
                         (c1 + c2) / dt
                     } else {
                         (j.compute_time(j.phase_s + dt) - j.compute_time(j.phase_s)) / dt
                     };
-                    let hi = j.compute_w.max(j.floor_w);
-                    let lo = j.comm_w.max(j.floor_w);
+                    let hi = j.compute_w.mx(j.floor_w);
+                    let lo = j.comm_w.mx(j.floor_w);
                     let natural = j.comm_w + (j.compute_w - j.comm_w) * frac;
                     (lo + (hi - lo) * frac, natural)
                 }
-                JobState::Paused { .. } => (j.idle_w.max(j.floor_w), j.idle_w),
+                JobState::Paused { .. } => (j.idle_w.mx(j.floor_w), j.idle_w),
             };
             let p = if j.ramp_w_per_s.is_finite() {
                 let r = j.ramp_w_per_s * dt;
-                target.clamp(j.gpu_w - r, j.gpu_w + r).clamp(0.0, j.tdp_w)
+                target.cl(j.gpu_w - r, j.gpu_w + r).cl(0.0, j.tdp_w)
             } else {
                 target
             };
@@ -1084,7 +1176,7 @@ impl<P: DispatchPolicy> Simulator<P> {
                 }
             }
             train_w += j.gpus * (p + j.host_w);
-            dummy_w += j.gpus * (p - natural).max(0.0);
+            dummy_w += j.gpus * (p - natural).mx(0.0);
         }
         let train = train_w / 1e6;
         (inf + train, inf, train, dummy_w / 1e6, gpu_s)
@@ -1094,18 +1186,18 @@ impl<P: DispatchPolicy> Simulator<P> {
         let now = self.step as f64 * self.dt;
         let mut n = self.next_random_outage;
         if self.grid_out_until > now {
-            n = n.min(self.grid_out_until);
+            n = n.mn(self.grid_out_until);
         }
         for g in &self.groups {
-            n = n.min(g.next_fail_t);
+            n = n.mn(g.next_fail_t);
             for &r in g.starting.iter().chain(g.repairs.iter()) {
-                n = n.min(r);
+                n = n.mn(r);
             }
         }
         for j in &self.jobs {
-            n = n.min(j.next_fail_t);
+            n = n.mn(j.next_fail_t);
             if let JobState::Paused { until } = j.state {
-                n = n.min(until);
+                n = n.mn(until);
             }
         }
         self.next_event = n;
@@ -1118,7 +1210,7 @@ impl<P: DispatchPolicy> Simulator<P> {
             if !self.grid_out(t) {
                 self.k.grid_outages += 1;
             }
-            self.grid_out_until = self.grid_out_until.max(self.next_random_outage + len);
+            self.grid_out_until = self.grid_out_until.mx(self.next_random_outage + len);
             self.next_random_outage += exp_draw(&mut self.rng_outage, self.outage_rate_per_s);
         }
         // Turbines: starts done, repairs done, failures.
@@ -1151,7 +1243,7 @@ impl<P: DispatchPolicy> Simulator<P> {
                 self.k.turbine_trips += 1;
                 g.repairs
                     .push(t + exp_draw(&mut self.rng_turbine, 1.0 / g.mttr_s));
-                g.out_mw = g.out_mw.min(g.n_on as f64 * g.unit_mw);
+                g.out_mw = g.out_mw.mn(g.n_on as f64 * g.unit_mw);
                 g.next_fail_t =
                     t + exp_draw(&mut self.rng_turbine, g.fail_rate_per_s * g.n_on as f64);
             }
@@ -1179,6 +1271,7 @@ impl<P: DispatchPolicy> Simulator<P> {
                 j.next_fail_t = t + exp_draw(&mut self.rng_job, j.fail_rate_per_s);
             }
         }
+        self.refresh_caps();
         self.refresh_next_event();
     }
 
@@ -1218,7 +1311,7 @@ impl<P: DispatchPolicy> Simulator<P> {
                 j.state = JobState::Paused {
                     until: t + j.ckpt_dur_s,
                 };
-                self.next_event = self.next_event.min(t + j.ckpt_dur_s);
+                self.next_event = self.next_event.mn(t + j.ckpt_dur_s);
             }
         }
         let (it, inf, train, dummy, gpu_s) = self.it_load(t, true);
@@ -1240,7 +1333,7 @@ impl<P: DispatchPolicy> Simulator<P> {
                     Some(c) => {
                         dr = true;
                         if w.0 <= t {
-                            cap = cap.min(c);
+                            cap = cap.mn(c);
                         }
                     }
                     None => scheduled_out |= w.0 <= t,
@@ -1256,9 +1349,9 @@ impl<P: DispatchPolicy> Simulator<P> {
         let prev_g = self.grid_mw;
         let grid_b = GridBounds {
             available: !out,
-            lo_mw: (prev_g - gr).clamp(0.0, cap),
-            hi_ramp_mw: (prev_g.max(0.0) + gr).min(cap),
-            soft_cap_mw: self.peak_shave.min(cap),
+            lo_mw: (prev_g - gr).cl(0.0, cap),
+            hi_ramp_mw: (prev_g.mx(0.0) + gr).mn(cap),
+            soft_cap_mw: self.peak_shave.mn(cap),
             cap_mw: cap,
             export_cap_mw: if out { 0.0 } else { self.grid_export_cap },
             price_usd_per_mwh: self.price_now,
@@ -1268,70 +1361,54 @@ impl<P: DispatchPolicy> Simulator<P> {
         let (mut m_lo, mut m_hi, mut m_be) = (0.0, 0.0, f64::NEG_INFINITY);
         for m in &self.miners {
             let r = m.rate_mw_s * dt;
-            let lo = (m.load_mw - r).max(0.0);
-            let hi = if dr { lo } else { (m.load_mw + r).min(m.p_mw) };
+            let lo = (m.load_mw - r).mx(0.0);
+            let hi = if dr { lo } else { (m.load_mw + r).mn(m.p_mw) };
             m_lo += lo;
             m_hi += hi;
             if hi > lo {
-                m_be = m_be.max(m.break_even);
+                m_be = m_be.mx(m.break_even);
             }
         }
-        if !self.miners.is_empty() {
-            self.update_miner_plan(facility, dr, !out, cap);
-        }
 
-        // Turbine bounds and setpoints: the filtered need plus a feedback that steers the
-        // batteries back to their target state of charge over about 15 minutes.
-        let soc_bias: f64 = self
-            .bats
-            .iter()
-            .map(|b| (b.soc_target * b.e_mwh - b.soc_mwh) / 0.25)
-            .sum();
-        let turbine_target = (self.turbine_ema + soc_bias).max(0.0);
-        let mut turb_cap_online = 0.0;
-        let mut turb_hi_total = 0.0;
-        let total_cap: f64 = self.groups.iter().map(|g| g.n_on as f64 * g.unit_mw).sum();
-        for (i, g) in self.groups.iter().enumerate() {
-            let pmax = g.n_on as f64 * g.unit_mw;
-            let pmin = pmax * g.min_frac;
-            let r = g.n_on as f64 * g.ramp_mw_s * dt;
-            let prev = g.out_mw;
-            let lo = if prev >= pmin {
-                (prev - r).max(pmin)
-            } else {
-                (prev + r).min(pmin)
-            };
-            let hi = (prev + r).min(pmax).max(lo);
-            let share = if total_cap > 0.0 {
-                pmax / total_cap
-            } else {
-                0.0
-            };
-            self.tb[i] = TurbineBounds {
-                lo_mw: lo,
-                hi_mw: hi,
-                target_mw: turbine_target * share,
-                cost_usd_per_mwh: g.cost_mwh,
-            };
-            turb_cap_online += pmax;
-            turb_hi_total += hi;
-        }
-        let _ = turb_hi_total;
-        // Battery bounds.
-        let restore_h = dt_h.max(0.25);
-        for (i, b) in self.bats.iter().enumerate() {
-            let emin = b.soc_min * b.e_mwh;
-            let emax = b.soc_max * b.e_mwh;
-            let et = b.soc_target * b.e_mwh;
-            self.bb[i] = BatteryBounds {
-                discharge_max_mw: ((b.soc_mwh - emin).max(0.0) * b.eta_d / dt_h).min(b.p_mw),
-                charge_max_mw: ((emax - b.soc_mwh).max(0.0) / (b.eta_c * dt_h)).min(b.p_mw),
-                // Restore the target over about 15 minutes, not in one step, so restoring
-                // does not itself make swings.
-                to_target_mw: ((et - b.soc_mwh).max(0.0) / (b.eta_c * restore_h)).min(b.p_mw),
-                above_target_mw: ((b.soc_mwh - et).max(0.0) * b.eta_d / restore_h).min(b.p_mw),
+        // Battery bounds, and the state-of-charge gaps that steer turbines and miners.
+        let mut soc_bias = 0.0;
+        let mut restore = 0.0;
+        let mut bat_dis_max = 0.0;
+        for (b, bb) in self.bats.iter().zip(&mut self.bb) {
+            let gap = b.et - b.soc_mwh;
+            // Turbines steer the batteries back to target over about 15 minutes.
+            soc_bias += gap / 0.25;
+            restore += gap.mx(0.0) * b.k_chg_restore;
+            let discharge_max_mw = ((b.soc_mwh - b.emin).mx(0.0) * b.k_dis).mn(b.p_mw);
+            bat_dis_max += discharge_max_mw;
+            *bb = BatteryBounds {
+                discharge_max_mw,
+                charge_max_mw: ((b.emax - b.soc_mwh).mx(0.0) * b.k_chg).mn(b.p_mw),
+                to_target_mw: (gap.mx(0.0) * b.k_chg_restore).mn(b.p_mw),
+                above_target_mw: ((-gap).mx(0.0) * b.k_dis_restore).mn(b.p_mw),
                 charge_below: b.charge_below,
                 discharge_above: b.discharge_above,
+            };
+        }
+        if !self.miners.is_empty() {
+            self.update_miner_plan(facility, dr, !out, cap, restore);
+        }
+        // Turbine bounds and setpoints: the filtered need plus the state-of-charge feedback.
+        let turbine_target = (self.turbine_ema + soc_bias).mx(0.0);
+        let turb_cap_online = self.cap_online;
+        for (g, tb) in self.groups.iter().zip(&mut self.tb) {
+            let (pmax, pmin, r, prev) = (g.pmax, g.pmin, g.ramp_step, g.out_mw);
+            let lo = if prev >= pmin {
+                (prev - r).mx(pmin)
+            } else {
+                (prev + r).mn(pmin)
+            };
+            let hi = (prev + r).mn(pmax).mx(lo);
+            *tb = TurbineBounds {
+                lo_mw: lo,
+                hi_mw: hi,
+                target_mw: turbine_target * g.share,
+                cost_usd_per_mwh: g.cost_mwh,
             };
         }
         let bounds = StepBounds {
@@ -1350,35 +1427,28 @@ impl<P: DispatchPolicy> Simulator<P> {
         self.policy.dispatch(&bounds, &mut self.dec);
 
         // ---- Enforce physical limits and account.
-        let mut dec = std::mem::take(&mut self.dec);
-        let d = &mut dec;
-        d.solar_mw = d.solar_mw.clamp(0.0, self.solar_now);
-        d.miners_mw = d.miners_mw.clamp(m_lo, m_hi.max(m_lo));
-        d.grid_mw = d.grid_mw.clamp(-grid_b.export_cap_mw, cap);
+        let d = &mut self.dec;
+        d.solar_mw = d.solar_mw.cl(0.0, self.solar_now);
+        d.miners_mw = d.miners_mw.cl(m_lo, m_hi.mx(m_lo));
+        d.grid_mw = d.grid_mw.cl(-grid_b.export_cap_mw, cap);
         let mut turb = 0.0;
         let mut ramp_viol = false;
-        for (i, g) in self.groups.iter_mut().enumerate() {
-            let tb = self.tb[i];
-            let x = d.turbines_mw[i].clamp(0.0, tb.hi_mw);
-            d.turbines_mw[i] = x;
+        for ((g, tb), out) in self.groups.iter_mut().zip(&self.tb).zip(&mut d.turbines_mw) {
+            let x = out.cl(0.0, tb.hi_mw);
+            *out = x;
             if x < tb.lo_mw - EPS_MW {
-                let pmin = g.n_on as f64 * g.unit_mw * g.min_frac;
-                if x < pmin - EPS_MW {
+                if x < g.pmin - EPS_MW {
                     self.k.min_stable_violations += 1;
                 }
-                if x < g.out_mw - g.n_on as f64 * g.ramp_mw_s * dt - EPS_MW {
+                if x < g.out_mw - g.ramp_step - EPS_MW {
                     ramp_viol = true;
                 }
             }
             g.out_mw = x;
+            g.out_sum += x;
             turb += x;
-            let e = x * dt_h;
-            self.k.energy_mwh_by_source.turbines += e;
-            self.k.cost_usd_by_component.fuel += e * g.fuel_mwh;
-            self.k.cost_usd_by_component.turbine_om += e * g.om_mwh;
-            self.k.co2e_t += e * g.co2_t_per_mwh;
         }
-        if grid_b.available && (d.grid_mw.max(0.0) - prev_g.max(0.0)).abs() > gr + EPS_MW {
+        if grid_b.available && (d.grid_mw.mx(0.0) - prev_g.mx(0.0)).abs() > gr + EPS_MW {
             ramp_viol = true;
             self.k.grid_ramp_violations += 1;
         }
@@ -1388,23 +1458,18 @@ impl<P: DispatchPolicy> Simulator<P> {
         let mut bat_net = 0.0;
         let mut soc_e = 0.0;
         let mut soc_cap = 0.0;
-        for (i, b) in self.bats.iter_mut().enumerate() {
-            let bb = self.bb[i];
-            let x = d.batteries_mw[i].clamp(-bb.charge_max_mw, bb.discharge_max_mw);
-            d.batteries_mw[i] = x;
+        for ((b, bb), out) in self.bats.iter_mut().zip(&self.bb).zip(&mut d.batteries_mw) {
+            let x = out.cl(-bb.charge_max_mw, bb.discharge_max_mw);
+            *out = x;
+            // Energy, losses and throughput follow from these sums (see `finish`).
             if x >= 0.0 {
-                let drawn = x * dt_h / b.eta_d;
-                b.soc_mwh -= drawn;
-                b.discharged_mwh += x * dt_h;
-                self.k.energy_mwh_by_source.battery_discharge += x * dt_h;
-                self.k.energy_mwh_by_use.battery_losses += drawn - x * dt_h;
+                b.soc_mwh -= x * dt_h / b.eta_d;
+                b.dis_sum += x;
             } else {
-                let stored = -x * dt_h * b.eta_c;
-                b.soc_mwh += stored;
-                self.k.energy_mwh_by_use.battery_charge += -x * dt_h;
-                self.k.energy_mwh_by_use.battery_losses += -x * dt_h - stored;
+                b.soc_mwh -= x * dt_h * b.eta_c;
+                b.chg_sum -= x;
             }
-            b.soc_mwh = b.soc_mwh.clamp(b.soc_min * b.e_mwh, b.soc_max * b.e_mwh);
+            b.soc_mwh = b.soc_mwh.cl(b.emin, b.emax);
             bat_net += x;
             soc_e += b.soc_mwh;
             soc_cap += b.e_mwh;
@@ -1419,29 +1484,32 @@ impl<P: DispatchPolicy> Simulator<P> {
             self.k.max_balance_error_mw = err;
         }
 
+        let (solar_u, miners_u, grid_u, unserved_u) =
+            (d.solar_mw, d.miners_mw, d.grid_mw, d.unserved_mw);
+
         // Turbine setpoint filter and commitment.
         let g_econ = if self.turbines_cheaper {
-            d.grid_mw.max(0.0)
+            grid_u.mx(0.0)
         } else {
             0.0
         };
-        let ideal = turb + bat_net + d.unserved_mw + g_econ;
+        let ideal = turb + bat_net + unserved_u + g_econ;
         let a = if self.smooth_tau > 0.0 {
-            (dt / self.smooth_tau).min(1.0)
+            (dt / self.smooth_tau).mn(1.0)
         } else {
             1.0
         };
-        self.turbine_ema += (ideal.min(turb_cap_online) - self.turbine_ema) * a;
-        let need = facility + d.miners_mw;
-        let b_decay = (dt / self.decommit_s.max(dt)).min(1.0);
-        self.need_peak = need.max(self.need_peak + (need - self.need_peak) * b_decay);
-        self.firm_peak = facility.max(self.firm_peak + (facility - self.firm_peak) * b_decay);
+        self.turbine_ema += (ideal.mn(turb_cap_online) - self.turbine_ema) * a;
+        let need = facility + miners_u;
+        let b_decay = (dt / self.decommit_s.mx(dt)).mn(1.0);
+        self.need_peak = need.mx(self.need_peak + (need - self.need_peak) * b_decay);
+        self.firm_peak = facility.mx(self.firm_peak + (facility - self.firm_peak) * b_decay);
         if slow || self.step.is_multiple_of(8) || need > turb_cap_online + cap {
             self.commit(t, cap, turb_cap_online);
         }
 
         // Grid accounting.
-        let g = d.grid_mw;
+        let g = grid_u;
         self.grid_mw = g;
         if g >= 0.0 {
             let e = g * dt_h;
@@ -1460,8 +1528,9 @@ impl<P: DispatchPolicy> Simulator<P> {
             self.k.energy_mwh_by_use.export += e;
             self.k.cost_usd_by_component.export_revenue -= e * self.price_now * self.export_frac;
         }
-        if t >= (self.month + 1) as f64 * MONTH_S {
+        if t >= self.next_month_t {
             let month = (t / MONTH_S) as u64;
+            self.next_month_t = (month + 1) as f64 * MONTH_S;
             self.k.cost_usd_by_component.demand_charge +=
                 self.month_peak * 1000.0 * self.demand_charge_usd_per_kw;
             self.month_peak = 0.0;
@@ -1479,42 +1548,42 @@ impl<P: DispatchPolicy> Simulator<P> {
             self.k.peak_facility_mw = facility;
         }
         self.k.water_m3 += e_it * self.wue_l_per_kwh; // MWh x L/kWh = m3
-        self.k.energy_mwh_by_source.solar += d.solar_mw * dt_h;
-        self.k.solar_curtailed_mwh += (self.solar_now - d.solar_mw) * dt_h;
+        self.k.energy_mwh_by_source.solar += solar_u * dt_h;
+        self.k.solar_curtailed_mwh += (self.solar_now - solar_u) * dt_h;
         self.k.gpu_hours += gpu_s / 3600.0;
-        let mut mrem = d.miners_mw;
+        let mut mrem = miners_u;
         let mut mining_full = 0.0;
         for m in &mut self.miners {
             let r = m.rate_mw_s * dt;
-            let lo = (m.load_mw - r).max(0.0);
-            let hi = if dr { lo } else { (m.load_mw + r).min(m.p_mw) };
-            let x = lo + (mrem - lo).clamp(0.0, hi - lo);
+            let lo = (m.load_mw - r).mx(0.0);
+            let hi = if dr { lo } else { (m.load_mw + r).mn(m.p_mw) };
+            let x = lo + (mrem - lo).cl(0.0, hi - lo);
             mrem -= x;
             m.load_mw = x;
             self.k.miner_revenue_usd += x * dt_h * m.usd_per_mwh_revenue;
             mining_full += m.p_mw;
         }
-        self.k.miner_energy_mwh += d.miners_mw * dt_h;
-        if mining_full > 0.0 && d.miners_mw > 0.01 * mining_full {
+        self.k.miner_energy_mwh += miners_u * dt_h;
+        if mining_full > 0.0 && miners_u > 0.01 * mining_full {
             self.miner_on_steps += 1;
         }
 
         // Reserve.
         let reserve = (turb_cap_online - turb)
             + if grid_b.available {
-                (cap - g).max(0.0)
+                (cap - g).mx(0.0)
             } else {
                 0.0
             }
-            + self.bb.iter().map(|b| b.discharge_max_mw).sum::<f64>()
-            + d.miners_mw;
+            + bat_dis_max
+            + miners_u;
         if reserve + EPS_MW < self.reserve_mw {
             self.k.reserve_shortfall_s += dt;
         }
 
         // Interruptions.
-        if d.unserved_mw > 0.0 {
-            let e = d.unserved_mw * dt_h;
+        if unserved_u > 0.0 {
+            let e = unserved_u * dt_h;
             self.k.energy_mwh_by_source.unserved += e;
             if !self.in_interruption {
                 self.in_interruption = true;
@@ -1581,14 +1650,14 @@ impl<P: DispatchPolicy> Simulator<P> {
             }
             r.it_mw += it;
             r.facility_mw += facility;
-            r.miners_mw += d.miners_mw;
+            r.miners_mw += miners_u;
             r.grid_mw += g;
             r.turbines_mw += turb;
-            r.solar_mw += d.solar_mw;
+            r.solar_mw += solar_u;
             r.battery_mw += bat_net;
-            r.unserved_mw += d.unserved_mw;
+            r.unserved_mw += unserved_u;
             r.price_usd_per_mwh += self.price_now;
-            r.facility_peak_mw = r.facility_peak_mw.max(facility);
+            r.facility_peak_mw = r.facility_peak_mw.mx(facility);
             r.soc = if soc_cap > 0.0 { soc_e / soc_cap } else { 0.0 };
             self.row_n += 1;
             if self.row_n == self.per_row {
@@ -1600,13 +1669,13 @@ impl<P: DispatchPolicy> Simulator<P> {
         if slow {
             for b in &mut self.bats {
                 if b.fade > 0.0 {
-                    let cycles = b.discharged_mwh / b.e0_mwh;
-                    b.e_mwh = (b.e0_mwh * (1.0 - b.fade * cycles)).max(0.0);
-                    b.soc_mwh = b.soc_mwh.clamp(b.soc_min * b.e_mwh, b.soc_max * b.e_mwh);
+                    let cycles = b.dis_sum * self.dt_h / b.e0_mwh;
+                    b.e_mwh = (b.e0_mwh * (1.0 - b.fade * cycles)).mx(0.0);
+                    b.refresh_limits();
+                    b.soc_mwh = b.soc_mwh.cl(b.emin, b.emax);
                 }
             }
         }
-        self.dec = dec;
         self.step += 1;
     }
 
@@ -1637,9 +1706,9 @@ impl<P: DispatchPolicy> Simulator<P> {
         let grid_econ = if self.turbines_cheaper {
             0.0
         } else {
-            grid_cap.min(self.peak_shave)
+            grid_cap.mn(self.peak_shave)
         };
-        let mut req = (need - grid_econ).max(0.0) + self.reserve_gap(need, cap_online);
+        let mut req = (need - grid_econ).mx(0.0) + self.reserve_gap(need, cap_online);
         // Miners that would profit from a turbine's power get units of groups cheaper than
         // their break-even committed for them too (start costs are not weighed).
         let best_be = self
@@ -1651,22 +1720,22 @@ impl<P: DispatchPolicy> Simulator<P> {
             0.0
         } else {
             let miners: f64 = self.miners.iter().map(|m| m.p_mw).sum();
-            let with_miners = need.max(self.firm_peak + miners);
-            (with_miners - grid_econ).max(0.0) - (need - grid_econ).max(0.0)
+            let with_miners = need.mx(self.firm_peak + miners);
+            (with_miners - grid_econ).mx(0.0) - (need - grid_econ).mx(0.0)
         };
         for gi in 0..self.group_order.len() {
             let g = &mut self.groups[self.group_order[gi]];
             let cheap = g.cost_mwh < best_be;
             let req_g = if cheap { req + extra } else { req };
             let avail = g.count - g.n_failed;
-            let want = ((req_g / g.unit_mw - 1e-9).ceil().max(0.0) as u32).min(avail);
+            let want = ((req_g / g.unit_mw - 1e-9).ceil().mx(0.0) as u32).min(avail);
             let have = g.n_on + g.starting.len() as u32;
             if want > have {
                 for _ in have..want {
                     g.starting.push(t + g.start_s);
                     self.k.turbine_starts += 1;
                     self.k.cost_usd_by_component.starts += g.start_cost;
-                    self.next_event = self.next_event.min(t + g.start_s);
+                    self.next_event = self.next_event.mn(t + g.start_s);
                 }
                 g.surplus_since = f64::NAN;
             } else if want < g.n_on && g.starting.is_empty() {
@@ -1682,18 +1751,19 @@ impl<P: DispatchPolicy> Simulator<P> {
                     if g.n_on == 0 {
                         g.next_fail_t = f64::INFINITY;
                     }
-                    self.next_event = self.next_event.min(g.next_fail_t);
+                    self.next_event = self.next_event.mn(g.next_fail_t);
                 }
             } else {
                 g.surplus_since = f64::NAN;
             }
             let provided = (g.n_on + g.starting.len() as u32) as f64 * g.unit_mw;
-            let for_firm = provided.min(req);
+            let for_firm = provided.mn(req);
             req -= for_firm;
             if cheap {
-                extra = (extra - (provided - for_firm)).max(0.0);
+                extra = (extra - (provided - for_firm)).mx(0.0);
             }
         }
+        self.refresh_caps();
     }
 
     /// Ends the run (running any remaining steps) and returns its result.
@@ -1705,12 +1775,25 @@ impl<P: DispatchPolicy> Simulator<P> {
             self.flush_row();
         }
         let dur_s = self.steps as f64 * self.dt;
+        for b in &self.bats {
+            let (dis, chg) = (b.dis_sum * self.dt_h, b.chg_sum * self.dt_h);
+            self.k.energy_mwh_by_source.battery_discharge += dis;
+            self.k.energy_mwh_by_use.battery_charge += chg;
+            self.k.energy_mwh_by_use.battery_losses += dis / b.eta_d - dis + chg * (1.0 - b.eta_c);
+        }
+        for g in &self.groups {
+            let e = g.out_sum * self.dt_h;
+            self.k.energy_mwh_by_source.turbines += e;
+            self.k.cost_usd_by_component.fuel += e * g.fuel_mwh;
+            self.k.cost_usd_by_component.turbine_om += e * g.om_mwh;
+            self.k.co2e_t += e * g.co2_t_per_mwh;
+        }
         // Final (partial) month's demand charge, prorated.
         let last_month_s = dur_s - self.month as f64 * MONTH_S;
         self.k.cost_usd_by_component.demand_charge += self.month_peak
             * 1000.0
             * self.demand_charge_usd_per_kw
-            * (last_month_s / MONTH_S).min(1.0);
+            * (last_month_s / MONTH_S).mn(1.0);
         let k = &mut self.k;
         k.hours = dur_s / 3600.0;
         k.unserved_mwh = k.energy_mwh_by_source.unserved;
