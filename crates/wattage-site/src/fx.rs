@@ -36,7 +36,16 @@ mod tests {
 
     #[test]
     fn agrees_with_std_on_finite_values() {
-        let v = [-3.5, -0.0, 0.0, 1e-300, 2.0, 7.25, f64::INFINITY, f64::NEG_INFINITY];
+        let v = [
+            -3.5,
+            -0.0,
+            0.0,
+            1e-300,
+            2.0,
+            7.25,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ];
         for &a in &v {
             for &b in &v {
                 assert_eq!(a.mn(b), a.min(b), "{a} {b}");

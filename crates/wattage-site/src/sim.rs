@@ -13,10 +13,10 @@ use rand_distr::{Distribution, Exp};
 use serde::Serialize;
 use wattage_units::Time;
 
-use crate::fx::Fx;
 use crate::dispatch::{
     BatteryBounds, DispatchPolicy, GridBounds, RuleBased, StepBounds, StepDecision, TurbineBounds,
 };
+use crate::fx::Fx;
 use crate::profile::{self, Cursor};
 use crate::scenario::{
     Carbon, InferenceShape, Scenario, ScenarioError, SolarSource, Tariff, Temperature,
@@ -501,6 +501,7 @@ pub struct Simulator<P: DispatchPolicy = RuleBased> {
     cap_online: f64,
     next_month_t: f64,
     miner_supply_stale: bool,
+    miners_total_mw: f64,
     miner_supply_key: (f64, bool, f64),
     dr_active: bool,
     miner_lead_s: f64,
@@ -856,6 +857,7 @@ impl<P: DispatchPolicy> Simulator<P> {
             cap_online: 0.0,
             next_month_t: MONTH_S,
             miner_supply_stale: true,
+            miners_total_mw: sc.miners.iter().map(|m| m.power.mw()).sum(),
             miner_supply_key: (0.0, false, 0.0),
             dr_active: false,
             miner_lead_s,
@@ -921,9 +923,7 @@ impl<P: DispatchPolicy> Simulator<P> {
             let n = ((rem / g.unit_mw).ceil().mx(0.0) as u32).min(g.count);
             g.n_on = n;
             let out = (rem.mn(n as f64 * g.unit_mw)).mx(n as f64 * g.unit_mw * g.min_frac);
-            g.out_mw = out
-                .mn(need - served)
-                .mx(n as f64 * g.unit_mw * g.min_frac);
+            g.out_mw = out.mn(need - served).mx(n as f64 * g.unit_mw * g.min_frac);
             served += g.out_mw;
             rem -= n as f64 * g.unit_mw;
             g.next_fail_t = exp_draw(&mut self.rng_turbine, g.fail_rate_per_s * n as f64);
@@ -1295,7 +1295,8 @@ impl<P: DispatchPolicy> Simulator<P> {
             self.slow_count = self.slow_every;
         }
         self.slow_count -= 1;
-        if t >= self.next_event {
+        let events = t >= self.next_event;
+        if events {
             self.handle_events(t);
         }
         if let Analytic::Series(c) = &mut self.tariff {
@@ -1504,7 +1505,9 @@ impl<P: DispatchPolicy> Simulator<P> {
         let b_decay = (dt / self.decommit_s.mx(dt)).mn(1.0);
         self.need_peak = need.mx(self.need_peak + (need - self.need_peak) * b_decay);
         self.firm_peak = facility.mx(self.firm_peak + (facility - self.firm_peak) * b_decay);
-        if slow || self.step.is_multiple_of(8) || need > turb_cap_online + cap {
+        // Commitment is reviewed every slow tick (units take minutes to start), at once after
+        // an event (a trip, a unit online) or when the load exceeds what is online.
+        if slow || events || need > turb_cap_online + cap {
             self.commit(t, cap, turb_cap_online);
         }
 
@@ -1538,21 +1541,18 @@ impl<P: DispatchPolicy> Simulator<P> {
         }
 
         // Loads, water, miners.
-        let e_it = it * dt_h;
+        // Water and the facility's energy follow from these at the end (see `finish`).
         self.k.energy_mwh_by_use.inference_it += inf * dt_h;
         self.k.energy_mwh_by_use.training_it += train * dt_h;
         self.k.energy_mwh_by_use.training_dummy_work += dummy * dt_h;
         self.k.energy_mwh_by_use.facility_overhead += (facility - it) * dt_h;
-        self.facility_sum_mwh += facility * dt_h;
         if facility > self.k.peak_facility_mw {
             self.k.peak_facility_mw = facility;
         }
-        self.k.water_m3 += e_it * self.wue_l_per_kwh; // MWh x L/kWh = m3
         self.k.energy_mwh_by_source.solar += solar_u * dt_h;
         self.k.solar_curtailed_mwh += (self.solar_now - solar_u) * dt_h;
         self.k.gpu_hours += gpu_s / 3600.0;
         let mut mrem = miners_u;
-        let mut mining_full = 0.0;
         for m in &mut self.miners {
             let r = m.rate_mw_s * dt;
             let lo = (m.load_mw - r).mx(0.0);
@@ -1561,10 +1561,9 @@ impl<P: DispatchPolicy> Simulator<P> {
             mrem -= x;
             m.load_mw = x;
             self.k.miner_revenue_usd += x * dt_h * m.usd_per_mwh_revenue;
-            mining_full += m.p_mw;
         }
         self.k.miner_energy_mwh += miners_u * dt_h;
-        if mining_full > 0.0 && miners_u > 0.01 * mining_full {
+        if self.miners_total_mw > 0.0 && miners_u > 0.01 * self.miners_total_mw {
             self.miner_on_steps += 1;
         }
 
@@ -1632,8 +1631,8 @@ impl<P: DispatchPolicy> Simulator<P> {
         }
 
         // SoC range.
+        let soc = if soc_cap > 0.0 { soc_e / soc_cap } else { 0.0 };
         if soc_cap > 0.0 {
-            let soc = soc_e / soc_cap;
             if soc < self.k.soc_range[0] {
                 self.k.soc_range[0] = soc;
             }
@@ -1658,7 +1657,7 @@ impl<P: DispatchPolicy> Simulator<P> {
             r.unserved_mw += unserved_u;
             r.price_usd_per_mwh += self.price_now;
             r.facility_peak_mw = r.facility_peak_mw.mx(facility);
-            r.soc = if soc_cap > 0.0 { soc_e / soc_cap } else { 0.0 };
+            r.soc = soc;
             self.row_n += 1;
             if self.row_n == self.per_row {
                 self.flush_row();
@@ -1803,6 +1802,9 @@ impl<P: DispatchPolicy> Simulator<P> {
             .iter()
             .map(|i| i.duration_s)
             .fold(0.0, f64::max);
+        let u = &k.energy_mwh_by_use;
+        self.facility_sum_mwh = u.inference_it + u.training_it + u.facility_overhead;
+        k.water_m3 = (u.inference_it + u.training_it) * self.wue_l_per_kwh; // MWh x L/kWh = m3
         k.water_fresh_m3 = k.water_m3 * (1.0 - self.recycled);
         k.water_recycled_m3 = k.water_m3 * self.recycled;
         let mean_fac = self.facility_sum_mwh / k.hours;
