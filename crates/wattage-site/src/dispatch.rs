@@ -21,10 +21,12 @@
 //!    miners take surplus solar that would otherwise be curtailed.
 //!
 //! The miners' plan comes from the engine: the capacity of sources cheaper than their
-//! break-even price (online turbines, the grid up to its peak-shaving threshold) minus the
-//! firm load's recent peak and the power the batteries need to get back to their target. It
-//! falls at once and rises slowly, so miners soak up steady headroom without pushing
-//! ramp-limited sources around; when AI needs the power they are the first load to yield.
+//! break-even price (online turbines; the grid up to its peak-shaving threshold and, under a
+//! demand charge, only up to the month's peak so far) minus the firm load's recent peak and
+//! the power the batteries need to get back to their target. It falls at once and rises at
+//! half the cheap sources' ramp rate (and goes straight into the turbines' setpoint when they
+//! are the cheap source), so miners soak up steady headroom without pushing ramp-limited
+//! sources around; when AI needs the power they are the first load to yield.
 //!
 //! The turbine setpoint is a first-order filter (time constant `dispatch.turbine_smoothing_s`)
 //! of what turbines would have had to supply without the battery, so fast training swings go

@@ -976,7 +976,14 @@ impl<P: DispatchPolicy> Simulator<P> {
         let price = self.price_now;
         // The cheap capacity each fleet sees changes only with units online, the price and
         // the grid's state: recompute it then, not every step.
-        let key = (price, grid_ok, grid_cap);
+        // With a demand charge, grid power above this month's peak so far would set a new
+        // peak for the miners: only power below it is cheap.
+        let grid_room = if self.demand_charge_usd_per_kw > 0.0 {
+            grid_cap.mn(self.peak_shave).mn(self.month_peak)
+        } else {
+            grid_cap.mn(self.peak_shave)
+        };
+        let key = (price, grid_ok, grid_room);
         if self.miner_supply_stale || key != self.miner_supply_key {
             for m in &mut self.miners {
                 let be = m.break_even;
@@ -988,8 +995,8 @@ impl<P: DispatchPolicy> Simulator<P> {
                         rate += g.n_on as f64 * g.ramp_mw_s;
                     }
                 }
-                if grid_ok && price < be {
-                    supply += grid_cap.mn(self.peak_shave);
+                if grid_ok && price < be && grid_room > 0.0 {
+                    supply += grid_room;
                     rate += self.grid_ramp;
                 }
                 m.cheap_mw = supply;
@@ -1395,7 +1402,15 @@ impl<P: DispatchPolicy> Simulator<P> {
             self.update_miner_plan(facility, dr, !out, cap, restore);
         }
         // Turbine bounds and setpoints: the filtered need plus the state-of-charge feedback.
-        let turbine_target = (self.turbine_ema + soc_bias).mx(0.0);
+        // When turbines are the cheap source, the miners' plan (already limited to half their
+        // ramp rate) is added straight to the setpoint rather than through the filter, so
+        // the turbines follow it without lag and no other source has to fill in.
+        let miners_ff = if self.turbines_cheaper {
+            self.miner_plan_mw
+        } else {
+            0.0
+        };
+        let turbine_target = (self.turbine_ema + miners_ff + soc_bias).mx(0.0);
         let turb_cap_online = self.cap_online;
         for (g, tb) in self.groups.iter().zip(&mut self.tb) {
             let (pmax, pmin, r, prev) = (g.pmax, g.pmin, g.ramp_step, g.out_mw);
@@ -1494,7 +1509,8 @@ impl<P: DispatchPolicy> Simulator<P> {
         } else {
             0.0
         };
-        let ideal = turb + bat_net + unserved_u + g_econ;
+        let ff = if self.turbines_cheaper { miners_u } else { 0.0 };
+        let ideal = turb + bat_net + unserved_u + g_econ - ff;
         let a = if self.smooth_tau > 0.0 {
             (dt / self.smooth_tau).mn(1.0)
         } else {

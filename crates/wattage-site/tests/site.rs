@@ -252,6 +252,61 @@ hashprice_usd_per_th_day = 0.05
     assert_relative_eq!(k.miner_uptime, 18.0 / 24.0, max_relative = 1e-3);
 }
 
+/// With a demand charge, miners do not set a new monthly peak. A 50 MW AI load on a grid at
+/// $40/MWh leaves them nothing: the grid's only cheap room is below the AI's own peak. Without
+/// the charge they take 30 MW from the grid. With four 20 MW turbines at $30/MWh and a small
+/// battery, the turbines carry the AI load and the miners (a fourth unit is started for
+/// them), and the grid is never used.
+#[test]
+fn miners_do_not_set_a_new_demand_charge_peak() {
+    let site = |charge: f64, turbines: bool| {
+        let mut text = format!(
+            r#"
+[simulation]
+duration_h = 6
+step_s = 1
+[[inference]]
+power_mw = 50
+[facility]
+pue = 1.0
+[grid]
+import_cap_mw = 200
+price_usd_per_mwh = 40
+demand_charge_usd_per_kw_month = {charge}
+[[miners]]
+power_mw = 30
+efficiency_j_per_th = 20
+hashprice_usd_per_th_day = 0.05
+"#
+        );
+        if turbines {
+            text += "[[turbines]]\ncount = 4\nunit_mw = 20\nmin_stable_fraction = 0.2\n\
+                     ramp_mw_per_min = 20\nheat_rate_mmbtu_per_mwh = 10\nfuel_usd_per_mmbtu = 3\n\
+                     [[batteries]]\npower_mw = 20\nenergy_mwh = 20\nround_trip_efficiency = 0.9\n";
+        }
+        run(&text).kpis
+    };
+    let capped = site(12.0, false);
+    assert_eq!(capped.miner_energy_mwh, 0.0);
+    assert_relative_eq!(capped.peak_grid_import_mw, 50.0, max_relative = 1e-9);
+    let free = site(0.0, false);
+    assert_relative_eq!(free.miner_energy_mwh, 6.0 * 30.0, max_relative = 1e-3);
+    let gas = site(12.0, true);
+    // 30 MW for 6 h, less 20 MW for the 10 minutes the fourth unit takes to start.
+    assert_relative_eq!(
+        gas.miner_energy_mwh,
+        6.0 * 30.0 - 20.0 / 6.0,
+        max_relative = 0.01
+    );
+    assert!(
+        gas.energy_mwh_by_source.grid < 1e-6,
+        "{}",
+        gas.energy_mwh_by_source.grid
+    );
+    assert_eq!(gas.ramp_violations, 0);
+    assert_eq!(gas.unserved_mwh, 0.0);
+}
+
 const COLOSSUS: &str = include_str!("../../../scenarios/colossus.toml");
 
 fn colossus_hours(h: f64, edit: impl Fn(&mut wattage_site::Scenario)) -> wattage_site::Kpis {
