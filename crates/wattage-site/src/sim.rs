@@ -1059,8 +1059,9 @@ impl<P: DispatchPolicy> Simulator<P> {
         self.step
     }
 
-    /// Key figures accumulated so far (totals only; derived ratios are filled by
-    /// [`Simulator::finish`]).
+    /// Key figures accumulated so far: counters and running totals. Turbine and battery
+    /// energy, fuel, O&M, CO2 from turbines, water and derived ratios are folded in by
+    /// [`Simulator::finish`].
     pub fn kpis_so_far(&self) -> &Kpis {
         &self.k
     }
