@@ -404,6 +404,7 @@ struct Bat {
     k_chg: f64,
     k_dis_restore: f64,
     k_chg_restore: f64,
+    drawn_per_mw: f64,
 }
 
 impl Bat {
@@ -492,7 +493,6 @@ pub struct Simulator<P: DispatchPolicy = RuleBased> {
     bats: Vec<Bat>,
     miners: Vec<Miner>,
     reserve_mw: f64,
-    smooth_tau: f64,
     decommit_s: f64,
     turbine_ema: f64,
     need_peak: f64,
@@ -500,6 +500,14 @@ pub struct Simulator<P: DispatchPolicy = RuleBased> {
     miner_plan_mw: f64,
     cap_online: f64,
     next_month_t: f64,
+    inv_dt: f64,
+    ema_gain: f64,
+    peak_decay: f64,
+    gpu_s: f64,
+    grid_co2_kg: f64,
+    soc_cap: f64,
+    inv_soc_cap: f64,
+    fading: bool,
     miner_supply_stale: bool,
     miners_total_mw: f64,
     miner_supply_key: (f64, bool, f64),
@@ -764,6 +772,7 @@ impl<P: DispatchPolicy> Simulator<P> {
                 k_chg: 1.0 / (b.charge_efficiency * dt_h),
                 k_dis_restore: b.discharge_efficiency / dt_h.max(0.25),
                 k_chg_restore: 1.0 / (b.charge_efficiency * dt_h.max(0.25)),
+                drawn_per_mw: dt_h / b.discharge_efficiency,
             })
             .map(|mut b| {
                 b.refresh_limits();
@@ -848,7 +857,6 @@ impl<P: DispatchPolicy> Simulator<P> {
             bats,
             miners,
             reserve_mw: sc.dispatch.reserve.mw(),
-            smooth_tau: sc.dispatch.turbine_smoothing.s(),
             decommit_s: sc.dispatch.decommit_delay.s(),
             turbine_ema: 0.0,
             need_peak: 0.0,
@@ -856,6 +864,18 @@ impl<P: DispatchPolicy> Simulator<P> {
             miner_plan_mw: 0.0,
             cap_online: 0.0,
             next_month_t: MONTH_S,
+            inv_dt: 1.0 / dt,
+            ema_gain: if sc.dispatch.turbine_smoothing.s() > 0.0 {
+                (dt / sc.dispatch.turbine_smoothing.s()).min(1.0)
+            } else {
+                1.0
+            },
+            peak_decay: (dt / sc.dispatch.decommit_delay.s().max(dt)).min(1.0),
+            gpu_s: 0.0,
+            grid_co2_kg: 0.0,
+            soc_cap: 0.0,
+            inv_soc_cap: 0.0,
+            fading: sc.batteries.iter().any(|b| b.fade_per_equivalent_cycle > 0.0),
             miner_supply_stale: true,
             miners_total_mw: sc.miners.iter().map(|m| m.power.mw()).sum(),
             miner_supply_key: (0.0, false, 0.0),
@@ -894,6 +914,7 @@ impl<P: DispatchPolicy> Simulator<P> {
         if s.keep_series {
             s.series.reserve(steps.div_ceil(per_row) as usize);
         }
+        s.refresh_soc_cap();
         s.warm_start();
         Ok(s)
     }
@@ -939,6 +960,16 @@ impl<P: DispatchPolicy> Simulator<P> {
         }
         self.refresh_caps();
         self.refresh_next_event();
+    }
+
+    /// Caches the batteries' usable energy (it fades with throughput) and its inverse.
+    fn refresh_soc_cap(&mut self) {
+        self.soc_cap = self.bats.iter().map(|b| b.e_mwh).sum();
+        self.inv_soc_cap = if self.soc_cap > 0.0 {
+            1.0 / self.soc_cap
+        } else {
+            0.0
+        };
     }
 
     /// Caches each turbine group's limits from its number of units online; called whenever
@@ -1140,6 +1171,7 @@ impl<P: DispatchPolicy> Simulator<P> {
             }
         }
         let dt = self.dt;
+        let inv_dt = self.inv_dt;
         let mut train_w = 0.0;
         let mut dummy_w = 0.0;
         let mut gpu_s = 0.0;
@@ -1152,9 +1184,9 @@ impl<P: DispatchPolicy> Simulator<P> {
                         let end = ph + dt;
                         let c1 = (end.mn(dd) - ph).mx(0.0);
                         let c2 = (end.mn(tt + dd) - tt).mx(0.0);
-                        (c1 + c2) / dt
+                        (c1 + c2) * inv_dt
                     } else {
-                        (j.compute_time(j.phase_s + dt) - j.compute_time(j.phase_s)) / dt
+                        (j.compute_time(j.phase_s + dt) - j.compute_time(j.phase_s)) * inv_dt
                     };
                     let hi = j.compute_w.mx(j.floor_w);
                     let lo = j.comm_w.mx(j.floor_w);
@@ -1186,8 +1218,8 @@ impl<P: DispatchPolicy> Simulator<P> {
             train_w += j.gpus * (p + j.host_w);
             dummy_w += j.gpus * (p - natural).mx(0.0);
         }
-        let train = train_w / 1e6;
-        (inf + train, inf, train, dummy_w / 1e6, gpu_s)
+        let train = train_w * 1e-6;
+        (inf + train, inf, train, dummy_w * 1e-6, gpu_s)
     }
 
     fn refresh_next_event(&mut self) {
@@ -1386,7 +1418,7 @@ impl<P: DispatchPolicy> Simulator<P> {
         for (b, bb) in self.bats.iter().zip(&mut self.bb) {
             let gap = b.et - b.soc_mwh;
             // Turbines steer the batteries back to target over about 15 minutes.
-            soc_bias += gap / 0.25;
+            soc_bias += gap * 4.0; // over a quarter of an hour
             restore += gap.mx(0.0) * b.k_chg_restore;
             let discharge_max_mw = ((b.soc_mwh - b.emin).mx(0.0) * b.k_dis).mn(b.p_mw);
             bat_dis_max += discharge_max_mw;
@@ -1474,13 +1506,13 @@ impl<P: DispatchPolicy> Simulator<P> {
         }
         let mut bat_net = 0.0;
         let mut soc_e = 0.0;
-        let mut soc_cap = 0.0;
+        let soc_cap = self.soc_cap;
         for ((b, bb), out) in self.bats.iter_mut().zip(&self.bb).zip(&mut d.batteries_mw) {
             let x = out.cl(-bb.charge_max_mw, bb.discharge_max_mw);
             *out = x;
             // Energy, losses and throughput follow from these sums (see `finish`).
             if x >= 0.0 {
-                b.soc_mwh -= x * dt_h / b.eta_d;
+                b.soc_mwh -= x * b.drawn_per_mw;
                 b.dis_sum += x;
             } else {
                 b.soc_mwh -= x * dt_h * b.eta_c;
@@ -1489,7 +1521,6 @@ impl<P: DispatchPolicy> Simulator<P> {
             b.soc_mwh = b.soc_mwh.cl(b.emin, b.emax);
             bat_net += x;
             soc_e += b.soc_mwh;
-            soc_cap += b.e_mwh;
         }
         // Unserved is whatever the policy left uncovered, recomputed from the clamped values.
         let demand = facility + d.miners_mw;
@@ -1512,14 +1543,9 @@ impl<P: DispatchPolicy> Simulator<P> {
         };
         let ff = if self.turbines_cheaper { miners_u } else { 0.0 };
         let ideal = turb + bat_net + unserved_u + g_econ - ff;
-        let a = if self.smooth_tau > 0.0 {
-            (dt / self.smooth_tau).mn(1.0)
-        } else {
-            1.0
-        };
-        self.turbine_ema += (ideal.mn(turb_cap_online) - self.turbine_ema) * a;
+        self.turbine_ema += (ideal.mn(turb_cap_online) - self.turbine_ema) * self.ema_gain;
         let need = facility + miners_u;
-        let b_decay = (dt / self.decommit_s.mx(dt)).mn(1.0);
+        let b_decay = self.peak_decay;
         self.need_peak = need.mx(self.need_peak + (need - self.need_peak) * b_decay);
         self.firm_peak = facility.mx(self.firm_peak + (facility - self.firm_peak) * b_decay);
         // Commitment is reviewed every slow tick (units take minutes to start), at once after
@@ -1536,7 +1562,7 @@ impl<P: DispatchPolicy> Simulator<P> {
             self.k.energy_mwh_by_source.grid += e;
             self.grid_import_sum_mwh += e;
             self.k.cost_usd_by_component.grid_energy += e * self.price_now;
-            self.k.co2e_t += e * self.carbon_now / 1000.0;
+            self.grid_co2_kg += e * self.carbon_now;
             if g > self.k.peak_grid_import_mw {
                 self.k.peak_grid_import_mw = g;
             }
@@ -1568,7 +1594,7 @@ impl<P: DispatchPolicy> Simulator<P> {
         }
         self.k.energy_mwh_by_source.solar += solar_u * dt_h;
         self.k.solar_curtailed_mwh += (self.solar_now - solar_u) * dt_h;
-        self.k.gpu_hours += gpu_s / 3600.0;
+        self.gpu_s += gpu_s;
         let mut mrem = miners_u;
         for m in &mut self.miners {
             let r = m.rate_mw_s * dt;
@@ -1648,7 +1674,7 @@ impl<P: DispatchPolicy> Simulator<P> {
         }
 
         // SoC range.
-        let soc = if soc_cap > 0.0 { soc_e / soc_cap } else { 0.0 };
+        let soc = soc_e * self.inv_soc_cap;
         if soc_cap > 0.0 {
             if soc < self.k.soc_range[0] {
                 self.k.soc_range[0] = soc;
@@ -1682,7 +1708,7 @@ impl<P: DispatchPolicy> Simulator<P> {
         }
 
         // Degradation once per slow tick.
-        if slow {
+        if slow && self.fading {
             for b in &mut self.bats {
                 if b.fade > 0.0 {
                     let cycles = b.dis_sum * self.dt_h / b.e0_mwh;
@@ -1691,6 +1717,7 @@ impl<P: DispatchPolicy> Simulator<P> {
                     b.soc_mwh = b.soc_mwh.cl(b.emin, b.emax);
                 }
             }
+            self.refresh_soc_cap();
         }
         self.step += 1;
     }
@@ -1797,6 +1824,7 @@ impl<P: DispatchPolicy> Simulator<P> {
             self.k.energy_mwh_by_use.battery_charge += chg;
             self.k.energy_mwh_by_use.battery_losses += dis / b.eta_d - dis + chg * (1.0 - b.eta_c);
         }
+        self.k.co2e_t += self.grid_co2_kg / 1000.0;
         for g in &self.groups {
             let e = g.out_sum * self.dt_h;
             self.k.energy_mwh_by_source.turbines += e;
@@ -1843,6 +1871,7 @@ impl<P: DispatchPolicy> Simulator<P> {
         } else {
             0.0
         };
+        k.gpu_hours = self.gpu_s / 3600.0;
         k.cost_usd_per_gpu_hour = if k.gpu_hours > 0.0 {
             energy_cost / k.gpu_hours
         } else {
