@@ -236,9 +236,10 @@ pub struct Kpis {
     pub cost_usd: f64,
     /// Cost by component (USD).
     pub cost_usd_by_component: CostBreakdown,
-    /// Energy cost per MWh of facility load ($/MWh).
+    /// Energy cost per MWh delivered to the loads, facility and miners ($/MWh).
     pub cost_usd_per_mwh: f64,
-    /// Energy cost per training GPU-hour delivered ($/GPU-h; 0 without training).
+    /// The facility's share of the energy cost (in proportion to energy, so miners carry
+    /// theirs) per training GPU-hour delivered ($/GPU-h; 0 without training).
     pub cost_usd_per_gpu_hour: f64,
     /// Emissions (t CO2e): grid import plus turbines.
     pub co2e_t: f64,
@@ -875,7 +876,10 @@ impl<P: DispatchPolicy> Simulator<P> {
             grid_co2_kg: 0.0,
             soc_cap: 0.0,
             inv_soc_cap: 0.0,
-            fading: sc.batteries.iter().any(|b| b.fade_per_equivalent_cycle > 0.0),
+            fading: sc
+                .batteries
+                .iter()
+                .any(|b| b.fade_per_equivalent_cycle > 0.0),
             miner_supply_stale: true,
             miners_total_mw: sc.miners.iter().map(|m| m.power.mw()).sum(),
             miner_supply_key: (0.0, false, 0.0),
@@ -1866,14 +1870,16 @@ impl<P: DispatchPolicy> Simulator<P> {
         k.cost_usd_by_component.miner_revenue = -k.miner_revenue_usd;
         k.cost_usd = k.cost_usd_by_component.total();
         let energy_cost = k.cost_usd_by_component.energy_total();
-        k.cost_usd_per_mwh = if self.facility_sum_mwh > 0.0 {
-            energy_cost / self.facility_sum_mwh
+        let served = self.facility_sum_mwh + k.miner_energy_mwh;
+        let (per_mwh, facility_share) = if served > 0.0 {
+            (energy_cost / served, self.facility_sum_mwh / served)
         } else {
-            0.0
+            (0.0, 0.0)
         };
+        k.cost_usd_per_mwh = per_mwh;
         k.gpu_hours = self.gpu_s / 3600.0;
         k.cost_usd_per_gpu_hour = if k.gpu_hours > 0.0 {
-            energy_cost / k.gpu_hours
+            energy_cost * facility_share / k.gpu_hours
         } else {
             0.0
         };
