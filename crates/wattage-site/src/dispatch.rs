@@ -60,10 +60,10 @@ pub struct BatteryBounds {
     pub to_target_mw: f64,
     /// Discharge power that would bring it down to its target (MW; zero at or below target).
     pub above_target_mw: f64,
-    /// Arbitrage charge price threshold ($/MWh, if any).
-    pub charge_below: Option<f64>,
-    /// Arbitrage discharge price threshold ($/MWh, if any).
-    pub discharge_above: Option<f64>,
+    /// Arbitrage: charge at or below this price ($/MWh; minus infinity when not set).
+    pub charge_below: f64,
+    /// Arbitrage: discharge at or above this price ($/MWh; infinity when not set).
+    pub discharge_above: f64,
 }
 
 /// Grid bounds at this step.
@@ -268,11 +268,7 @@ impl DispatchPolicy for RuleBased {
             for (i, bb) in b.batteries.iter().enumerate() {
                 let cur = d.batteries_mw[i];
                 // Arbitrage discharge replaces grid import.
-                if let Some(th) = bb.discharge_above
-                    && price >= th
-                    && grid > g.lo_mw
-                    && cur >= 0.0
-                {
+                if price >= bb.discharge_above && grid > g.lo_mw && cur >= 0.0 {
                     let x = (bb.discharge_max_mw - cur)
                         .mx(0.0)
                         .mn(grid - g.lo_mw.mx(0.0));
@@ -283,10 +279,7 @@ impl DispatchPolicy for RuleBased {
                 // Above target: give energy back by backing off grid import within its ramp
                 // limit (turbines are steered back by the engine's state-of-charge feedback
                 // on their setpoint).
-                if bb.above_target_mw > 0.0
-                    && cur >= 0.0
-                    && bb.charge_below.is_none_or(|th| price > th)
-                {
+                if bb.above_target_mw > 0.0 && cur >= 0.0 && price > bb.charge_below {
                     let x = (grid - g.lo_mw.mx(0.0))
                         .mx(0.0)
                         .mn(bb.above_target_mw.mn(bb.discharge_max_mw - cur).mx(0.0));
@@ -294,8 +287,8 @@ impl DispatchPolicy for RuleBased {
                     d.batteries_mw[i] += x;
                     continue;
                 }
-                let arbitrage = bb.charge_below.is_some_and(|th| price <= th);
-                let high = bb.discharge_above.is_some_and(|th| price >= th);
+                let arbitrage = price <= bb.charge_below;
+                let high = price >= bb.discharge_above;
                 let want = if arbitrage {
                     bb.charge_max_mw
                 } else if high {

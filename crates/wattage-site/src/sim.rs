@@ -391,8 +391,8 @@ struct Bat {
     soc_target: f64,
     fade: f64,
     soc_mwh: f64,
-    charge_below: Option<f64>,
-    discharge_above: Option<f64>,
+    charge_below: f64,
+    discharge_above: f64,
     // sums over steps of discharge and charge power (MW)
     dis_sum: f64,
     chg_sum: f64,
@@ -423,6 +423,11 @@ struct Miner {
     break_even: f64,
     usd_per_mwh_revenue: f64,
     load_mw: f64,
+    // this step's limits (set with the bounds, used again in the accounting)
+    lo: f64,
+    hi: f64,
+    // sum of load (MW) over steps
+    mw_sum: f64,
     // cached by `update_miner_plan`: capacity cheaper than the break-even, and its ramp rate
     cheap_mw: f64,
     cheap_ramp_mw_s: f64,
@@ -760,8 +765,10 @@ impl<P: DispatchPolicy> Simulator<P> {
                 soc_target: b.soc_target,
                 fade: b.fade_per_equivalent_cycle,
                 soc_mwh: b.soc_initial * b.energy.mwh(),
-                charge_below: b.charge_below.map(|p| p.usd_per_mwh()),
-                discharge_above: b.discharge_above.map(|p| p.usd_per_mwh()),
+                charge_below: b
+                    .charge_below
+                    .map_or(f64::NEG_INFINITY, |p| p.usd_per_mwh()),
+                discharge_above: b.discharge_above.map_or(f64::INFINITY, |p| p.usd_per_mwh()),
                 dis_sum: 0.0,
                 chg_sum: 0.0,
                 emin: 0.0,
@@ -791,6 +798,9 @@ impl<P: DispatchPolicy> Simulator<P> {
                     break_even: m.break_even().usd_per_mwh(),
                     usd_per_mwh_revenue: th_per_s_per_mw * m.hashprice.usd_per_th_day() / 24.0,
                     load_mw: 0.0,
+                    lo: 0.0,
+                    hi: 0.0,
+                    mw_sum: 0.0,
                     cheap_mw: 0.0,
                     cheap_ramp_mw_s: 0.0,
                 }
@@ -1000,6 +1010,7 @@ impl<P: DispatchPolicy> Simulator<P> {
     /// falls at once (a trip, a price spike, a demand-response call) and rises no faster than
     /// half the ramp rate of the cheap sources, so the sources that feed the miners can follow
     /// and miners never create the swings the batteries are there to absorb.
+    #[inline]
     fn update_miner_plan(
         &mut self,
         facility: f64,
@@ -1404,10 +1415,11 @@ impl<P: DispatchPolicy> Simulator<P> {
 
         // Miners' bounds and plan.
         let (mut m_lo, mut m_hi, mut m_be) = (0.0, 0.0, f64::NEG_INFINITY);
-        for m in &self.miners {
+        for m in &mut self.miners {
             let r = m.rate_mw_s * dt;
             let lo = (m.load_mw - r).mx(0.0);
             let hi = if dr { lo } else { (m.load_mw + r).mn(m.p_mw) };
+            (m.lo, m.hi) = (lo, hi);
             m_lo += lo;
             m_hi += hi;
             if hi > lo {
@@ -1599,19 +1611,18 @@ impl<P: DispatchPolicy> Simulator<P> {
         self.k.energy_mwh_by_source.solar += solar_u * dt_h;
         self.k.solar_curtailed_mwh += (self.solar_now - solar_u) * dt_h;
         self.gpu_s += gpu_s;
-        let mut mrem = miners_u;
-        for m in &mut self.miners {
-            let r = m.rate_mw_s * dt;
-            let lo = (m.load_mw - r).mx(0.0);
-            let hi = if dr { lo } else { (m.load_mw + r).mn(m.p_mw) };
-            let x = lo + (mrem - lo).cl(0.0, hi - lo);
-            mrem -= x;
-            m.load_mw = x;
-            self.k.miner_revenue_usd += x * dt_h * m.usd_per_mwh_revenue;
-        }
-        self.k.miner_energy_mwh += miners_u * dt_h;
-        if self.miners_total_mw > 0.0 && miners_u > 0.01 * self.miners_total_mw {
-            self.miner_on_steps += 1;
+        if !self.miners.is_empty() {
+            // Fleets with the best break-even first; revenue and energy follow from the sums.
+            let mut mrem = miners_u;
+            for m in &mut self.miners {
+                let x = m.lo + (mrem - m.lo).cl(0.0, m.hi - m.lo);
+                mrem -= x;
+                m.load_mw = x;
+                m.mw_sum += x;
+            }
+            if miners_u > 0.01 * self.miners_total_mw {
+                self.miner_on_steps += 1;
+            }
         }
 
         // Reserve.
@@ -1829,6 +1840,11 @@ impl<P: DispatchPolicy> Simulator<P> {
             self.k.energy_mwh_by_use.battery_losses += dis / b.eta_d - dis + chg * (1.0 - b.eta_c);
         }
         self.k.co2e_t += self.grid_co2_kg / 1000.0;
+        for m in &self.miners {
+            let e = m.mw_sum * self.dt_h;
+            self.k.miner_energy_mwh += e;
+            self.k.miner_revenue_usd += e * m.usd_per_mwh_revenue;
+        }
         for g in &self.groups {
             let e = g.out_sum * self.dt_h;
             self.k.energy_mwh_by_source.turbines += e;
