@@ -540,6 +540,8 @@ pub struct Simulator<P: DispatchPolicy = RuleBased> {
     miner_on_steps: u64,
     row: SeriesRow,
     row_n: u64,
+    row_start: [f64; 8],
+    inv_dt_h: f64,
     series: Vec<SeriesRow>,
 }
 
@@ -923,6 +925,8 @@ impl<P: DispatchPolicy> Simulator<P> {
             miner_on_steps: 0,
             row: SeriesRow::default(),
             row_n: 0,
+            row_start: [0.0; 8],
+            inv_dt_h: 1.0 / dt_h,
             series: Vec::new(),
         };
         if s.keep_series {
@@ -1701,18 +1705,11 @@ impl<P: DispatchPolicy> Simulator<P> {
 
         // Series row.
         if self.keep_series {
+            // Power averages come from the running totals at flush time (`flush_row`).
             let r = &mut self.row;
             if self.row_n == 0 {
                 r.time_s = t;
             }
-            r.it_mw += it;
-            r.facility_mw += facility;
-            r.miners_mw += miners_u;
-            r.grid_mw += g;
-            r.turbines_mw += turb;
-            r.solar_mw += solar_u;
-            r.battery_mw += bat_net;
-            r.unserved_mw += unserved_u;
             r.price_usd_per_mwh += self.price_now;
             r.facility_peak_mw = r.facility_peak_mw.mx(facility);
             r.soc = soc;
@@ -1737,20 +1734,42 @@ impl<P: DispatchPolicy> Simulator<P> {
         self.step += 1;
     }
 
+    /// Running totals the series rows are differences of, as power sums (MW x steps):
+    /// IT, facility, miners, grid (net), turbines, solar, battery (net), unserved.
+    fn row_totals(&self) -> [f64; 8] {
+        let u = &self.k.energy_mwh_by_use;
+        let src = &self.k.energy_mwh_by_source;
+        let per_h = self.inv_dt_h;
+        let it = (u.inference_it + u.training_it) * per_h;
+        [
+            it,
+            it + u.facility_overhead * per_h,
+            self.miners.iter().map(|m| m.mw_sum).sum(),
+            (src.grid - u.export) * per_h,
+            self.groups.iter().map(|g| g.out_sum).sum(),
+            src.solar * per_h,
+            self.bats.iter().map(|b| b.dis_sum - b.chg_sum).sum(),
+            src.unserved * per_h,
+        ]
+    }
+
     fn flush_row(&mut self) {
         let n = self.row_n as f64;
+        let now = self.row_totals();
+        let d: [f64; 8] = std::array::from_fn(|i| (now[i] - self.row_start[i]) / n);
         let mut r = std::mem::take(&mut self.row);
-        r.it_mw /= n;
-        r.facility_mw /= n;
-        r.miners_mw /= n;
-        r.grid_mw /= n;
-        r.turbines_mw /= n;
-        r.solar_mw /= n;
-        r.battery_mw /= n;
-        r.unserved_mw /= n;
+        r.it_mw = d[0];
+        r.facility_mw = d[1];
+        r.miners_mw = d[2];
+        r.grid_mw = d[3];
+        r.turbines_mw = d[4];
+        r.solar_mw = d[5];
+        r.battery_mw = d[6];
+        r.unserved_mw = d[7];
         r.price_usd_per_mwh /= n;
         self.series.push(r);
         self.row_n = 0;
+        self.row_start = now;
     }
 
     /// Unit commitment: start units when the recent peak need plus reserve exceeds online
