@@ -823,6 +823,21 @@ impl<P: DispatchPolicy> Simulator<P> {
             Analytic::Series(_) => !has_grid,
         };
 
+        let tb = groups
+            .iter()
+            .map(|g| TurbineBounds {
+                cost_usd_per_mwh: g.cost_mwh,
+                ..Default::default()
+            })
+            .collect();
+        let bb = bats
+            .iter()
+            .map(|b| BatteryBounds {
+                charge_below: b.charge_below,
+                discharge_above: b.discharge_above,
+                ..Default::default()
+            })
+            .collect();
         let mut s = Self {
             policy,
             dt,
@@ -903,8 +918,8 @@ impl<P: DispatchPolicy> Simulator<P> {
             rng_job,
             rng_weather,
             next_event: 0.0,
-            tb: vec![TurbineBounds::default(); ng],
-            bb: vec![BatteryBounds::default(); nb],
+            tb,
+            bb,
             dec: StepDecision {
                 turbines_mw: vec![0.0; ng],
                 batteries_mw: vec![0.0; nb],
@@ -1442,14 +1457,11 @@ impl<P: DispatchPolicy> Simulator<P> {
             restore += gap.mx(0.0) * b.k_chg_restore;
             let discharge_max_mw = ((b.soc_mwh - b.emin).mx(0.0) * b.k_dis).mn(b.p_mw);
             bat_dis_max += discharge_max_mw;
-            *bb = BatteryBounds {
-                discharge_max_mw,
-                charge_max_mw: ((b.emax - b.soc_mwh).mx(0.0) * b.k_chg).mn(b.p_mw),
-                to_target_mw: (gap.mx(0.0) * b.k_chg_restore).mn(b.p_mw),
-                above_target_mw: ((-gap).mx(0.0) * b.k_dis_restore).mn(b.p_mw),
-                charge_below: b.charge_below,
-                discharge_above: b.discharge_above,
-            };
+            // (The price thresholds never change; they are set once in `with_policy`.)
+            bb.discharge_max_mw = discharge_max_mw;
+            bb.charge_max_mw = ((b.emax - b.soc_mwh).mx(0.0) * b.k_chg).mn(b.p_mw);
+            bb.to_target_mw = (gap.mx(0.0) * b.k_chg_restore).mn(b.p_mw);
+            bb.above_target_mw = ((-gap).mx(0.0) * b.k_dis_restore).mn(b.p_mw);
         }
         if !self.miners.is_empty() {
             self.update_miner_plan(facility, dr, !out, cap, restore);
@@ -1473,12 +1485,10 @@ impl<P: DispatchPolicy> Simulator<P> {
                 (prev + r).mn(pmin)
             };
             let hi = (prev + r).mn(pmax).mx(lo);
-            *tb = TurbineBounds {
-                lo_mw: lo,
-                hi_mw: hi,
-                target_mw: turbine_target * g.share,
-                cost_usd_per_mwh: g.cost_mwh,
-            };
+            // (The marginal cost is set once in `with_policy`.)
+            tb.lo_mw = lo;
+            tb.hi_mw = hi;
+            tb.target_mw = turbine_target * g.share;
         }
         let bounds = StepBounds {
             t_s: t,
