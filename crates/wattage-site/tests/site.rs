@@ -198,35 +198,30 @@ hashprice_usd_per_th_day = 0.05
     );
 }
 
+/// A 50 MW AI load (PUE 1) on a 200 MW grid at $40/MWh beside 30 MW of miners at 20 J/TH and
+/// $0.05 per TH/s-day (they earn $104.17/MWh). `grid` adds lines to `[grid]`, `rest` whole
+/// sections.
+fn miners_on_a_grid(hours: f64, grid: &str, rest: &str) -> String {
+    format!(
+        "[simulation]\nduration_h = {hours}\nstep_s = 1\noutput_resolution_s = 600\n\
+         [[inference]]\npower_mw = 50\n[facility]\npue = 1.0\n\
+         [grid]\nimport_cap_mw = 200\nprice_usd_per_mwh = 40\n{grid}\
+         [[miners]]\npower_mw = 30\nefficiency_j_per_th = 20\nhashprice_usd_per_th_day = 0.05\n\
+         {rest}"
+    )
+}
+
 /// Miners stop on a demand-response call (starting one response time before it, so the AI
 /// load never waits for them) and when the grid price is above their break-even
 /// ($104.17/MWh); they run flat out otherwise on a grid at $40/MWh.
 #[test]
 fn miners_curtail_on_demand_response_and_high_prices() {
-    let r = run(r#"
-[simulation]
-duration_h = 24
-step_s = 1
-output_resolution_s = 600
-[[inference]]
-power_mw = 50
-[facility]
-pue = 1.0
-[grid]
-import_cap_mw = 200
-price_usd_per_mwh = 40
-peak_price_usd_per_mwh = 150
-peak_start_hour = 16
-peak_end_hour = 21
-[[grid.demand_response]]
-start_h = 2
-duration_h = 1
-import_cap_mw = 50
-[[miners]]
-power_mw = 30
-efficiency_j_per_th = 20
-hashprice_usd_per_th_day = 0.05
-"#);
+    let r = run(&miners_on_a_grid(
+        24.0,
+        "peak_price_usd_per_mwh = 150\npeak_start_hour = 16\npeak_end_hour = 21\n\
+         [[grid.demand_response]]\nstart_h = 2\nduration_h = 1\nimport_cap_mw = 50\n",
+        "",
+    ));
     let k = &r.kpis;
     for (i, row) in r.series.iter().enumerate() {
         let h = i as f64 / 6.0;
@@ -260,31 +255,15 @@ hashprice_usd_per_th_day = 0.05
 #[test]
 fn miners_do_not_set_a_new_demand_charge_peak() {
     let site = |charge: f64, turbines: bool| {
-        let mut text = format!(
-            r#"
-[simulation]
-duration_h = 6
-step_s = 1
-[[inference]]
-power_mw = 50
-[facility]
-pue = 1.0
-[grid]
-import_cap_mw = 200
-price_usd_per_mwh = 40
-demand_charge_usd_per_kw_month = {charge}
-[[miners]]
-power_mw = 30
-efficiency_j_per_th = 20
-hashprice_usd_per_th_day = 0.05
-"#
-        );
-        if turbines {
-            text += "[[turbines]]\ncount = 4\nunit_mw = 20\nmin_stable_fraction = 0.2\n\
-                     ramp_mw_per_min = 20\nheat_rate_mmbtu_per_mwh = 10\nfuel_usd_per_mmbtu = 3\n\
-                     [[batteries]]\npower_mw = 20\nenergy_mwh = 20\nround_trip_efficiency = 0.9\n";
-        }
-        run(&text).kpis
+        let gas = if turbines {
+            "[[turbines]]\ncount = 4\nunit_mw = 20\nmin_stable_fraction = 0.2\n\
+             ramp_mw_per_min = 20\nheat_rate_mmbtu_per_mwh = 10\nfuel_usd_per_mmbtu = 3\n\
+             [[batteries]]\npower_mw = 20\nenergy_mwh = 20\nround_trip_efficiency = 0.9\n"
+        } else {
+            ""
+        };
+        let grid = format!("demand_charge_usd_per_kw_month = {charge}\n");
+        run(&miners_on_a_grid(6.0, &grid, gas)).kpis
     };
     let capped = site(12.0, false);
     assert_eq!(capped.miner_energy_mwh, 0.0);
