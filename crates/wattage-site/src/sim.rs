@@ -132,6 +132,15 @@ pub struct EnergyBySource {
     pub unserved: f64,
 }
 
+/// Emissions by source (t CO2e).
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Co2eBySource {
+    /// Grid import, at the grid's carbon intensity.
+    pub grid: f64,
+    /// Gas turbines, at their CO2 per MWh.
+    pub turbines: f64,
+}
+
 /// Energy by use (MWh).
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct EnergyByUse {
@@ -243,6 +252,8 @@ pub struct Kpis {
     pub cost_usd_per_gpu_hour: f64,
     /// Emissions (t CO2e): grid import plus turbines.
     pub co2e_t: f64,
+    /// Emissions by source (t CO2e).
+    pub co2e_t_by_source: Co2eBySource,
     /// Water (m3), total.
     pub water_m3: f64,
     /// Fresh water (m3).
@@ -1868,7 +1879,8 @@ impl<P: DispatchPolicy> Simulator<P> {
             self.k.energy_mwh_by_use.battery_charge += chg;
             self.k.energy_mwh_by_use.battery_losses += dis / b.eta_d - dis + chg * (1.0 - b.eta_c);
         }
-        self.k.co2e_t += self.grid_co2_kg / 1000.0;
+        self.k.co2e_t_by_source.grid = self.grid_co2_kg / 1000.0;
+        self.k.co2e_t += self.k.co2e_t_by_source.grid;
         for m in &self.miners {
             let e = m.mw_sum * self.dt_h;
             self.k.miner_energy_mwh += e;
@@ -1880,6 +1892,7 @@ impl<P: DispatchPolicy> Simulator<P> {
             self.k.cost_usd_by_component.fuel += e * g.fuel_mwh;
             self.k.cost_usd_by_component.turbine_om += e * g.om_mwh;
             self.k.co2e_t += e * g.co2_t_per_mwh;
+            self.k.co2e_t_by_source.turbines += e * g.co2_t_per_mwh;
         }
         // Final (partial) month's demand charge, prorated.
         let last_month_s = dur_s - self.month as f64 * MONTH_S;

@@ -45,6 +45,8 @@ round_trip_efficiency = 0.9
         max_relative = 1e-9
     );
     assert_relative_eq!(k.co2e_t, 600.0, max_relative = 1e-9);
+    assert_relative_eq!(k.co2e_t_by_source.turbines, 600.0, max_relative = 1e-9);
+    assert_eq!(k.co2e_t_by_source.grid, 0.0);
     assert_relative_eq!(k.water_m3, 1200.0 * 2.0, max_relative = 1e-9); // MWh x L/kWh = m3
     assert_relative_eq!(k.water_fresh_m3, 1800.0, max_relative = 1e-9);
     assert_eq!(k.unserved_mwh, 0.0);
@@ -262,12 +264,15 @@ fn miners_do_not_set_a_new_demand_charge_peak() {
         } else {
             ""
         };
-        let grid = format!("demand_charge_usd_per_kw_month = {charge}\n");
+        let grid = format!("demand_charge_usd_per_kw_month = {charge}\ncarbon_kg_per_mwh = 400\n");
         run(&miners_on_a_grid(6.0, &grid, gas)).kpis
     };
     let capped = site(12.0, false);
     assert_eq!(capped.miner_energy_mwh, 0.0);
     assert_relative_eq!(capped.peak_grid_import_mw, 50.0, max_relative = 1e-9);
+    // 50 MW x 6 h x 0.4 t/MWh, all from the grid.
+    assert_relative_eq!(capped.co2e_t_by_source.grid, 120.0, max_relative = 1e-9);
+    assert_eq!(capped.co2e_t_by_source.turbines, 0.0);
     let free = site(0.0, false);
     assert_relative_eq!(free.miner_energy_mwh, 6.0 * 30.0, max_relative = 1e-3);
     let gas = site(12.0, true);
@@ -390,5 +395,7 @@ latitude_deg = 35
         let supply = s.grid + s.turbines + s.solar + s.battery_discharge + s.unserved;
         let demand = u.inference_it + u.training_it + u.facility_overhead + u.miners + u.battery_charge + u.export;
         prop_assert!((supply - demand).abs() <= 1e-6 * demand.max(1.0), "{supply} vs {demand}");
+        let by = &k.co2e_t_by_source;
+        prop_assert!((by.grid + by.turbines - k.co2e_t).abs() <= 1e-9 * k.co2e_t.max(1.0));
     }
 }

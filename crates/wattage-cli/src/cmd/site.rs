@@ -268,8 +268,8 @@ fn summary(sc: &Scenario, r: &SimResult) {
         k.cost_usd_per_mwh, k.cost_usd_per_gpu_hour
     ));
     out(format!(
-        "emissions                   {:>14.0} t CO2e",
-        k.co2e_t
+        "emissions                   {:>14.0} t CO2e ({:.0} grid, {:.0} turbines)",
+        k.co2e_t, k.co2e_t_by_source.grid, k.co2e_t_by_source.turbines
     ));
     out(format!(
         "water                       {:>14.0} m3 ({:.0} fresh, {:.0} recycled)",

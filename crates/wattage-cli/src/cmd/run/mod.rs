@@ -549,6 +549,10 @@ pub fn summary_json(r: &RunResult) -> Value {
             "cost_usd_per_mwh": r6(k.cost_usd_per_mwh),
             "cost_usd_per_gpu_hour": r6(k.cost_usd_per_gpu_hour),
             "co2e_t": r6(k.co2e_t),
+            "co2e_t_by_source": {
+                "grid": r6(k.co2e_t_by_source.grid),
+                "turbines": r6(k.co2e_t_by_source.turbines),
+            },
             "water_m3": r6(k.water_m3),
             "water_fresh_m3": r6(k.water_fresh_m3),
             "battery_equivalent_cycles": r6(k.battery_equivalent_cycles),

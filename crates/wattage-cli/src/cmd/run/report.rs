@@ -446,7 +446,11 @@ fn site_section(r: &RunResult) -> anyhow::Result<Section> {
             KeyFigure::new("Peak grid import", k.peak_grid_import_mw, "MW"),
             KeyFigure::new("Cost", k.cost_usd / 1e6, "M$")
                 .note(format!("{} $/MWh", fmt(k.cost_usd_per_mwh))),
-            KeyFigure::new("Emissions", k.co2e_t / 1e3, "kt CO2e"),
+            KeyFigure::new("Emissions", k.co2e_t / 1e3, "kt CO2e").note(format!(
+                "{} kt from the grid, {} kt from turbines",
+                fmt(k.co2e_t_by_source.grid / 1e3),
+                fmt(k.co2e_t_by_source.turbines / 1e3)
+            )),
             KeyFigure::new("Water", k.water_m3, "m³")
                 .note(format!("{} m³ fresh", fmt(k.water_fresh_m3))),
             KeyFigure::new("Unserved", k.unserved_mwh, "MWh"),
@@ -497,7 +501,8 @@ fn site_section(r: &RunResult) -> anyhow::Result<Section> {
     let emissions = Bars::new(
         "Quantity",
         [
-            "CO2e (kt)",
+            "CO2e, grid (kt)",
+            "CO2e, turbines (kt)",
             "Fresh water (1000 m³)",
             "Recycled water (1000 m³)",
         ],
@@ -508,7 +513,8 @@ fn site_section(r: &RunResult) -> anyhow::Result<Section> {
         "Site",
         Colour::Palette(3),
         vec![
-            k.co2e_t / 1e3,
+            k.co2e_t_by_source.grid / 1e3,
+            k.co2e_t_by_source.turbines / 1e3,
             k.water_fresh_m3 / 1e3,
             k.water_recycled_m3 / 1e3,
         ],
