@@ -380,6 +380,40 @@ sources = {}
     }
 
     #[test]
+    fn sliding_window_needs_its_layer_count_within_the_layers() {
+        let model = |extra: &str| {
+            format!(
+                "[[model]]\nid = \"m\"\nname = \"M\"\nlayers = 4\nhidden = 64\nheads = 4\n\
+                 kv_heads = 4\nhead_dim = 16\nffn = 256\nparams_total_b = 0.001\n\
+                 params_active_b = 0.001\nprecision = \"bf16\"\ncontext = 4096\n{extra}"
+            )
+        };
+        let mut c = Catalog::default();
+        let e = c
+            .merge_toml(&model("sliding_window = 512\n"), "mine.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("sliding_layers"), "{e}");
+        let e = c
+            .merge_toml(
+                &model("sliding_window = 512\nsliding_layers = 5\n"),
+                "mine.toml",
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("sliding_layers") && e.contains("cannot exceed"),
+            "{e}"
+        );
+        c.merge_toml(
+            &model("sliding_window = 512\nsliding_layers = 3\n"),
+            "mine.toml",
+        )
+        .unwrap();
+        assert_eq!(c.model("m").unwrap().sliding(), Some((512.0, 0.75)));
+    }
+
+    #[test]
     fn moe_models_have_positive_plausible_shared_params() {
         let c = Catalog::builtin();
         for m in c.models.iter().filter(|m| m.is_moe()) {

@@ -250,6 +250,13 @@ pub struct Model {
     pub precision: Precision,
     /// Maximum context length, tokens.
     pub context: u32,
+    /// Sliding-window attention: the window (tokens) that `sliding_layers` of the layers
+    /// attend to; the other layers attend to the whole context.
+    #[serde(default)]
+    pub sliding_window: Option<u32>,
+    /// How many layers use the sliding window (with `sliding_window`).
+    #[serde(default)]
+    pub sliding_layers: Option<u32>,
     /// Hidden reasoning tokens generated per visible output token (1 when none).
     #[serde(default = "one_f")]
     pub reasoning_multiplier: f64,
@@ -303,6 +310,15 @@ impl Model {
     pub fn attention_dim(&self) -> f64 {
         f64::from(self.heads) * f64::from(self.head_dim)
     }
+    /// Sliding-window attention as (window in tokens, share of layers using it), if any.
+    pub fn sliding(&self) -> Option<(f64, f64)> {
+        match (self.sliding_window, self.sliding_layers) {
+            (Some(w), Some(n)) if n > 0 => {
+                Some((f64::from(w), f64::from(n) / f64::from(self.layers)))
+            }
+            _ => None,
+        }
+    }
     /// The source recorded for a field, or `unsourced`.
     pub fn source(&self, field: &str) -> &str {
         source_of(&self.sources, field)
@@ -328,6 +344,9 @@ impl Model {
         }
         if self.reasoning_multiplier != 1.0 {
             v.push("reasoning_multiplier");
+        }
+        if self.sliding_window.is_some() {
+            v.extend(["sliding_window", "sliding_layers"]);
         }
         v
     }
@@ -370,6 +389,32 @@ impl Model {
         }
         if !(self.reasoning_multiplier.is_finite() && self.reasoning_multiplier >= 1.0) {
             return Err(("reasoning_multiplier".into(), "must be 1 or more".into()));
+        }
+        match (self.sliding_window, self.sliding_layers) {
+            (None, None) => {}
+            (Some(w), Some(n)) => {
+                if w == 0 {
+                    return Err(("sliding_window".into(), "must be at least 1 token".into()));
+                }
+                if n > self.layers {
+                    return Err((
+                        "sliding_layers".into(),
+                        format!("cannot exceed layers ({})", self.layers),
+                    ));
+                }
+            }
+            (Some(_), None) => {
+                return Err((
+                    "sliding_layers".into(),
+                    "is required with sliding_window (how many layers use it)".into(),
+                ));
+            }
+            (None, Some(_)) => {
+                return Err((
+                    "sliding_window".into(),
+                    "is required with sliding_layers (the window in tokens)".into(),
+                ));
+            }
         }
         Ok(())
     }

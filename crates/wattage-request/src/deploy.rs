@@ -144,9 +144,18 @@ impl Deployment {
         usable - self.weight_bytes() / f64::from(self.gpus) - reserve
     }
 
-    /// Tokens of context the replica's KV cache can hold.
+    /// Tokens of context the replica's KV cache can hold (tokens cached in every layer).
     pub fn kv_capacity_tokens(&self) -> f64 {
         (self.kv_capacity_bytes_per_gpu() / self.kv_bytes_per_token_per_gpu()).max(0.0)
+    }
+
+    /// KV cache one sequence of `context` tokens occupies, in tokens cached in every layer:
+    /// layers with a sliding window keep only the last `window` tokens.
+    pub fn kv_footprint_tokens(&self, context: f64) -> f64 {
+        match self.model.sliding() {
+            Some((window, share)) => (1.0 - share) * context + share * context.min(window),
+            None => context,
+        }
     }
 
     /// Fewest accelerators of this kind on which the weights fit (a power of two when

@@ -48,7 +48,7 @@ impl Request {
                 ),
             ));
         }
-        let need = self.batch * ctx;
+        let need = self.batch * d.kv_footprint_tokens(ctx);
         let have = d.kv_capacity_tokens();
         if need > have {
             return Err(EstimateError::invalid(

@@ -155,6 +155,9 @@ pub struct Roofline {
     expert_pick: f64,
     attn_flop_per_pair: f64,
     kv_bytes_per_token_gpu: f64,
+    /// Sliding-window attention: the window (tokens) and the share of layers using it.
+    window: f64,
+    window_share: f64,
     act_bytes_per_token: f64,
     collectives: f64,
     peak_flops: f64,
@@ -196,6 +199,8 @@ impl Roofline {
             },
             attn_flop_per_pair: 4.0 * f64::from(m.layers) * m.attention_dim(),
             kv_bytes_per_token_gpu: d.kv_bytes_per_token_per_gpu().count(),
+            window: m.sliding().map_or(f64::INFINITY, |(w, _)| w),
+            window_share: m.sliding().map_or(0.0, |(_, f)| f),
             act_bytes_per_token: f64::from(m.hidden) * 2.0,
             collectives: if d.gpus > 1 {
                 2.0 * f64::from(m.layers)
@@ -255,8 +260,25 @@ impl Roofline {
         if tokens <= 0.0 {
             return StepWork::default();
         }
+        // Attention: (query, key) pairs and KV-cache tokens read. Layers with a sliding window
+        // see at most `window` tokens per query. From the batch's sums alone the windowed
+        // sums are bounded as `min(pairs, queries x window)`: exact when every context is
+        // beyond the window or within it, and over by at most window^2/2 pairs per prompt
+        // that crosses it (under window/(2 x prompt) of its pairs).
+        let full_pairs = s.prefill_attention + s.decode_context;
+        let full_kv = s.decode_context + s.prefill_attention / FLASH_BLOCK;
+        let (attn_pairs, kv_context) = if self.window_share > 0.0 {
+            let pre = s.prefill_attention.min(s.prefill_tokens * self.window);
+            let dec = s.decode_context.min(s.decode_seqs * self.window);
+            let f = self.window_share;
+            (
+                (1.0 - f) * full_pairs + f * (pre + dec),
+                (1.0 - f) * full_kv + f * (dec + pre / FLASH_BLOCK),
+            )
+        } else {
+            (full_pairs, full_kv)
+        };
         // FLOPs: 2 per active parameter per token, plus attention score and value products.
-        let attn_pairs = s.prefill_attention + s.decode_context;
         let flop = 2.0 * self.active_params * tokens + self.attn_flop_per_pair * attn_pairs;
         // Bytes: shared weights once, the experts the batch's tokens touch (expected distinct
         // experts out of E when each token picks k), KV reads and writes.
@@ -266,8 +288,7 @@ impl Roofline {
             0.0
         };
         let weight_bytes = self.shared_weight_bytes + touched * self.expert_weight_bytes;
-        let kv_tokens_moved =
-            s.decode_context + s.prefill_tokens + s.prefill_attention / FLASH_BLOCK;
+        let kv_tokens_moved = kv_context + s.prefill_tokens;
         StepWork {
             tokens,
             flop,
