@@ -351,6 +351,18 @@ struct Job {
 }
 
 impl Job {
+    /// Work since the last checkpoint (s), `back_s` seconds of running ago. With steps
+    /// longer than the checkpoint interval the engine checkpoints at most once a step, so the
+    /// remainder is taken: in continuous time the job checkpoints every interval.
+    fn since_checkpoint(&self, back_s: f64) -> f64 {
+        let w = (self.work_s - back_s).mx(0.0);
+        if self.ckpt_s.is_finite() && self.ckpt_s > 0.0 {
+            w % self.ckpt_s
+        } else {
+            w
+        }
+    }
+
     /// Integral of the compute-phase indicator from phase 0 to `x`.
     #[inline]
     fn compute_time(&self, x: f64) -> f64 {
@@ -1221,25 +1233,36 @@ impl<P: DispatchPolicy> Simulator<P> {
         let mut dummy_w = 0.0;
         let mut gpu_s = 0.0;
         for j in &mut self.jobs {
-            let (target, natural) = match j.state {
-                JobState::Running => {
-                    let frac = if dt < j.iter_s {
-                        // Fast path without `floor`: the step spans at most two iterations.
-                        let (ph, dd, tt) = (j.phase_s, j.duty * j.iter_s, j.iter_s);
-                        let end = ph + dt;
-                        let c1 = (end.mn(dd) - ph).mx(0.0);
-                        let c2 = (end.mn(tt + dd) - tt).mx(0.0);
-                        (c1 + c2) * inv_dt
-                    } else {
-                        (j.compute_time(j.phase_s + dt) - j.compute_time(j.phase_s)) * inv_dt
-                    };
-                    let hi = j.compute_w.mx(j.floor_w);
-                    let lo = j.comm_w.mx(j.floor_w);
-                    let natural = j.comm_w + (j.compute_w - j.comm_w) * frac;
-                    (lo + (hi - lo) * frac, natural)
-                }
-                JobState::Paused { .. } => (j.idle_w.mx(j.floor_w), j.idle_w),
+            // Share of this step the job is paused: a pause (checkpoint, restart) that ends
+            // inside a long step leaves the job running for the rest of it.
+            let paused = match j.state {
+                JobState::Running => 0.0,
+                JobState::Paused { until } => ((until - t) * inv_dt).cl(0.0, 1.0),
             };
+            let run_dt = (1.0 - paused) * dt;
+            let (mut target, mut natural) = (0.0, 0.0);
+            if paused > 0.0 {
+                target += paused * j.idle_w.mx(j.floor_w);
+                natural += paused * j.idle_w;
+            }
+            if run_dt > 0.0 {
+                // Compute-phase share of the running part of the step.
+                let frac = if run_dt < j.iter_s {
+                    // Fast path without `floor`: the span covers at most two iterations.
+                    let (ph, dd, tt) = (j.phase_s, j.duty * j.iter_s, j.iter_s);
+                    let end = ph + run_dt;
+                    let c1 = (end.mn(dd) - ph).mx(0.0);
+                    let c2 = (end.mn(tt + dd) - tt).mx(0.0);
+                    (c1 + c2) / run_dt
+                } else {
+                    (j.compute_time(j.phase_s + run_dt) - j.compute_time(j.phase_s)) / run_dt
+                };
+                let hi = j.compute_w.mx(j.floor_w);
+                let lo = j.comm_w.mx(j.floor_w);
+                let run = 1.0 - paused;
+                target += run * (lo + (hi - lo) * frac);
+                natural += run * (j.comm_w + (j.compute_w - j.comm_w) * frac);
+            }
             let p = if j.ramp_w_per_s.is_finite() {
                 let r = j.ramp_w_per_s * dt;
                 target.cl(j.gpu_w - r, j.gpu_w + r).cl(0.0, j.tdp_w)
@@ -1248,16 +1271,16 @@ impl<P: DispatchPolicy> Simulator<P> {
             };
             if advance {
                 j.gpu_w = p;
-                if j.state == JobState::Running {
-                    j.phase_s += dt;
+                if run_dt > 0.0 {
+                    j.phase_s += run_dt;
                     if j.phase_s >= j.iter_s {
                         j.phase_s -= j.iter_s;
                         if j.phase_s >= j.iter_s {
                             j.phase_s %= j.iter_s;
                         }
                     }
-                    j.work_s += dt;
-                    gpu_s += j.gpus * dt;
+                    j.work_s += run_dt;
+                    gpu_s += j.gpus * run_dt;
                 }
             }
             train_w += j.gpus * (p + j.host_w);
@@ -1346,7 +1369,9 @@ impl<P: DispatchPolicy> Simulator<P> {
             if j.next_fail_t <= t {
                 if j.state == JobState::Running {
                     self.k.job_failures += 1;
-                    let lost_h = j.gpus * (j.work_s + j.restart_s) / 3600.0;
+                    // The failure happened at `next_fail_t`, inside the last step.
+                    let back = (t - j.next_fail_t).mx(0.0);
+                    let lost_h = j.gpus * (j.since_checkpoint(back) + j.restart_s) / 3600.0;
                     self.k.cost_usd_by_component.job_failures += lost_h * j.value_per_gpu_h;
                     j.work_s = 0.0;
                     j.state = JobState::Paused {
@@ -1673,9 +1698,10 @@ impl<P: DispatchPolicy> Simulator<P> {
                 let mut lost_h = 0.0;
                 for j in &mut self.jobs {
                     if j.state == JobState::Running {
-                        lost_h += j.gpus * (j.work_s + j.restart_s) / 3600.0;
+                        lost_h += j.gpus * (j.since_checkpoint(0.0) + j.restart_s) / 3600.0;
                         self.k.cost_usd_by_component.interruptions +=
-                            j.gpus * (j.work_s + j.restart_s) / 3600.0 * j.value_per_gpu_h;
+                            j.gpus * (j.since_checkpoint(0.0) + j.restart_s) / 3600.0
+                                * j.value_per_gpu_h;
                         j.work_s = 0.0;
                     }
                     // The job restarts once power is back; keep it paused meanwhile.

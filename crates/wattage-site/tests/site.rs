@@ -301,6 +301,30 @@ fn colossus_hours(h: f64, edit: impl Fn(&mut wattage_site::Scenario)) -> wattage
     simulate(&sc, &o).unwrap().kpis
 }
 
+/// The step is a numerical choice: hourly steps must give the training job the same GPU-hours,
+/// energy and lost work per failure as 1-minute steps. A 60-s checkpoint pause inside an hour
+/// pauses the job for 60 s, not the hour, and a failure loses the work since the checkpoint
+/// before it (half an interval on average, plus the restart), not since the step began.
+#[test]
+fn hourly_steps_agree_with_minute_steps_on_the_training_job() {
+    let run_at = |step: f64| {
+        let mut sc = parse_scenario(COLOSSUS).unwrap();
+        sc.simulation.step = Time::from_s(step);
+        let mut o = RunOptions::from_scenario(&sc);
+        o.duration = Time::from_h(90.0 * 24.0);
+        o.keep_series = false;
+        simulate(&sc, &o).unwrap().kpis
+    };
+    let (hour, minute) = (run_at(3600.0), run_at(60.0));
+    assert_relative_eq!(hour.gpu_hours, minute.gpu_hours, max_relative = 0.02);
+    let it = |k: &wattage_site::Kpis| k.energy_mwh_by_use.training_it;
+    assert_relative_eq!(it(&hour), it(&minute), max_relative = 0.02);
+    let per_failure =
+        |k: &wattage_site::Kpis| k.cost_usd_by_component.job_failures / k.job_failures as f64;
+    assert!(minute.job_failures > 100);
+    assert_relative_eq!(per_failure(&hour), per_failure(&minute), max_relative = 0.1);
+}
+
 #[test]
 fn same_seed_same_output_and_balance_holds() {
     let a = colossus_hours(6.0, |_| {});
