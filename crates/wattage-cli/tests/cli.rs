@@ -257,3 +257,46 @@ fn run_writes_a_complete_output_folder() {
     ]));
     assert_eq!(v, again);
 }
+
+/// Autoscaling, worked by hand on the quick scenario (2:1 peak to trough): at the quietest
+/// hour half the replicas run; every running replica sits near its capacity, so the fleet's
+/// energy per request is the fixed fleet's at its busiest hour, and below its daily mean.
+#[test]
+fn autoscaled_fleet_runs_half_the_replicas_at_night_at_peak_efficiency() {
+    let text = std::fs::read_to_string(data("quick.toml")).unwrap();
+    let text = text.replace("itl_p99_ms = 150\n", "itl_p99_ms = 150\nautoscale = true\n");
+    assert!(text.contains("autoscale = true"));
+    let dir = tmp("autoscale");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("quick_autoscale.toml");
+    std::fs::write(&file, text).unwrap();
+    let run = |scenario: &Path, out: &str| {
+        let v = json(&wattage(&[
+            "run",
+            scenario.to_str().unwrap(),
+            "-o",
+            dir.join(out).to_str().unwrap(),
+            "--json",
+        ]));
+        v["services"][0]["fleet"].clone()
+    };
+    let (fixed, auto) = (run(&data("quick.toml"), "fixed"), run(&file, "auto"));
+    let n = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap();
+    assert_eq!(auto["autoscale"], true);
+    assert_eq!(n(&auto, "replicas"), n(&fixed, "replicas"));
+    assert_eq!(n(&fixed, "replicas_running_min"), n(&fixed, "replicas"));
+    // Half the replicas at the trough, give or take the rounding up.
+    let half = (n(&auto, "replicas") / 2.0).ceil();
+    assert!((n(&auto, "replicas_running_min") - half).abs() <= 1.0);
+    // Energy per request: the fixed fleet's at its busiest hour (within 5%: the running
+    // replicas sit between about 95% and 100% of the capacity), and below its day's mean.
+    let peak_wh = n(&fixed, "peak_server_mw") * 1e6 / n(&fixed, "peak_requests_per_s") / 3600.0;
+    let auto_wh = n(&auto, "server_wh_per_request");
+    assert!(
+        (auto_wh / peak_wh - 1.0).abs() < 0.05,
+        "{auto_wh} vs {peak_wh}"
+    );
+    assert!(auto_wh < 0.9 * n(&fixed, "server_wh_per_request"));
+    // The objectives still hold at the busiest per-replica load.
+    assert!(auto["peak_hour"]["itl_ms_p99"].as_f64().unwrap() <= 150.0 * 1.05);
+}

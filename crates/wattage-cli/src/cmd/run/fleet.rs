@@ -9,7 +9,9 @@
 //! 3. one replica simulated at `LEVELS` load levels from the quietest to the busiest hour,
 //!    giving its power and energy per request at each;
 //! 4. the fleet's power over the day = replicas x the replica's power at that hour's load,
-//!    interpolated between levels.
+//!    interpolated between levels. With `autoscale`, only `ceil(rate / capacity)` replicas run
+//!    in each interval (at least one), each at `rate / running`; the levels then span the
+//!    per-replica rates that occur.
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -58,6 +60,8 @@ pub struct Fleet {
     pub levels: Vec<Level>,
     /// Fleet server power over one day at `PROFILE_STEP_S`, W.
     pub day_server_w: Vec<f64>,
+    /// Replicas running in each interval of the day (all of them without autoscaling).
+    pub day_replicas: Vec<u32>,
     /// Fleet requests per `PROFILE_STEP_S` bin over the day.
     pub day_requests: Vec<f64>,
     /// The busiest level's simulation, with per-request records.
@@ -217,13 +221,37 @@ pub fn derive(
     }
     let replicas = replicas_f.max(1.0) as u32;
 
+    // Replicas running and the rate each sees in each interval of the day.
+    let bins = (86_400.0 / PROFILE_STEP_S) as usize;
+    let plan: Vec<(f64, u32, f64)> = (0..bins)
+        .map(|i| {
+            let t = (i as f64 + 0.5) * PROFILE_STEP_S;
+            let fleet_rate = mean_rate * profile.factor(t);
+            let on = if sv.autoscale {
+                ((fleet_rate / capacity).ceil().max(1.0) as u32).min(replicas)
+            } else {
+                replicas
+            };
+            (fleet_rate, on, fleet_rate / f64::from(on))
+        })
+        .collect();
+    let (lo_rate, hi_rate) = if sv.autoscale {
+        plan.iter().fold((f64::INFINITY, 0.0_f64), |(a, b), p| {
+            (a.min(p.2), b.max(p.2))
+        })
+    } else {
+        (
+            trough_rate / f64::from(replicas),
+            peak_rate / f64::from(replicas),
+        )
+    };
+
     // 3. The replica at each load level.
     let mut levels = Vec::with_capacity(LEVELS);
     let mut peak = None;
     for k in 0..LEVELS {
         let f = k as f64 / (LEVELS - 1) as f64;
-        let fleet_rate = trough_rate + f * (peak_rate - trough_rate);
-        let rate = fleet_rate / f64::from(replicas);
+        let rate = lo_rate + f * (hi_rate - lo_rate);
         let last = k + 1 == LEVELS;
         // The same seed as the capacity trials (common random numbers): a level at or below
         // the capacity then sees the same arrivals, only sparser.
@@ -237,20 +265,17 @@ pub fn derive(
     let peak = peak.ok_or_else(|| anyhow::anyhow!("no peak simulation"))?;
 
     // 4. The fleet over the day.
-    let bins = (86_400.0 / PROFILE_STEP_S) as usize;
     let mut day_server_w = Vec::with_capacity(bins);
     let mut day_requests = Vec::with_capacity(bins);
-    for i in 0..bins {
-        let t = (i as f64 + 0.5) * PROFILE_STEP_S;
-        let fleet_rate = mean_rate * profile.factor(t);
-        let per = fleet_rate / f64::from(replicas);
+    for &(fleet_rate, on, per) in &plan {
         let w = match sv.fleet {
-            FleetMethod::Simulate => f64::from(replicas) * interpolate(&levels, per),
+            FleetMethod::Simulate => f64::from(on) * interpolate(&levels, per),
             FleetMethod::Flat => fleet_rate * flat_wh_per_request_server * 3600.0,
         };
         day_server_w.push(w);
         day_requests.push(fleet_rate * PROFILE_STEP_S);
     }
+    let day_replicas = plan.iter().map(|p| p.1).collect();
     Ok(Fleet {
         replicas,
         gpus_per_replica: d.gpus,
@@ -259,6 +284,7 @@ pub fn derive(
         peak_rate,
         levels,
         day_server_w,
+        day_replicas,
         day_requests,
         peak,
         method: sv.fleet,

@@ -402,6 +402,7 @@ fn write_outputs(dir: &Path, r: &RunResult, summary: &Value) -> anyhow::Result<(
                     service: s.service.name.clone(),
                     time_of_day_s: i as f64 * PROFILE_STEP_S,
                     requests_per_s: s.fleet.day_requests[i] / PROFILE_STEP_S,
+                    replicas_running: s.fleet.day_replicas[i],
                     server_power_mw: s.fleet.day_server_w[i] / 1e6,
                 });
             }
@@ -434,6 +435,7 @@ struct FleetRow {
     service: String,
     time_of_day_s: f64,
     requests_per_s: f64,
+    replicas_running: u32,
     server_power_mw: f64,
 }
 
@@ -494,6 +496,8 @@ pub fn summary_json(r: &RunResult) -> Value {
                 "fleet": {
                     "method": match f.method { scenario::FleetMethod::Simulate => "simulate", scenario::FleetMethod::Flat => "flat" },
                     "replicas": f.replicas,
+                    "autoscale": s.service.autoscale,
+                    "replicas_running_min": f.day_replicas.iter().copied().min().unwrap_or(f.replicas),
                     "gpus": f.gpus(),
                     "capacity_requests_per_s_per_replica": r6(f.capacity_per_replica),
                     "mean_requests_per_s": r6(f.mean_rate),

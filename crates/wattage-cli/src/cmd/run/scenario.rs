@@ -117,6 +117,11 @@ pub struct Service {
     /// How the fleet is derived.
     #[serde(default)]
     pub fleet: FleetMethod,
+    /// Scale replicas with traffic: in each 5-minute interval only as many replicas run as
+    /// the traffic needs at the latency objectives (at least one); the others are released
+    /// and draw no power here. Off: every replica stays on and batches less at night.
+    #[serde(default)]
+    pub autoscale: bool,
 }
 
 fn one() -> f64 {
