@@ -19,84 +19,73 @@ fn main() {
 
 const REQUESTS: u64 = 50_000;
 
-fn deployment() -> Deployment {
+/// Prompt and output lengths of both cases: lognormal, 300 tokens each.
+const INPUT: LengthDist = LengthDist::Lognormal {
+    mean: 300.0,
+    cv: 1.0,
+};
+const OUTPUT: LengthDist = LengthDist::Lognormal {
+    mean: 300.0,
+    cv: 0.8,
+};
+
+/// Simulates `REQUESTS` requests of workload `w` on one Llama 3.1 70B replica (4 x H100)
+/// batching up to 128 sequences.
+fn bench_70b_batch128(bencher: divan::Bencher, w: Workload) {
     let c = Catalog::builtin();
-    Deployment::new(
+    let d = Deployment::new(
         c.model("llama-3.1-70b").expect("model"),
         c.hardware("h100").expect("hardware"),
         4,
         None,
     )
-    .expect("fits")
+    .expect("fits");
+    let cfg = SimConfig {
+        scheduler: SchedulerConfig::continuous(128),
+        ..SimConfig::default()
+    };
+    bencher.counter(ItemsCount::new(REQUESTS)).bench(|| {
+        let sim = Simulator::new(
+            &d,
+            RooflineParams::default(),
+            &cfg,
+            &w,
+            ChaCha8Rng::seed_from_u64(1),
+        )
+        .expect("valid");
+        divan::black_box(sim.run().summary.requests)
+    });
 }
 
 /// Closed loop holding the batch at 128: the calibration and saturation case.
 #[divan::bench(sample_count = 10)]
 fn closed_loop_70b_batch128(bencher: divan::Bencher) {
-    let d = deployment();
-    let cfg = SimConfig {
-        scheduler: SchedulerConfig::continuous(128),
-        ..SimConfig::default()
-    };
-    let w = Workload::ClosedLoop(ClosedLoop {
-        clients: 128,
-        input: LengthDist::Lognormal {
-            mean: 300.0,
-            cv: 1.0,
-        },
-        output: LengthDist::Lognormal {
-            mean: 300.0,
-            cv: 0.8,
-        },
-        think_time_s: 0.0,
-        requests: Some(REQUESTS),
-        duration_s: None,
-    });
-    bencher.counter(ItemsCount::new(REQUESTS)).bench(|| {
-        let sim = Simulator::new(
-            &d,
-            RooflineParams::default(),
-            &cfg,
-            &w,
-            ChaCha8Rng::seed_from_u64(1),
-        )
-        .expect("valid");
-        divan::black_box(sim.run().summary.requests)
-    });
+    bench_70b_batch128(
+        bencher,
+        Workload::ClosedLoop(ClosedLoop {
+            clients: 128,
+            input: INPUT,
+            output: OUTPUT,
+            think_time_s: 0.0,
+            requests: Some(REQUESTS),
+            duration_s: None,
+        }),
+    );
 }
 
 /// Open-loop Poisson arrivals near saturation of 128 sequences.
 #[divan::bench(sample_count = 10)]
 fn poisson_70b_batch128(bencher: divan::Bencher) {
-    let d = deployment();
-    let cfg = SimConfig {
-        scheduler: SchedulerConfig::continuous(128),
-        ..SimConfig::default()
-    };
-    let w = Workload::Synthetic(Synthetic {
-        rate_per_s: 10.0,
-        arrivals: Default::default(),
-        profile: Default::default(),
-        input: LengthDist::Lognormal {
-            mean: 300.0,
-            cv: 1.0,
-        },
-        output: LengthDist::Lognormal {
-            mean: 300.0,
-            cv: 0.8,
-        },
-        duration_s: None,
-        requests: Some(REQUESTS),
-    });
-    bencher.counter(ItemsCount::new(REQUESTS)).bench(|| {
-        let sim = Simulator::new(
-            &d,
-            RooflineParams::default(),
-            &cfg,
-            &w,
-            ChaCha8Rng::seed_from_u64(1),
-        )
-        .expect("valid");
-        divan::black_box(sim.run().summary.requests)
-    });
+    bench_70b_batch128(
+        bencher,
+        Workload::Synthetic(Synthetic {
+            rate_per_s: 10.0,
+            arrivals: Default::default(),
+            profile: Default::default(),
+            input: INPUT,
+            output: OUTPUT,
+            duration_s: None,
+            requests: Some(REQUESTS),
+        }),
+    );
 }
