@@ -540,7 +540,6 @@ pub struct Simulator<P: DispatchPolicy = RuleBased> {
     miner_supply_stale: bool,
     miners_total_mw: f64,
     miner_supply_key: (f64, bool, f64),
-    dr_active: bool,
     miner_lead_s: f64,
     turbines_cheaper: bool,
     // rng streams
@@ -933,7 +932,6 @@ impl<P: DispatchPolicy> Simulator<P> {
             miner_supply_stale: true,
             miners_total_mw: sc.miners.iter().map(|m| m.power.mw()).sum(),
             miner_supply_key: (0.0, false, 0.0),
-            dr_active: false,
             miner_lead_s,
             turbines_cheaper,
             rng_outage,
@@ -1451,7 +1449,6 @@ impl<P: DispatchPolicy> Simulator<P> {
                 }
             }
         }
-        self.dr_active = dr;
         let out = !self.has_grid || scheduled_out || self.grid_out(t);
         if out {
             cap = 0.0;
@@ -1617,7 +1614,7 @@ impl<P: DispatchPolicy> Simulator<P> {
         // Commitment is reviewed every slow tick (units take minutes to start), at once after
         // an event (a trip, a unit online) or when the load exceeds what is online.
         if slow || events || need > turb_cap_online + cap {
-            self.commit(t, cap, turb_cap_online);
+            self.commit(t, cap, turb_cap_online, dr);
         }
 
         // Grid accounting.
@@ -1821,8 +1818,9 @@ impl<P: DispatchPolicy> Simulator<P> {
 
     /// Unit commitment: start units when the recent peak need plus reserve exceeds online
     /// capacity; stop one when a unit's worth of capacity has been surplus for the decommit
-    /// delay.
-    fn commit(&mut self, t: f64, grid_cap: f64, cap_online: f64) {
+    /// delay. Units are committed for the miners too, except during a demand-response call
+    /// (`dr`).
+    fn commit(&mut self, t: f64, grid_cap: f64, cap_online: f64, dr: bool) {
         if self.groups.is_empty() {
             return;
         }
@@ -1840,7 +1838,7 @@ impl<P: DispatchPolicy> Simulator<P> {
             .iter()
             .map(|m| m.break_even)
             .fold(f64::NEG_INFINITY, f64::max);
-        let mut extra = if self.dr_active {
+        let mut extra = if dr {
             0.0
         } else {
             let miners: f64 = self.miners.iter().map(|m| m.p_mw).sum();
@@ -1906,7 +1904,6 @@ impl<P: DispatchPolicy> Simulator<P> {
             self.k.energy_mwh_by_use.battery_losses += dis / b.eta_d - dis + chg * (1.0 - b.eta_c);
         }
         self.k.co2e_t_by_source.grid = self.grid_co2_kg / 1000.0;
-        self.k.co2e_t += self.k.co2e_t_by_source.grid;
         for m in &self.miners {
             let e = m.mw_sum * self.dt_h;
             self.k.miner_energy_mwh += e;
@@ -1917,9 +1914,9 @@ impl<P: DispatchPolicy> Simulator<P> {
             self.k.energy_mwh_by_source.turbines += e;
             self.k.cost_usd_by_component.fuel += e * g.fuel_mwh;
             self.k.cost_usd_by_component.turbine_om += e * g.om_mwh;
-            self.k.co2e_t += e * g.co2_t_per_mwh;
             self.k.co2e_t_by_source.turbines += e * g.co2_t_per_mwh;
         }
+        self.k.co2e_t = self.k.co2e_t_by_source.grid + self.k.co2e_t_by_source.turbines;
         // Final (partial) month's demand charge, prorated.
         let last_month_s = dur_s - self.month as f64 * MONTH_S;
         self.k.cost_usd_by_component.demand_charge += self.month_peak
