@@ -332,7 +332,12 @@ struct Job {
     compute_w: f64,
     comm_w: f64,
     idle_w: f64,
-    floor_w: f64,
+    /// The phases' power with the floor applied: compute, communication, paused.
+    floored_compute_w: f64,
+    floored_comm_w: f64,
+    floored_idle_w: f64,
+    /// Whether the floor lifts any phase (otherwise drawn power is the natural power).
+    floor_binds: bool,
     host_w: f64,
     iter_s: f64,
     duty: f64,
@@ -510,7 +515,9 @@ pub struct Simulator<P: DispatchPolicy = RuleBased> {
     carbon_now: f64,
     outage_rate_per_s: f64,
     mean_outage_s: f64,
-    windows: Vec<(f64, f64, Option<f64>)>, // start, end, DR cap
+    windows: Vec<(f64, f64, Option<f64>)>, // start, end, DR cap; sorted by start
+    /// Windows before this index have ended (the per-step scan starts here).
+    first_window: usize,
     grid_out_until: f64,
     next_random_outage: f64,
     grid_mw: f64,
@@ -630,13 +637,20 @@ impl<P: DispatchPolicy> Simulator<P> {
             let tdp = t.gpu_tdp.w();
             let fail_rate = t.failures_per_day / 86_400.0;
             let comm_w = t.comm_power_fraction * tdp;
+            let floor_w = t.power_floor_fraction * tdp;
             jobs.push(Job {
                 gpus: t.gpus as f64,
                 tdp_w: tdp,
                 compute_w: t.compute_power_fraction * tdp,
                 comm_w,
                 idle_w: t.idle_power_fraction * tdp,
-                floor_w: t.power_floor_fraction * tdp,
+                floored_compute_w: (t.compute_power_fraction * tdp).mx(floor_w),
+                floored_comm_w: comm_w.mx(floor_w),
+                floored_idle_w: (t.idle_power_fraction * tdp).mx(floor_w),
+                floor_binds: floor_w
+                    > comm_w
+                        .mn(t.idle_power_fraction * tdp)
+                        .mn(t.compute_power_fraction * tdp),
                 host_w: t.host_power_per_gpu.w(),
                 iter_s: t.iteration.s(),
                 duty: t.compute_duty,
@@ -649,7 +663,7 @@ impl<P: DispatchPolicy> Simulator<P> {
                 state: JobState::Running,
                 phase_s: 0.0,
                 work_s: 0.0,
-                gpu_w: comm_w.mx(t.power_floor_fraction * tdp),
+                gpu_w: comm_w.mx(floor_w),
                 next_fail_t: exp_draw(&mut rng_job, fail_rate),
             });
         }
@@ -896,6 +910,7 @@ impl<P: DispatchPolicy> Simulator<P> {
             outage_rate_per_s: outage_rate,
             mean_outage_s: mean_outage,
             windows,
+            first_window: 0,
             grid_out_until: f64::NEG_INFINITY,
             next_random_outage,
             grid_mw: 0.0,
@@ -1217,6 +1232,7 @@ impl<P: DispatchPolicy> Simulator<P> {
     }
 
     /// IT load at `t`: (total IT MW, inference MW, training MW, dummy MW, gpu-seconds running).
+    /// With `advance`, jobs due for a checkpoint pause first and their state moves on a step.
     #[inline(always)]
     fn it_load(&mut self, t: f64, advance: bool) -> (f64, f64, f64, f64, f64) {
         let mut inf = self.inf_slow;
@@ -1231,6 +1247,14 @@ impl<P: DispatchPolicy> Simulator<P> {
         let mut dummy_w = 0.0;
         let mut gpu_s = 0.0;
         for j in &mut self.jobs {
+            // A job that has worked a checkpoint interval pauses to write one.
+            if advance && j.state == JobState::Running && j.work_s >= j.ckpt_s {
+                j.work_s = 0.0;
+                j.state = JobState::Paused {
+                    until: t + j.ckpt_dur_s,
+                };
+                self.next_event = self.next_event.mn(t + j.ckpt_dur_s);
+            }
             // Share of this step the job is paused: a pause (checkpoint, restart) that ends
             // inside a long step leaves the job running for the rest of it.
             let paused = match j.state {
@@ -1238,29 +1262,29 @@ impl<P: DispatchPolicy> Simulator<P> {
                 JobState::Paused { until } => ((until - t) * inv_dt).cl(0.0, 1.0),
             };
             let run_dt = (1.0 - paused) * dt;
-            let (mut target, mut natural) = (0.0, 0.0);
-            if paused > 0.0 {
-                target += paused * j.idle_w.mx(j.floor_w);
-                natural += paused * j.idle_w;
-            }
-            if run_dt > 0.0 {
-                // Compute-phase share of the running part of the step.
-                let frac = if run_dt < j.iter_s {
-                    // Fast path without `floor`: the span covers at most two iterations.
-                    let (ph, dd, tt) = (j.phase_s, j.duty * j.iter_s, j.iter_s);
-                    let end = ph + run_dt;
-                    let c1 = (end.mn(dd) - ph).mx(0.0);
-                    let c2 = (end.mn(tt + dd) - tt).mx(0.0);
-                    (c1 + c2) / run_dt
-                } else {
-                    (j.compute_time(j.phase_s + run_dt) - j.compute_time(j.phase_s)) / run_dt
-                };
-                let hi = j.compute_w.mx(j.floor_w);
-                let lo = j.comm_w.mx(j.floor_w);
-                let run = 1.0 - paused;
-                target += run * (lo + (hi - lo) * frac);
-                natural += run * (j.comm_w + (j.compute_w - j.comm_w) * frac);
-            }
+            // Natural power (no mitigation) and the power drawn with the floor: each the
+            // paused share at idle plus the running share between communication and compute.
+            let run = 1.0 - paused;
+            let frac = if run_dt <= 0.0 {
+                0.0
+            } else if run_dt < j.iter_s {
+                // Compute-phase share of the running part of the step. Fast path without
+                // `floor`: the span covers at most two iterations.
+                let (ph, dd, tt) = (j.phase_s, j.duty * j.iter_s, j.iter_s);
+                let end = ph + run_dt;
+                let c1 = (end.mn(dd) - ph).mx(0.0);
+                let c2 = (end.mn(tt + dd) - tt).mx(0.0);
+                (c1 + c2) / run_dt
+            } else {
+                (j.compute_time(j.phase_s + run_dt) - j.compute_time(j.phase_s)) / run_dt
+            };
+            let natural = paused * j.idle_w + run * (j.comm_w + (j.compute_w - j.comm_w) * frac);
+            let target = if j.floor_binds {
+                let (hi, lo) = (j.floored_compute_w, j.floored_comm_w);
+                paused * j.floored_idle_w + run * (lo + (hi - lo) * frac)
+            } else {
+                natural
+            };
             let p = if j.ramp_w_per_s.is_finite() {
                 let r = j.ramp_w_per_s * dt;
                 target.cl(j.gpu_w - r, j.gpu_w + r).cl(0.0, j.tdp_w)
@@ -1413,16 +1437,6 @@ impl<P: DispatchPolicy> Simulator<P> {
         if let Analytic::Series(c) = &mut self.carbon {
             self.carbon_now = c.at(t);
         }
-        // Checkpoint pauses.
-        for j in &mut self.jobs {
-            if j.state == JobState::Running && j.work_s >= j.ckpt_s {
-                j.work_s = 0.0;
-                j.state = JobState::Paused {
-                    until: t + j.ckpt_dur_s,
-                };
-                self.next_event = self.next_event.mn(t + j.ckpt_dur_s);
-            }
-        }
         let (it, inf, train, dummy, gpu_s) = self.it_load(t, true);
         let facility = it * self.pue_now;
 
@@ -1433,7 +1447,14 @@ impl<P: DispatchPolicy> Simulator<P> {
         // Demand-response calls are scheduled: miners start to curtail one response time
         // ahead, so they are off when the import cap begins.
         let lead = self.miner_lead_s;
-        for w in &self.windows {
+        while self
+            .windows
+            .get(self.first_window)
+            .is_some_and(|w| w.1 <= t)
+        {
+            self.first_window += 1;
+        }
+        for w in &self.windows[self.first_window..] {
             if w.0 > t + lead {
                 break;
             }
