@@ -93,6 +93,41 @@ impl Breakdown {
             Scope::Facility => self.gpu + self.host + self.reserve,
         }
     }
+    /// What a scope's energy causes under `a`: emissions, on-site (cooling) water on its IT
+    /// energy, off-site water at the power plants, and electricity cost.
+    #[inline]
+    pub fn impacts(&self, scope: Scope, a: &Assumptions) -> Impacts {
+        let energy = self.at(scope);
+        Impacts {
+            energy,
+            co2e: energy * a.carbon,
+            water_onsite: self.it_at(scope) * a.wue_onsite,
+            water_offsite: energy * a.wue_offsite,
+            cost: energy * a.price,
+        }
+    }
+}
+
+/// A scope's energy and what it causes (see [`Breakdown::impacts`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Impacts {
+    /// Energy inside the scope.
+    pub energy: Energy,
+    /// Emissions.
+    pub co2e: Co2e,
+    /// On-site water.
+    pub water_onsite: Water,
+    /// Off-site water.
+    pub water_offsite: Water,
+    /// Electricity cost.
+    pub cost: Usd,
+}
+
+impl Impacts {
+    /// Total water.
+    pub fn water(&self) -> Water {
+        self.water_onsite + self.water_offsite
+    }
 }
 
 /// The result of one estimate.
@@ -231,6 +266,18 @@ pub fn roofline(
     RooflinePlan::new(d, r, req, a.max_batched_tokens).evaluate(d, r, a, scope)
 }
 
+/// The pieces of a roofline estimate shared by [`RooflinePlan::evaluate`] and
+/// [`RooflinePlan::breakdown`].
+struct Parts {
+    pf: StepCost,
+    dc: StepCost,
+    /// Accelerator energy of the prefill iterations per request.
+    e_pf: Energy,
+    /// Replica busy time per request.
+    busy: Time,
+    breakdown: Breakdown,
+}
+
 /// The parts of a roofline estimate that do not depend on the model's constants: the steady
 /// state and each iteration's FLOPs and bytes. A Monte Carlo builds it once and evaluates it
 /// per sample.
@@ -255,6 +302,46 @@ impl RooflinePlan {
         }
     }
 
+    /// The energy breakdown per request under `r`'s constants and `a`'s assumptions: all a
+    /// Monte Carlo sample needs ([`Self::evaluate`] builds the full estimate from the same
+    /// parts).
+    #[inline]
+    pub fn breakdown(&self, d: &Deployment, r: &Roofline, a: &Assumptions) -> Breakdown {
+        self.parts(d, r, a).breakdown
+    }
+
+    #[inline(always)]
+    fn parts(&self, d: &Deployment, r: &Roofline, a: &Assumptions) -> Parts {
+        let ss = &self.ss;
+        let pf: StepCost = r.cost(&self.prefill_work);
+        let dc: StepCost = r.cost(&self.decode_work);
+        let f = ss.prefill_share;
+        let n = ss.steps_per_request;
+        // Accelerator energy per completed request.
+        let e_pf = pf.energy() * (n * f);
+        let e_dc = dc.energy() * (n * (1.0 - f));
+        let gpu_total = e_pf + e_dc;
+        let busy = pf.time * (n * f) + dc.time * (n * (1.0 - f));
+        let gpus = f64::from(d.gpus);
+        let host = d.hardware.host_power() * (gpus * a.host_load) * busy;
+        let reserve = (d.hardware.idle() + d.hardware.host_power() * (a.host_load * 0.5))
+            * (gpus * a.reserve)
+            * busy;
+        let it = gpu_total + host + reserve;
+        Parts {
+            pf,
+            dc,
+            e_pf,
+            busy,
+            breakdown: Breakdown {
+                gpu: gpu_total,
+                host,
+                reserve,
+                facility_overhead: it * (a.pue - 1.0),
+            },
+        }
+    }
+
     /// The estimate under `r`'s constants and `a`'s scope assumptions.
     pub fn evaluate(
         &self,
@@ -265,13 +352,18 @@ impl RooflinePlan {
     ) -> Estimate {
         let ss = &self.ss;
         let generated = self.generated;
-        let pf: StepCost = r.cost(&self.prefill_work);
-        let dc: StepCost = r.cost(&self.decode_work);
+        let Parts {
+            pf,
+            dc,
+            e_pf,
+            busy,
+            breakdown,
+        } = self.parts(d, r, a);
         let f = ss.prefill_share;
         let n = ss.steps_per_request;
-        // Accelerator energy per completed request, and the prefill part of it by token share.
-        let e_pf = pf.energy() * (n * f);
-        let e_dc = dc.energy() * (n * (1.0 - f));
+        let gpus = f64::from(d.gpus);
+        let gpu_total = breakdown.gpu;
+        // The prefill part of the accelerators' energy, by token share.
         let pf_tokens = ss.prefill_step.tokens();
         let pf_share = if pf_tokens > 0.0 {
             ss.prefill_step.prefill_tokens / pf_tokens
@@ -279,20 +371,6 @@ impl RooflinePlan {
             0.0
         };
         let gpu_prefill = e_pf * pf_share;
-        let gpu_total = e_pf + e_dc;
-        let busy = pf.time * (n * f) + dc.time * (n * (1.0 - f));
-        let gpus = f64::from(d.gpus);
-        let host = d.hardware.host_power() * (gpus * a.host_load) * busy;
-        let reserve = (d.hardware.idle() + d.hardware.host_power() * (a.host_load * 0.5))
-            * (gpus * a.reserve)
-            * busy;
-        let it = gpu_total + host + reserve;
-        let breakdown = Breakdown {
-            gpu: gpu_total,
-            host,
-            reserve,
-            facility_overhead: it * (a.pue - 1.0),
-        };
         let energy = breakdown.at(scope);
         // Split every scope's energy between prefill and decode in the accelerators' proportion.
         let prefill_frac = if gpu_total.j() > 0.0 {
@@ -400,9 +478,10 @@ pub fn epoch(d: &Deployment, req: &Request, a: &Assumptions, scope: Scope) -> Es
 
 /// Fills carbon, water and cost from the scope's energy.
 fn finish(mut e: Estimate, a: &Assumptions) -> Estimate {
-    e.co2e = e.energy * a.carbon;
-    e.water_onsite = e.breakdown.it_at(e.scope) * a.wue_onsite;
-    e.water_offsite = e.energy * a.wue_offsite;
-    e.cost = e.energy * a.price;
+    let i = e.breakdown.impacts(e.scope, a);
+    e.co2e = i.co2e;
+    e.water_onsite = i.water_onsite;
+    e.water_offsite = i.water_offsite;
+    e.cost = i.cost;
     e
 }

@@ -239,12 +239,17 @@ impl Roofline {
 
     /// The same deployment with other constants (cheap: no catalog lookups).
     pub fn with_params(&self, params: RooflineParams) -> Self {
-        Self {
-            params,
-            compute_rate: self.peak_flops * params.compute_efficiency,
-            memory_rate: self.peak_bw * params.memory_efficiency,
-            ..self.clone()
-        }
+        let mut r = self.clone();
+        r.set_params(params);
+        r
+    }
+
+    /// Replaces the constants in place (what a Monte Carlo does per sample).
+    #[inline]
+    pub fn set_params(&mut self, params: RooflineParams) {
+        self.params = params;
+        self.compute_rate = self.peak_flops * params.compute_efficiency;
+        self.memory_rate = self.peak_bw * params.memory_efficiency;
     }
 
     /// Cost of one iteration. An empty step costs nothing.

@@ -237,20 +237,28 @@ pub struct Quantiles {
 }
 
 impl Quantiles {
-    /// Percentiles of a sample (reorders it).
+    /// Percentiles of a sample (nearest rank; reorders it).
     pub fn of(v: &mut [f64]) -> Self {
         if v.is_empty() {
             return Self::default();
         }
-        let mut q = |p: f64| {
-            let k = ((v.len() - 1) as f64 * p).round() as usize;
-            *v.select_nth_unstable_by(k, f64::total_cmp).1
+        let rank = |p: f64| ((v.len() - 1) as f64 * p).round() as usize;
+        let (k5, k50, k95) = (rank(0.05), rank(0.5), rank(0.95));
+        // Select the median over the whole sample, then each tail percentile within the half
+        // the median's partition leaves it in: two passes' work instead of three.
+        let (low, p50, high) = v.select_nth_unstable_by(k50, f64::total_cmp);
+        let p50 = *p50;
+        let p5 = if k5 < k50 {
+            *low.select_nth_unstable_by(k5, f64::total_cmp).1
+        } else {
+            p50
         };
-        Self {
-            p5: q(0.05),
-            p50: q(0.5),
-            p95: q(0.95),
-        }
+        let p95 = if k95 > k50 {
+            *high.select_nth_unstable_by(k95 - k50 - 1, f64::total_cmp).1
+        } else {
+            p50
+        };
+        Self { p5, p50, p95 }
     }
 }
 
@@ -317,28 +325,29 @@ pub fn monte_carlo(
     let mut water = Vec::with_capacity(samples);
     // The request's iteration shapes and their FLOPs and bytes do not change between samples
     // unless the prefill chunk is sampled; only timing, power and scope assumptions do.
-    let base = Roofline::new(d, a.roofline);
+    let mut r = Roofline::new(d, a.roofline);
     let chunk_varies = names.contains(&"max_batched_tokens");
-    let plan = RooflinePlan::new(d, &base, req, a.max_batched_tokens);
+    let plan = RooflinePlan::new(d, &r, req, a.max_batched_tokens);
     let mut t = *a;
     for _ in 0..samples {
         for (set, s) in &draws {
             set(&mut t, s.sample(&mut rng));
         }
-        let e = match method {
+        let i = match method {
             Method::Roofline => {
-                let r = base.with_params(t.roofline);
-                if chunk_varies {
-                    RooflinePlan::new(d, &r, req, t.max_batched_tokens).evaluate(d, &r, &t, scope)
+                r.set_params(t.roofline);
+                let b = if chunk_varies {
+                    RooflinePlan::new(d, &r, req, t.max_batched_tokens).breakdown(d, &r, &t)
                 } else {
-                    plan.evaluate(d, &r, &t, scope)
-                }
+                    plan.breakdown(d, &r, &t)
+                };
+                b.impacts(scope, &t)
             }
-            Method::Epoch => epoch(d, req, &t, scope),
+            Method::Epoch => epoch(d, req, &t, scope).breakdown.impacts(scope, &t),
         };
-        energy.push(e.energy.wh());
-        co2.push(e.co2e.g());
-        water.push(e.water().ml());
+        energy.push(i.energy.wh());
+        co2.push(i.co2e.g());
+        water.push(i.water().ml());
     }
     Ok(McResult {
         samples,
@@ -346,4 +355,41 @@ pub fn monte_carlo(
         co2e_g: Quantiles::of(&mut co2),
         water_ml: Quantiles::of(&mut water),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::Rng;
+
+    /// Nearest-rank percentiles by full sort: the definition `Quantiles::of` must match.
+    fn by_sort(v: &[f64]) -> Quantiles {
+        let mut s = v.to_vec();
+        s.sort_by(f64::total_cmp);
+        let at = |p: f64| s[((s.len() - 1) as f64 * p).round() as usize];
+        Quantiles {
+            p5: at(0.05),
+            p50: at(0.5),
+            p95: at(0.95),
+        }
+    }
+
+    #[test]
+    fn quantiles_match_a_full_sort_at_every_length() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        for n in (1..=64).chain([99, 100, 101, 1000, 4097]) {
+            for _ in 0..20 {
+                // Few distinct values, so ties are common.
+                let v: Vec<f64> = (0..n)
+                    .map(|_| f64::from(rng.random_range(0..12u8)))
+                    .collect();
+                let mut w = v.clone();
+                assert_eq!(Quantiles::of(&mut w), by_sort(&v), "n = {n}");
+                let v: Vec<f64> = (0..n).map(|_| rng.random::<f64>()).collect();
+                let mut w = v.clone();
+                assert_eq!(Quantiles::of(&mut w), by_sort(&v), "n = {n}");
+            }
+        }
+        assert_eq!(Quantiles::of(&mut []), Quantiles::default());
+    }
 }
