@@ -152,9 +152,14 @@ impl Deployment {
     /// KV cache one sequence of `context` tokens occupies, in tokens cached in every layer:
     /// layers with a sliding window keep only the last `window` tokens.
     pub fn kv_footprint_tokens(&self, context: f64) -> f64 {
+        self.kv_footprint().tokens(context)
+    }
+
+    /// The model's KV-cache footprint rule (see [`KvFootprint`]).
+    pub fn kv_footprint(&self) -> KvFootprint {
         match self.model.sliding() {
-            Some((window, share)) => (1.0 - share) * context + share * context.min(window),
-            None => context,
+            Some((window, share)) => KvFootprint { window, share },
+            None => KvFootprint::FULL,
         }
     }
 
@@ -190,5 +195,41 @@ impl Deployment {
     /// Board power limit of the whole replica's accelerators.
     pub fn tdp(&self) -> Power {
         self.hardware.tdp() * f64::from(self.gpus)
+    }
+}
+
+/// How much KV cache a sequence occupies as its context grows, in tokens cached in every
+/// layer: a share of the layers attends within a sliding window and keeps only its last
+/// `window` tokens.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct KvFootprint {
+    /// Window of the windowed layers, tokens (infinite when none).
+    pub window: f64,
+    /// Share of layers with a window (0 when none).
+    pub share: f64,
+}
+
+impl KvFootprint {
+    /// Every layer keeps every token.
+    pub const FULL: Self = Self {
+        window: f64::INFINITY,
+        share: 0.0,
+    };
+
+    /// Footprint of a sequence of `context` tokens.
+    #[inline]
+    pub fn tokens(&self, context: f64) -> f64 {
+        (1.0 - self.share) * context + self.share * context.min(self.window)
+    }
+
+    /// Whether every layer keeps every token.
+    pub fn is_full(&self) -> bool {
+        self.share == 0.0
+    }
+}
+
+impl Default for KvFootprint {
+    fn default() -> Self {
+        Self::FULL
     }
 }

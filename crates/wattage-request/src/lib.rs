@@ -33,7 +33,7 @@ pub mod training;
 pub mod uncertainty;
 
 pub use assumptions::{AssumptionRow, Assumptions, Method, Scope};
-pub use deploy::Deployment;
+pub use deploy::{Deployment, KvFootprint};
 pub use estimate::{Breakdown, Estimate, Request, estimate};
 pub use roofline::{Roofline, RooflineParams, Step, StepCost};
 

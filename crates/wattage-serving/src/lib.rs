@@ -27,6 +27,10 @@
 //!   one takes one decode iteration. A sequence decoding at context `c` attends to `c + 1`
 //!   tokens; a prefill chunk of `k` tokens after `a` computed ones attends to
 //!   `k a + k (k + 1) / 2`.
+//! - Blocks count tokens cached in every layer. A model whose layers partly attend within a
+//!   sliding window ([`wattage_request::KvFootprint`]) needs, for a context of `c` tokens,
+//!   `(1 - share) c + share min(c, window)` of them, as vLLM's hybrid allocator frees a
+//!   windowed layer's blocks once they fall out of the window.
 //! - Preemption frees all of a sequence's blocks; it later prefills prompt plus generated
 //!   tokens again (vLLM's recompute mode).
 //! - A request whose prompt plus output exceed a replica's KV cache is rejected and counted.

@@ -6,6 +6,7 @@
 use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
+use wattage_request::KvFootprint;
 
 use crate::SimError;
 
@@ -85,6 +86,9 @@ pub struct Queues {
     pub total_blocks: u64,
     /// Tokens per block.
     pub block_size: u32,
+    /// How a sequence's cache grows with its context: layers with a sliding window keep only
+    /// their window, so such a model's sequences need fewer blocks once past it.
+    pub kv: KvFootprint,
     /// Preemptions so far.
     pub preemptions: u64,
     /// Current time, s.
@@ -92,17 +96,37 @@ pub struct Queues {
 }
 
 impl Queues {
-    /// Blocks needed to hold `tokens` tokens.
+    /// Cache a sequence of `tokens` tokens occupies, in tokens cached in every layer
+    /// (rounded up).
+    #[inline]
+    pub fn footprint(&self, tokens: u32) -> u64 {
+        if self.kv.is_full() {
+            u64::from(tokens)
+        } else {
+            // At most `tokens`, so the conversion cannot overflow.
+            self.kv.tokens(f64::from(tokens)).ceil() as u64
+        }
+    }
+
+    /// Blocks needed to hold a sequence of `tokens` tokens.
     #[inline]
     pub fn blocks_for(&self, tokens: u32) -> u32 {
-        tokens.div_ceil(self.block_size)
+        // At most `tokens`, so it fits in a u32.
+        self.footprint(tokens).div_ceil(u64::from(self.block_size)) as u32
+    }
+
+    /// Whether `blocks` blocks hold a sequence of `tokens` tokens.
+    #[inline]
+    pub fn holds(&self, blocks: u32, tokens: u32) -> bool {
+        // A multiply is far cheaper than a division.
+        self.footprint(tokens) <= u64::from(blocks) * u64::from(self.block_size)
     }
 
     /// Grows a sequence's allocation to hold `tokens` tokens; false if the cache lacks room.
     #[inline]
     pub fn grow(&mut self, s: &mut Seq, tokens: u32) -> bool {
-        // Most calls need no new block; a multiply is far cheaper than a division.
-        if u64::from(tokens) <= u64::from(s.blocks) * u64::from(self.block_size) {
+        // Most calls need no new block.
+        if self.holds(s.blocks, tokens) {
             return true;
         }
         let need = self.blocks_for(tokens).saturating_sub(s.blocks);

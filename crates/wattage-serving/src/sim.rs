@@ -239,6 +239,7 @@ impl Simulator {
                     free_blocks: total_blocks,
                     total_blocks,
                     block_size: cfg.block_size,
+                    kv: deployment.kv_footprint(),
                     ..Queues::default()
                 },
                 policy: cfg.scheduler.build()?,
@@ -386,9 +387,9 @@ impl Simulator {
         {
             self.push(n.time, Event::Arrival(n));
         }
-        let bs = self.cfg.block_size;
-        let need = u64::from((a.input.saturating_add(a.output)).div_ceil(bs));
-        if need > self.replicas[0].q.total_blocks {
+        let q = &self.replicas[0].q;
+        let need = u64::from(q.blocks_for(a.input.saturating_add(a.output)));
+        if need > q.total_blocks {
             self.acc.rejected += 1;
             self.next_for_client(a.client);
             return;
@@ -524,7 +525,6 @@ impl Simulator {
         let tokens = rep.step_tokens.max(1) as f64;
         let per_token_j = energy / tokens;
         let per_token_s = dt / tokens;
-        let bs = rep.q.block_size;
         let mut regular = 0u64;
         let mut all_decoding = true;
         let mut short = false;
@@ -570,7 +570,7 @@ impl Simulator {
             } else {
                 // Its next decode token may need a block: take it now, as the scheduler
                 // would (running sequences are served before waiting ones).
-                if u64::from(s.computed) + 1 > u64::from(s.blocks) * u64::from(bs) {
+                if !rep.q.holds(s.blocks, s.computed.saturating_add(1)) {
                     if rep.q.free_blocks > 0 {
                         rep.q.free_blocks -= 1;
                         s.blocks += 1;
