@@ -87,8 +87,12 @@ pub struct Queues {
     /// Tokens per block.
     pub block_size: u32,
     /// How a sequence's cache grows with its context: layers with a sliding window keep only
-    /// their window, so such a model's sequences need fewer blocks once past it.
-    pub kv: KvFootprint,
+    /// their window, so such a model's sequences need fewer blocks once past it. Set with
+    /// [`Queues::new`].
+    kv: KvFootprint,
+    /// Up to this many tokens a sequence's footprint is its length (`u32::MAX` without a
+    /// window): the integer fast path of [`Queues::footprint`].
+    kv_exact_up_to: u64,
     /// Preemptions so far.
     pub preemptions: u64,
     /// Current time, s.
@@ -96,15 +100,32 @@ pub struct Queues {
 }
 
 impl Queues {
+    /// Empty queues over a cache of `total_blocks` blocks of `block_size` tokens.
+    pub fn new(total_blocks: u64, block_size: u32, kv: KvFootprint) -> Self {
+        Self {
+            free_blocks: total_blocks,
+            total_blocks,
+            block_size,
+            kv,
+            kv_exact_up_to: if kv.is_full() {
+                u64::MAX
+            } else {
+                // Below the window every layer keeps every token.
+                kv.window.clamp(0.0, f64::from(u32::MAX)) as u64
+            },
+            ..Self::default()
+        }
+    }
+
     /// Cache a sequence of `tokens` tokens occupies, in tokens cached in every layer
     /// (rounded up).
     #[inline]
-    pub fn footprint(&self, tokens: u32) -> u64 {
-        if self.kv.is_full() {
-            u64::from(tokens)
+    pub fn footprint(&self, tokens: u64) -> u64 {
+        if tokens <= self.kv_exact_up_to {
+            tokens
         } else {
-            // At most `tokens`, so the conversion cannot overflow.
-            self.kv.tokens(f64::from(tokens)).ceil() as u64
+            // At most `tokens` (the share is at most 1), and exact in f64 below 2^53.
+            self.kv.tokens(tokens as f64).ceil() as u64
         }
     }
 
@@ -112,21 +133,24 @@ impl Queues {
     #[inline]
     pub fn blocks_for(&self, tokens: u32) -> u32 {
         // At most `tokens`, so it fits in a u32.
-        self.footprint(tokens).div_ceil(u64::from(self.block_size)) as u32
+        self.footprint(u64::from(tokens))
+            .div_ceil(u64::from(self.block_size)) as u32
     }
 
     /// Whether `blocks` blocks hold a sequence of `tokens` tokens.
     #[inline]
-    pub fn holds(&self, blocks: u32, tokens: u32) -> bool {
-        // A multiply is far cheaper than a division.
-        self.footprint(tokens) <= u64::from(blocks) * u64::from(self.block_size)
+    pub fn holds(&self, blocks: u32, tokens: u64) -> bool {
+        // A multiply is far cheaper than a division; and as the footprint is at most the
+        // length, most calls are settled without computing it.
+        let room = u64::from(blocks) * u64::from(self.block_size);
+        tokens <= room || self.footprint(tokens) <= room
     }
 
     /// Grows a sequence's allocation to hold `tokens` tokens; false if the cache lacks room.
     #[inline]
     pub fn grow(&mut self, s: &mut Seq, tokens: u32) -> bool {
         // Most calls need no new block.
-        if self.holds(s.blocks, tokens) {
+        if self.holds(s.blocks, u64::from(tokens)) {
             return true;
         }
         let need = self.blocks_for(tokens).saturating_sub(s.blocks);

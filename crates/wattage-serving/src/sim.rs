@@ -235,13 +235,7 @@ impl Simulator {
         let mut replicas = Vec::with_capacity(cfg.replicas as usize);
         for _ in 0..cfg.replicas {
             replicas.push(Replica {
-                q: Queues {
-                    free_blocks: total_blocks,
-                    total_blocks,
-                    block_size: cfg.block_size,
-                    kv: deployment.kv_footprint(),
-                    ..Queues::default()
-                },
+                q: Queues::new(total_blocks, cfg.block_size, deployment.kv_footprint()),
                 policy: cfg.scheduler.build()?,
                 plan: Vec::new(),
                 done: Vec::new(),
@@ -525,6 +519,7 @@ impl Simulator {
         let tokens = rep.step_tokens.max(1) as f64;
         let per_token_j = energy / tokens;
         let per_token_s = dt / tokens;
+        let bs = rep.q.block_size;
         let mut regular = 0u64;
         let mut all_decoding = true;
         let mut short = false;
@@ -570,7 +565,8 @@ impl Simulator {
             } else {
                 // Its next decode token may need a block: take it now, as the scheduler
                 // would (running sequences are served before waiting ones).
-                if !rep.q.holds(s.blocks, s.computed.saturating_add(1)) {
+                let next = u64::from(s.computed) + 1;
+                if next > u64::from(s.blocks) * u64::from(bs) && !rep.q.holds(s.blocks, next) {
                     if rep.q.free_blocks > 0 {
                         rep.q.free_blocks -= 1;
                         s.blocks += 1;
