@@ -300,3 +300,81 @@ fn autoscaled_fleet_runs_half_the_replicas_at_night_at_peak_efficiency() {
     // The objectives still hold at the busiest per-replica load.
     assert!(auto["peak_hour"]["itl_ms_p99"].as_f64().unwrap() <= 150.0 * 1.05);
 }
+
+#[test]
+fn malformed_site_scenarios_name_file_line_field_and_write_nothing() {
+    let dir = tmp("bad-sites");
+    std::fs::create_dir_all(&dir).unwrap();
+    let head = "[simulation]\nduration_h = 2\nstep_s = 60\n";
+    let write = |name: &str, text: &str| {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    write("load.csv", "time_s,power_mw\n0,50\n3600,-5\n");
+    write("sun.csv", "time_s,capacity_factor\n0,0\n3600,40\n");
+    write("garbled.csv", "time_s,usd\n0,50\n1800,fifty\n");
+    let cases = [
+        (
+            write("typo.toml", &format!("{head}[[inference]]\npower_mv = 5\n")),
+            "typo.toml:5:",
+            "power_mv",
+        ),
+        (
+            write(
+                "range.toml",
+                &format!("{head}[[inference]]\npower_mw = 5\n[facility]\npue = 0.5\n"),
+            ),
+            "range.toml:7:",
+            "pue",
+        ),
+        (
+            write(
+                "neg.toml",
+                &format!(
+                    "{head}[[inference]]\nshape = \"profile\"\nprofile_csv = \"load.csv\"\n[grid]\nimport_cap_mw = 100\n"
+                ),
+            ),
+            "load.csv:3:",
+            "inference[0].profile_csv",
+        ),
+        (
+            write(
+                "sun.toml",
+                &format!(
+                    "{head}[[inference]]\npower_mw = 5\n[[solar]]\nnameplate_mw = 10\nprofile_csv = \"sun.csv\"\n"
+                ),
+            ),
+            "sun.csv:3:",
+            "solar[0].profile_csv",
+        ),
+        (
+            write(
+                "price.toml",
+                &format!(
+                    "{head}[[inference]]\npower_mw = 5\n[grid]\nimport_cap_mw = 10\nprice_csv = \"garbled.csv\"\n"
+                ),
+            ),
+            "garbled.csv:3:",
+            "grid.price_csv",
+        ),
+    ];
+    for (file, loc, field) in cases {
+        let out = dir.join("out");
+        let o = wattage(&[
+            "simulate",
+            "site",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{}: {err}", file.display());
+        assert!(err.contains(loc) && err.contains(field), "{err}");
+        assert!(
+            !out.exists(),
+            "{}: output folder was created",
+            file.display()
+        );
+    }
+}

@@ -247,6 +247,44 @@ fn probe(
         .collect())
 }
 
+/// Every asset an expansion names must exist in the scenario: a misspelt name would
+/// otherwise leave the asset fixed without a word.
+fn check_names(sc: &Scenario, ex: &Expansion) -> Result<(), OptimizeError> {
+    let lists: [(&str, Vec<&str>, Vec<&str>); 3] = [
+        (
+            "turbines",
+            ex.turbines.iter().map(|e| e.name.as_str()).collect(),
+            sc.turbines.iter().map(|t| t.name.as_str()).collect(),
+        ),
+        (
+            "batteries",
+            ex.batteries.iter().map(|e| e.name.as_str()).collect(),
+            sc.batteries.iter().map(|b| b.name.as_str()).collect(),
+        ),
+        (
+            "solar",
+            ex.solar.iter().map(|e| e.name.as_str()).collect(),
+            sc.solar.iter().map(|s| s.name.as_str()).collect(),
+        ),
+    ];
+    for (kind, named, have) in lists {
+        for (i, n) in named.iter().enumerate() {
+            if !have.contains(n) {
+                let known = if have.is_empty() {
+                    "it has none".to_string()
+                } else {
+                    format!("its names: {}", have.join(", "))
+                };
+                return Err(OptimizeError::invalid(
+                    format!("{kind}[{i}].name"),
+                    format!("the scenario has no {kind} entry named `{n}` ({known})"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The value of a step-held series at `t` seconds (repeating past its end).
 fn series_at(s: &Series, t: f64) -> f64 {
     let p = s.period_s();
@@ -293,6 +331,7 @@ impl SiteProblem {
             rows.iter().map(|r| Power::from_mw(r.0.max(0.0))).collect(),
         );
 
+        check_names(sc, ex)?;
         let vol = ex.value_of_lost_load_usd_per_mwh.unwrap_or(10_000.0);
         p.value_of_lost_load = EnergyPrice::from_usd_per_mwh(vol);
         p.carbon_price_usd_per_t = ex.carbon_price_usd_per_t.unwrap_or(0.0);
@@ -500,22 +539,12 @@ pub fn design_of(sc: &Scenario, s: &Solution) -> Design {
 /// fuel, O&M, starts) minus miners' revenue net of their other costs, plus unserved energy at
 /// the value of lost load. Lost GPU work of the jobs' own failures is the same in both and left
 /// out; capital is not included (add the LP's `costs.capital` for the same design).
-pub fn rule_based_cost(sc: &Scenario, k: &Kpis, value_of_lost_load: EnergyPrice) -> Usd {
+pub fn rule_based_cost(k: &Kpis, value_of_lost_load: EnergyPrice) -> Usd {
     let c = &k.cost_usd_by_component;
-    let total_mw: f64 = sc.miners.iter().map(|m| m.power.mw()).sum();
-    let other = if total_mw > 0.0 {
-        sc.miners
-            .iter()
-            .map(|m| m.other_cost.usd_per_mwh() * m.power.mw())
-            .sum::<f64>()
-            / total_mw
-    } else {
-        0.0
-    };
     Usd::new(
         c.energy_total()
             + c.miner_revenue
-            + other * k.miner_energy_mwh
+            + c.miner_other_costs
             + value_of_lost_load.usd_per_mwh() * k.unserved_mwh,
     )
 }

@@ -62,8 +62,7 @@ fn optimum_is_never_above_rule_based_on_reference_scenarios() {
             let design = design_of(&sc, &s);
             for step in [sc.simulation.step, Time::from_h(1.0)] {
                 let k = evaluate_design(&sc, &design, step).expect("rule-based run");
-                let rb =
-                    rule_based_cost(&sc, &k, p.value_of_lost_load).usd() + s.costs.capital.usd();
+                let rb = rule_based_cost(&k, p.value_of_lost_load).usd() + s.costs.capital.usd();
                 let lp = s.objective.usd();
                 eprintln!(
                     "{} ({label}, rule-based at {} s): LP {lp:.0} USD, rule-based {rb:.0} USD ({:+.2}%)",
@@ -79,4 +78,26 @@ fn optimum_is_never_above_rule_based_on_reference_scenarios() {
             }
         }
     }
+}
+
+#[test]
+fn an_expansion_naming_no_asset_is_an_error() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/colossus.toml");
+    let sc = load(&path);
+    let mut ex = Expansion::typical(&sc);
+    assert!(!ex.turbines.is_empty());
+    ex.turbines[0].name = "turbnes-0".into();
+    let co = ConvertOptions {
+        step: Time::from_h(1.0),
+        duration: Some(Time::from_h(24.0)),
+        probe_step: None,
+    };
+    let e = SiteProblem::from_scenario(&sc, &ex, &co)
+        .err()
+        .expect("a misspelt name is refused")
+        .to_string();
+    assert!(
+        e.contains("turbines[0].name") && e.contains("turbnes-0"),
+        "{e}"
+    );
 }

@@ -16,6 +16,8 @@ pub struct Reliability {
     pub expected_unserved_mwh: f64,
     /// Mean number of AI interruptions per run.
     pub expected_interruptions: f64,
+    /// Of which momentary (shorter than `[reliability] interruption_min_s`).
+    pub expected_momentary_interruptions: f64,
     /// Mean length of an interruption (s), over all interruptions of all runs.
     pub mean_interruption_s: f64,
     /// Longest interruption seen (s).
@@ -71,6 +73,11 @@ pub fn monte_carlo(
         seeds,
         expected_unserved_mwh: runs.iter().map(|k| k.unserved_mwh).sum::<f64>() / n,
         expected_interruptions: n_int as f64 / n,
+        expected_momentary_interruptions: runs
+            .iter()
+            .map(|k| k.momentary_interruptions as f64)
+            .sum::<f64>()
+            / n,
         mean_interruption_s: if n_int > 0 { int_s / n_int as f64 } else { 0.0 },
         longest_interruption_s: runs
             .iter()

@@ -156,11 +156,17 @@ pub struct ScenarioError {
     pub message: String,
     /// The offending source line followed by a caret line, when known.
     pub snippet: Option<String>,
+    /// The CSV file the error is in, as written in the scenario (`None`: the scenario
+    /// itself). `line` and `column` then refer to that file.
+    pub file: Option<String>,
 }
 
 impl ScenarioError {
     fn render(&self) -> String {
         let mut s = String::new();
+        if let Some(f) = &self.file {
+            s.push_str(&format!("in `{f}`, "));
+        }
         if self.line > 0 {
             s.push_str(&format!("line {}, column {}: ", self.line, self.column));
         }
@@ -183,6 +189,7 @@ impl ScenarioError {
             field: field.into(),
             message: message.into(),
             snippet: None,
+            file: None,
         }
     }
 
@@ -212,6 +219,7 @@ impl ScenarioError {
             field,
             message,
             snippet,
+            file: None,
         }
     }
 }
@@ -606,9 +614,42 @@ impl Series {
     }
 }
 
+/// What values a profile may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProfileKind {
+    /// Power (MW) or carbon intensity: not negative.
+    NonNegative,
+    /// A capacity factor: within [0, 1].
+    Fraction,
+    /// Any finite number (prices may be negative; temperatures are in degrees C).
+    Any,
+}
+
+impl ProfileKind {
+    fn reject(self, v: f64) -> Option<&'static str> {
+        match self {
+            ProfileKind::NonNegative if v < 0.0 => Some("must not be negative"),
+            ProfileKind::Fraction if !(0.0..=1.0).contains(&v) => {
+                Some("must be a fraction of nameplate in [0, 1] (not MW)")
+            }
+            _ => None,
+        }
+    }
+}
+
 /// Parses a CSV text `time_s,<value>` (one header line) into a [`Series`]. `field` names the
 /// scenario field for errors; lines are 1-based in the CSV text.
 pub fn parse_series_csv(text: &str, field: &str) -> Result<Series, ScenarioError> {
+    parse_profile_csv(text, field, ProfileKind::Any)
+}
+
+/// [`parse_series_csv`], rejecting values outside what `kind` allows (the error gives the
+/// line).
+pub fn parse_profile_csv(
+    text: &str,
+    field: &str,
+    kind: ProfileKind,
+) -> Result<Series, ScenarioError> {
     let mut s = Series::default();
     for (i, line) in text.lines().enumerate() {
         let line = line.trim();
@@ -627,6 +668,16 @@ pub fn parse_series_csv(text: &str, field: &str) -> Result<Series, ScenarioError
         };
         match parsed {
             Some((t, v)) => {
+                if let Some(why) = kind.reject(v) {
+                    return Err(ScenarioError {
+                        line: i + 1,
+                        column: 1,
+                        field: field.into(),
+                        message: format!("value {v} {why}"),
+                        snippet: None,
+                        file: None,
+                    });
+                }
                 s.times_s.push(t);
                 s.values.push(v);
             }
@@ -638,6 +689,7 @@ pub fn parse_series_csv(text: &str, field: &str) -> Result<Series, ScenarioError
                     field: field.into(),
                     message: format!("expected `time_s,value` numbers, found `{line}`"),
                     snippet: None,
+                    file: None,
                 });
             }
         }
@@ -975,8 +1027,8 @@ pub struct DispatchSettings {
 pub struct ReliabilitySettings {
     /// Number of seeds for Monte Carlo.
     pub seeds: u32,
-    /// Unserved spells shorter than this still interrupt AI (any unserved step does); kept
-    /// for reports: interruptions shorter than this are listed as brief.
+    /// Interruptions shorter than this are counted as momentary too (any step with unserved
+    /// energy interrupts AI work, however short the spell).
     pub interruption_min: Time,
 }
 
@@ -1015,7 +1067,7 @@ impl Scenario {
     /// Paths of CSV files the scenario refers to, in order, each with its field.
     pub fn csv_files(&mut self) -> Vec<(String, String)> {
         let mut out = Vec::new();
-        self.for_each_profile(&mut |field, p| {
+        self.for_each_profile(&mut |field, _, p| {
             if let Profile::Csv { path } = p {
                 out.push((field.to_string(), path.clone()));
             }
@@ -1031,16 +1083,16 @@ impl Scenario {
         mut read: impl FnMut(&str) -> Result<String, String>,
     ) -> Result<(), ScenarioError> {
         let mut err = None;
-        self.for_each_profile(&mut |field, p| {
+        self.for_each_profile(&mut |field, kind, p| {
             if err.is_some() {
                 return;
             }
             if let Profile::Csv { path } = p {
                 match read(path) {
-                    Ok(text) => match parse_series_csv(&text, field) {
+                    Ok(text) => match parse_profile_csv(&text, field, kind) {
                         Ok(s) => *p = Profile::Series(s),
                         Err(mut e) => {
-                            e.message = format!("in `{path}`: {}", e.message);
+                            e.file = Some(path.clone());
                             err = Some(e);
                         }
                     },
@@ -1051,26 +1103,27 @@ impl Scenario {
         err.map_or(Ok(()), Err)
     }
 
-    fn for_each_profile(&mut self, f: &mut dyn FnMut(&str, &mut Profile)) {
+    fn for_each_profile(&mut self, f: &mut dyn FnMut(&str, ProfileKind, &mut Profile)) {
+        use ProfileKind::{Any, Fraction, NonNegative};
         for (i, l) in self.inference.iter_mut().enumerate() {
             if let InferenceShape::Profile(p) = &mut l.shape {
-                f(&format!("inference[{i}].profile_csv"), p);
+                f(&format!("inference[{i}].profile_csv"), NonNegative, p);
             }
         }
         if let Some(Temperature::Profile(p)) = &mut self.facility.temperature {
-            f("facility.temperature.profile_csv", p);
+            f("facility.temperature.profile_csv", Any, p);
         }
         if let Some(g) = &mut self.grid {
             if let Tariff::Profile(p) = &mut g.tariff {
-                f("grid.price_csv", p);
+                f("grid.price_csv", Any, p);
             }
             if let Carbon::Profile(p) = &mut g.carbon {
-                f("grid.carbon_csv", p);
+                f("grid.carbon_csv", NonNegative, p);
             }
         }
         for (i, s) in self.solar.iter_mut().enumerate() {
             if let SolarSource::Profile(p) = &mut s.source {
-                f(&format!("solar[{i}].profile_csv"), p);
+                f(&format!("solar[{i}].profile_csv"), Fraction, p);
             }
         }
     }
@@ -1356,7 +1409,21 @@ fn convert(r: &raw::RawScenario) -> VResult<Scenario> {
     let temperature = match &f.temperature {
         None => None,
         Some(t) => Some(match &t.profile_csv {
-            Some(path) => Temperature::Profile(csv_profile(path)),
+            Some(path) => {
+                for (k, v) in [
+                    ("mean_c", t.mean_c),
+                    ("annual_amplitude_c", t.annual_amplitude_c),
+                    ("daily_amplitude_c", t.daily_amplitude_c),
+                ] {
+                    if v.is_some() {
+                        return bad(
+                            format!("facility.temperature.{k}"),
+                            "give `profile_csv` or the sinusoid's parameters, not both",
+                        );
+                    }
+                }
+                Temperature::Profile(csv_profile(path))
+            }
             None => Temperature::Sinusoid {
                 mean_c: finite("facility.temperature.mean_c", t.mean_c.unwrap_or(17.0))?,
                 annual_amplitude_c: non_negative(
@@ -1467,7 +1534,21 @@ fn convert(r: &raw::RawScenario) -> VResult<Scenario> {
                     "give `profile_csv` or `latitude_deg`, not both",
                 );
             }
-            (Some(path), None) => SolarSource::Profile(csv_profile(path)),
+            (Some(path), None) => {
+                for (k, v) in [
+                    ("performance_ratio", s.performance_ratio),
+                    ("weather_noise", s.weather_noise),
+                ] {
+                    if v.is_some() {
+                        return bad(
+                            p(k),
+                            "applies to the clear-sky model (`latitude_deg`) only: a \
+                             `profile_csv` gives the output per MW of nameplate itself",
+                        );
+                    }
+                }
+                SolarSource::Profile(csv_profile(path))
+            }
             (None, Some(lat)) => {
                 finite(&p("latitude_deg"), lat)?;
                 if !(-66.0..=66.0).contains(&lat) {
@@ -1602,7 +1683,7 @@ fn convert(r: &raw::RawScenario) -> VResult<Scenario> {
     if grid.is_none() && turbines.is_empty() && solar.is_empty() && batteries.is_empty() {
         return bad(
             "grid",
-            "the site has no supply: add `[grid]`, `[[turbines]]` or `[[solar]]`",
+            "the site has no supply: add `[grid]`, `[[turbines]]`, `[[solar]]` or `[[batteries]]`",
         );
     }
 
@@ -1770,6 +1851,30 @@ mod tests {
         let e = parse_scenario(&text).unwrap_err();
         assert_eq!((e.line, e.column), (14, 25), "{e}");
         assert_eq!(e.field, "batteries[0].round_trip_efficiency");
+    }
+
+    #[test]
+    fn a_profile_excludes_the_models_own_parameters() {
+        let solar = format!(
+            "{BASE}\n[[solar]]\nnameplate_mw = 5\nprofile_csv = \"sun.csv\"\nperformance_ratio = 0.8\n"
+        );
+        let e = parse_scenario(&solar).unwrap_err();
+        assert_eq!(e.field, "solar[0].performance_ratio", "{e}");
+        assert_eq!(e.line, 14, "{e}");
+        let temp =
+            format!("{BASE}\n[facility.temperature]\nprofile_csv = \"t.csv\"\nmean_c = 20\n");
+        let e = parse_scenario(&temp).unwrap_err();
+        assert_eq!(e.field, "facility.temperature.mean_c", "{e}");
+        assert_eq!(e.line, 13, "{e}");
+    }
+
+    #[test]
+    fn profile_values_are_checked_with_their_line() {
+        let e = parse_profile_csv("time_s,mw\n0,1\n60,-2\n", "f", ProfileKind::NonNegative)
+            .unwrap_err();
+        assert_eq!((e.line, e.field.as_str()), (3, "f"), "{e}");
+        assert!(parse_profile_csv("0,1\n60,1.5\n", "f", ProfileKind::Fraction).is_err());
+        assert!(parse_profile_csv("0,-40\n60,1.5\n", "f", ProfileKind::Any).is_ok());
     }
 
     #[test]

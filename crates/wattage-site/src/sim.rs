@@ -183,6 +183,8 @@ pub struct CostBreakdown {
     pub job_failures: f64,
     /// Miners' revenue (negative cost).
     pub miner_revenue: f64,
+    /// Miners' costs other than power (pool fees, wear), per MWh they draw.
+    pub miner_other_costs: f64,
 }
 
 impl CostBreakdown {
@@ -195,9 +197,14 @@ impl CostBreakdown {
             + self.turbine_om
             + self.starts
     }
-    /// Everything: energy cost plus lost work, minus miners' revenue.
+    /// Everything: energy cost plus lost work, minus miners' revenue net of their other
+    /// costs.
     pub fn total(&self) -> f64 {
-        self.energy_total() + self.interruptions + self.job_failures + self.miner_revenue
+        self.energy_total()
+            + self.interruptions
+            + self.job_failures
+            + self.miner_revenue
+            + self.miner_other_costs
     }
 }
 
@@ -284,6 +291,9 @@ pub struct Kpis {
     pub reserve_shortfall_s: f64,
     /// Number of AI interruptions (spells of unserved load).
     pub interruptions: u64,
+    /// Of those, the ones shorter than `[reliability] interruption_min_s` (momentary, in
+    /// the sense of IEEE 1366; none unless that is set).
+    pub momentary_interruptions: u64,
     /// Total length of interruptions (s).
     pub interruption_s: f64,
     /// Longest interruption (s).
@@ -450,6 +460,7 @@ struct Miner {
     rate_mw_s: f64,
     break_even: f64,
     usd_per_mwh_revenue: f64,
+    usd_per_mwh_other: f64,
     load_mw: f64,
     // this step's limits (set with the bounds, used again in the accounting)
     lo: f64,
@@ -566,6 +577,10 @@ pub struct Simulator<P: DispatchPolicy = RuleBased> {
     facility_sum_mwh: f64,
     grid_import_sum_mwh: f64,
     in_interruption: bool,
+    /// When the current interruption began (s).
+    spell_start_s: f64,
+    /// Interruptions shorter than this are momentary (s).
+    momentary_s: f64,
     miner_on_steps: u64,
     row: SeriesRow,
     row_n: u64,
@@ -835,6 +850,7 @@ impl<P: DispatchPolicy> Simulator<P> {
                     rate_mw_s: m.power.mw() / m.response.s(),
                     break_even: m.break_even().usd_per_mwh(),
                     usd_per_mwh_revenue: th_per_s_per_mw * m.hashprice.usd_per_th_day() / 24.0,
+                    usd_per_mwh_other: m.other_cost.usd_per_mwh(),
                     load_mw: 0.0,
                     lo: 0.0,
                     hi: 0.0,
@@ -973,6 +989,8 @@ impl<P: DispatchPolicy> Simulator<P> {
             facility_sum_mwh: 0.0,
             grid_import_sum_mwh: 0.0,
             in_interruption: false,
+            spell_start_s: 0.0,
+            momentary_s: sc.reliability.interruption_min.s(),
             miner_on_steps: 0,
             row: SeriesRow::default(),
             row_n: 0,
@@ -1712,6 +1730,7 @@ impl<P: DispatchPolicy> Simulator<P> {
             self.k.energy_mwh_by_source.unserved += e;
             if !self.in_interruption {
                 self.in_interruption = true;
+                self.spell_start_s = t;
                 self.k.interruptions += 1;
                 let mut lost_h = 0.0;
                 for j in &mut self.jobs {
@@ -1754,7 +1773,7 @@ impl<P: DispatchPolicy> Simulator<P> {
                 last.unserved_mwh += e;
             }
         } else if self.in_interruption {
-            self.in_interruption = false;
+            self.end_interruption(t);
         }
 
         // SoC range.
@@ -1797,6 +1816,14 @@ impl<P: DispatchPolicy> Simulator<P> {
             self.refresh_soc_cap();
         }
         self.step += 1;
+    }
+
+    /// Closes the interruption under way at `t`, counting it as momentary when short.
+    fn end_interruption(&mut self, t: f64) {
+        self.in_interruption = false;
+        if t - self.spell_start_s < self.momentary_s {
+            self.k.momentary_interruptions += 1;
+        }
     }
 
     /// Running totals the series rows are differences of, as power sums (MW x steps):
@@ -1918,6 +1945,9 @@ impl<P: DispatchPolicy> Simulator<P> {
             self.flush_row();
         }
         let dur_s = self.steps as f64 * self.dt;
+        if self.in_interruption {
+            self.end_interruption(dur_s);
+        }
         for b in &self.bats {
             let (dis, chg) = (b.dis_sum * self.dt_h, b.chg_sum * self.dt_h);
             self.k.energy_mwh_by_source.battery_discharge += dis;
@@ -1929,6 +1959,7 @@ impl<P: DispatchPolicy> Simulator<P> {
             let e = m.mw_sum * self.dt_h;
             self.k.miner_energy_mwh += e;
             self.k.miner_revenue_usd += e * m.usd_per_mwh_revenue;
+            self.k.cost_usd_by_component.miner_other_costs += e * m.usd_per_mwh_other;
         }
         for g in &self.groups {
             let e = g.out_sum * self.dt_h;

@@ -150,6 +150,7 @@ soc_target = 0.5
 power_mw = 40
 efficiency_j_per_th = 20
 hashprice_usd_per_th_day = 0.05
+other_cost_usd_per_mwh = 5
 "#,
     )
     .unwrap();
@@ -184,6 +185,19 @@ hashprice_usd_per_th_day = 0.05
     assert_relative_eq!(
         k.miner_capacity_factor,
         k.miner_energy_mwh / (40.0 * 24.0),
+        max_relative = 1e-12
+    );
+    // Pool fees and wear: $5 per MWh drawn, in the total.
+    let c = &k.cost_usd_by_component;
+    assert_relative_eq!(
+        c.miner_other_costs,
+        5.0 * k.miner_energy_mwh,
+        max_relative = 1e-9
+    );
+    assert_relative_eq!(
+        k.cost_usd,
+        c.energy_total() + c.interruptions + c.job_failures - k.miner_revenue_usd
+            + 5.0 * k.miner_energy_mwh,
         max_relative = 1e-12
     );
     // Off only while the first units start.
@@ -358,6 +372,43 @@ fn grid_outage_without_storage_interrupts_ai() {
     assert!(k.interruptions >= 1);
     assert!(k.unserved_mwh > 0.0);
     assert!(k.cost_usd_by_component.interruptions > 0.0);
+}
+
+#[test]
+fn scheduled_outages_give_interruptions_of_their_length() {
+    // 100 MW of IT load (PUE 1) on a grid alone: a 30-minute and a 30-second outage leave
+    // exactly that load unserved for exactly that long. With interruptions under a minute
+    // counted as momentary, the second one is.
+    let k = run(r#"
+[simulation]
+duration_h = 4
+step_s = 1
+[[inference]]
+power_mw = 100
+[facility]
+pue = 1.0
+[grid]
+import_cap_mw = 200
+[[grid.outages]]
+start_h = 1
+duration_h = 0.5
+[[grid.outages]]
+start_h = 2.5
+duration_h = 0.008333333333333333
+[reliability]
+interruption_min_s = 60
+"#)
+    .kpis;
+    assert_eq!(k.interruptions, 2);
+    assert_eq!(k.momentary_interruptions, 1);
+    assert_relative_eq!(k.interruption_s, 1830.0, epsilon = 1e-9);
+    assert_relative_eq!(k.longest_interruption_s, 1800.0, epsilon = 1e-9);
+    assert_relative_eq!(k.unserved_mwh, 100.0 * 1830.0 / 3600.0, max_relative = 1e-9);
+    assert_relative_eq!(
+        k.energy_mwh_by_source.grid,
+        100.0 * (4.0 - 1830.0 / 3600.0),
+        max_relative = 1e-9
+    );
 }
 
 proptest! {

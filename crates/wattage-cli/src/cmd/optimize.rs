@@ -3,7 +3,7 @@
 //! step (1 s for the reference scenarios) to show what the hourly plan cannot see.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context;
 use serde::Serialize;
@@ -81,18 +81,6 @@ fn parse_time(s: &str) -> Result<Time, String> {
         return Err(format!("`{s}` must be a positive duration"));
     }
     Ok(Time::from_s(v * mult))
-}
-
-fn load_scenario(path: &Path) -> anyhow::Result<Scenario> {
-    let text = read_text(path)?;
-    let mut sc = wattage_site::parse_scenario(&text)
-        .map_err(|e| user(format!("`{}`: {e}", path.display())))?;
-    let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
-    sc.resolve_files(|p| {
-        std::fs::read_to_string(dir.join(p)).map_err(|e| format!("cannot read `{p}`: {e}"))
-    })
-    .map_err(|e| user(format!("`{}`: {e}", path.display())))?;
-    Ok(sc)
 }
 
 #[derive(Serialize)]
@@ -266,7 +254,7 @@ pub(crate) fn check_run(
     sc.simulation.duration = p.horizon();
     let k: Kpis =
         evaluate_design(&sc, design, step).map_err(|e| user(format!("rule-based check: {e}")))?;
-    let rb = rule_based_cost(&sc, &k, p.value_of_lost_load).usd() + s.costs.capital.usd();
+    let rb = rule_based_cost(&k, p.value_of_lost_load).usd() + s.costs.capital.usd();
     Ok(CheckOut {
         step_s: step.s(),
         cost_usd: rb,
@@ -428,7 +416,7 @@ fn print_text(sm: &Summary) {
 
 /// Runs the command.
 pub fn run(_g: &Global, a: Args) -> anyhow::Result<()> {
-    let sc = load_scenario(&a.scenario)?;
+    let sc = crate::cmd::site::load(&a.scenario)?;
     let ex = match (&a.expansion, a.extend) {
         (Some(path), _) => {
             let text = read_text(path)?;

@@ -27,9 +27,10 @@ pub struct Args {
     /// Seed (overrides the scenario's)
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Monte Carlo over N seeds (outage and failure draws); reports reliability
-    #[arg(long, value_name = "N")]
-    pub seeds: Option<u32>,
+    /// Monte Carlo over N seeds (outage and failure draws); reports reliability. Without N:
+    /// the scenario's `[reliability] seeds`
+    #[arg(long, value_name = "N", num_args = 0..=1)]
+    pub seeds: Option<Option<u32>>,
     /// Write `timeseries.csv`, `timeseries.parquet` and `kpis.json` into this directory
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -38,11 +39,17 @@ pub struct Args {
     pub resolution: Option<f64>,
 }
 
-fn scenario_error(path: &Path, e: &ScenarioError) -> anyhow::Error {
+/// A scenario error as the user sees it: `FILE:LINE:COLUMN`, where FILE is the CSV file the
+/// error is in (resolved like the scenario resolves it) or else the scenario file.
+pub fn scenario_error(path: &Path, e: &ScenarioError) -> anyhow::Error {
+    let file = match &e.file {
+        Some(f) => path.parent().unwrap_or(Path::new("")).join(f),
+        None => path.to_path_buf(),
+    };
     let loc = if e.line > 0 {
-        format!("{}:{}:{}", path.display(), e.line, e.column)
+        format!("{}:{}:{}", file.display(), e.line, e.column)
     } else {
-        path.display().to_string()
+        file.display().to_string()
     };
     let field = if e.field.is_empty() {
         String::new()
@@ -61,13 +68,19 @@ fn scenario_error(path: &Path, e: &ScenarioError) -> anyhow::Error {
 pub fn load(path: &Path) -> anyhow::Result<Scenario> {
     let text = read_text(path)?;
     let mut sc = wattage_site::parse_scenario(&text).map_err(|e| scenario_error(path, &e))?;
+    resolve_csv(&mut sc, path)?;
+    Ok(sc)
+}
+
+/// Reads a parsed scenario's CSV profiles, relative to the directory of the scenario file at
+/// `path`.
+pub fn resolve_csv(sc: &mut Scenario, path: &Path) -> anyhow::Result<()> {
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     sc.resolve_files(|p| {
         let full = dir.join(p);
         std::fs::read_to_string(&full).map_err(|e| format!("cannot read `{}`: {e}", full.display()))
     })
-    .map_err(|e| scenario_error(path, &e))?;
-    Ok(sc)
+    .map_err(|e| scenario_error(path, &e))
 }
 
 fn positive(name: &str, v: f64) -> anyhow::Result<f64> {
@@ -124,7 +137,7 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<()> {
         .into()
     };
 
-    if let Some(n) = a.seeds {
+    if let Some(n) = a.seeds.map(|n| n.unwrap_or(sc.reliability.seeds)) {
         if n == 0 {
             return Err(UserError::new("`--seeds` must be positive").into());
         }
@@ -153,6 +166,13 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<()> {
             "  expected interruptions     {:>12.2}",
             rel.expected_interruptions
         ));
+        if sc.reliability.interruption_min.s() > 0.0 {
+            out(format!(
+                "    of which momentary       {:>12.2} (under {:.0} s)",
+                rel.expected_momentary_interruptions,
+                sc.reliability.interruption_min.s()
+            ));
+        }
         out(format!(
             "  P(at least one)            {:>12.2}",
             rel.probability_of_interruption
@@ -259,6 +279,7 @@ fn summary(sc: &Scenario, r: &SimResult) {
         ("lost work, interruptions", c.interruptions),
         ("lost work, job failures", c.job_failures),
         ("miners' revenue", c.miner_revenue),
+        ("miners' other costs", c.miner_other_costs),
     ] {
         out(format!("  {n:<26}{v:>14.0}"));
     }
@@ -291,6 +312,13 @@ fn summary(sc: &Scenario, r: &SimResult) {
         "AI interruptions            {:>14} ({:.0} s total, longest {:.0} s, {:.0} GPU-h lost)",
         k.interruptions, k.interruption_s, k.longest_interruption_s, k.gpu_hours_lost
     ));
+    if sc.reliability.interruption_min.s() > 0.0 {
+        out(format!(
+            "  of which momentary        {:>14} (under {:.0} s)",
+            k.momentary_interruptions,
+            sc.reliability.interruption_min.s()
+        ));
+    }
     out(format!(
         "training job failures       {:>14}",
         k.job_failures
