@@ -93,8 +93,7 @@ fn an_expansion_naming_no_asset_is_an_error() {
         probe_step: None,
     };
     let e = SiteProblem::from_scenario(&sc, &ex, &co)
-        .err()
-        .expect("a misspelt name is refused")
+        .expect_err("a misspelt name is refused")
         .to_string();
     assert!(
         e.contains("turbines[0].name") && e.contains("turbnes-0"),

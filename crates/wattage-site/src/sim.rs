@@ -55,7 +55,9 @@ impl RunOptions {
         }
     }
 
-    fn check(&self) -> Result<(u64, u64), ScenarioError> {
+    /// Checks the options (the error's field is `step`, `duration` or `resolution`) and
+    /// returns the number of steps and the steps per stored row.
+    pub fn check(&self) -> Result<(u64, u64), ScenarioError> {
         let (dt, dur, res) = (self.step.s(), self.duration.s(), self.resolution.s());
         if !(dt.is_finite() && dt > 0.0 && dt <= 3600.0) {
             return Err(ScenarioError::api("step", "must be in (0, 3600] s"));
@@ -69,7 +71,7 @@ impl RunOptions {
         if !(res.is_finite() && res >= dt) {
             return Err(ScenarioError::api(
                 "resolution",
-                "must be at least the step",
+                format!("must be at least the step ({dt} s), found {res} s"),
             ));
         }
         let steps = (dur / dt).round().mx(1.0) as u64;

@@ -22,7 +22,7 @@ use wattage_units::Time;
 
 use crate::cmd::estimate::{lookup, request_error};
 use crate::columnar::write_table;
-use crate::common::{Global, UserError, out, out_json, user};
+use crate::common::{Global, out, out_json, user};
 use fleet::{Fleet, PROFILE_STEP_S};
 use scenario::{Loaded, Service};
 
@@ -134,45 +134,13 @@ fn bar(g: &Global, msg: &str) -> ProgressBar {
     pb
 }
 
-fn site_error(origin: &str, e: wattage_site::ScenarioError) -> anyhow::Error {
-    user(format!("`{origin}`: {e}"))
-}
-
 /// Runs every stage of a loaded scenario.
 pub fn execute(g: &Global, loaded: Loaded) -> anyhow::Result<RunResult> {
     let cat = g.catalog()?;
     let sc = &loaded.scenario;
+    let seed = sc.serving_seed();
     let region = lookup(cat.region(&sc.region), "regions")?.clone();
     let mut timings = Vec::new();
-
-    // The site file first: a bad site should fail before minutes of simulation.
-    let mut site = wattage_site::parse_scenario(&loaded.site_text)
-        .map_err(|e| site_error(&loaded.site_origin, e))?;
-    let load_index = match &sc.site.inference_load {
-        Some(n) => site.inference.iter().position(|l| &l.name == n).ok_or_else(|| {
-            UserError::new(format!(
-                "`{}`: field `site.inference_load`: the site `{}` has no inference load named `{n}`",
-                loaded.origin, loaded.site_origin
-            ))
-            .hint(format!(
-                "its inference loads: {}",
-                site.inference
-                    .iter()
-                    .map(|l| format!("`{}`", l.name))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))
-        })?,
-        None => {
-            if site.inference.is_empty() {
-                return Err(user(format!(
-                    "`{}`: the site `{}` has no `[[inference]]` load for the services to replace",
-                    loaded.origin, loaded.site_origin
-                )));
-            }
-            0
-        }
-    };
 
     // Request and fleet, per service.
     let t0 = Instant::now();
@@ -211,7 +179,7 @@ pub fn execute(g: &Global, loaded: Loaded) -> anyhow::Result<RunResult> {
         .map_err(request_error)?;
         let flat_server = flat.breakdown.at(Scope::Server).wh();
         let pb = spinner(g, &format!("serving fleet `{}`", sv.name));
-        let fl = fleet::derive(&d, sv, sc.seed, flat_server, &mut |m| {
+        let fl = fleet::derive(&d, sv, seed, flat_server, &mut |m| {
             pb.set_message(m.to_string())
         })?;
         pb.finish_and_clear();
@@ -231,7 +199,7 @@ pub fn execute(g: &Global, loaded: Loaded) -> anyhow::Result<RunResult> {
             Method::Roofline,
             Scope::Facility,
             20_000,
-            sc.seed,
+            seed,
         )
         .map_err(request_error)?;
         services.push(ServiceResult {
@@ -247,14 +215,9 @@ pub fn execute(g: &Global, loaded: Loaded) -> anyhow::Result<RunResult> {
     }
     timings.push(("request and fleet", t0.elapsed().as_secs_f64()));
 
-    // The site, with the fleets' server power as its inference load.
-    if let Some(h) = sc.site.duration_h {
-        site.simulation.duration = Time::from_h(h);
-    }
-    if let Some(s) = sc.site.step_s {
-        site.simulation.step = Time::from_s(s);
-    }
-    site.simulation.output_resolution = Time::from_s(sc.site.output_resolution_s);
+    // The site (the run's overrides and seed already applied, see `scenario::load`), with
+    // the fleets' server power as its inference load.
+    let mut site = loaded.site.clone();
     let bins_per_day = services[0].fleet.day_server_w.len();
     let day_mw: Vec<f64> = (0..bins_per_day)
         .map(|i| {
@@ -267,8 +230,8 @@ pub fn execute(g: &Global, loaded: Loaded) -> anyhow::Result<RunResult> {
         .collect();
     let days = (site.simulation.duration.s() / 86_400.0).ceil().max(1.0) as usize;
     let series: Vec<f64> = (0..days).flat_map(|_| day_mw.iter().copied()).collect();
-    site.set_inference_series(load_index, Time::from_s(PROFILE_STEP_S), series)
-        .map_err(|e| site_error(&loaded.site_origin, e))?;
+    site.set_inference_series(loaded.load_index, Time::from_s(PROFILE_STEP_S), series)
+        .map_err(|e| loaded.site_error(&e))?;
 
     let t1 = Instant::now();
     let pb = bar(g, "site, whole horizon");
@@ -277,21 +240,22 @@ pub fn execute(g: &Global, loaded: Loaded) -> anyhow::Result<RunResult> {
         pb.set_length(total);
         pb.set_position(done);
     })
-    .map_err(|e| site_error(&loaded.site_origin, e))?;
+    .map_err(|e| loaded.site_error(&e))?;
     pb.finish_and_clear();
     timings.push(("site, whole horizon", t1.elapsed().as_secs_f64()));
 
     let t2 = Instant::now();
+    // The zoomed day: a one-day run starting on day `zoom_day` of the year, which sets the
+    // season of the solar and temperature models (both count 1 as 1 January).
     let mut day_site = site.clone();
-    day_site.simulation.start_day_of_year = sc.site.zoom_day - 1.0;
+    day_site.simulation.start_day_of_year = sc.site.zoom_day;
     let day_opts = RunOptions {
         duration: Time::from_days(1.0),
         step: site.simulation.step.min(Time::from_s(1.0)),
         resolution: Time::from_s(10.0).max(site.simulation.step),
         ..RunOptions::from_scenario(&day_site)
     };
-    let day = wattage_site::simulate(&day_site, &day_opts)
-        .map_err(|e| site_error(&loaded.site_origin, e))?;
+    let day = wattage_site::simulate(&day_site, &day_opts).map_err(|e| loaded.site_error(&e))?;
     timings.push(("site, one day", t2.elapsed().as_secs_f64()));
 
     let optimized = if sc.optimize.enabled {
@@ -524,6 +488,10 @@ pub fn summary_json(r: &RunResult) -> Value {
     json!({
         "scenario": r.loaded.scenario.name,
         "site_file": r.loaded.site_origin,
+        "seed": {
+            "serving": r.loaded.scenario.serving_seed(),
+            "site": r.site.simulation.seed,
+        },
         "services": services,
         "site": {
             "hours": r6(k.hours),
@@ -635,10 +603,15 @@ fn print_summary(r: &RunResult, dir: &Path) {
 
 /// Compares scenarios.
 pub fn compare(g: &Global, a: CompareArgs) -> anyhow::Result<()> {
+    // Every file is checked before the first run starts.
+    let loaded = a
+        .scenarios
+        .iter()
+        .map(|p| scenario::load(Some(p)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let mut runs = Vec::new();
-    for p in &a.scenarios {
-        let loaded = scenario::load(Some(p))?;
-        let r = execute(g, loaded)?;
+    for l in loaded {
+        let r = execute(g, l)?;
         let s = summary_json(&r);
         runs.push((r, s));
     }

@@ -387,7 +387,7 @@ fn site_section(r: &RunResult) -> anyhow::Result<Section> {
             "Fuel",
             "Turbine O&M and starts",
             "Lost GPU work",
-            "Miners' revenue",
+            "Miners' net revenue",
         ],
         Axis::new("Cost", "M$"),
         BarLayout::Grouped,
@@ -401,7 +401,7 @@ fn site_section(r: &RunResult) -> anyhow::Result<Section> {
             c.fuel / 1e6,
             (c.turbine_om + c.starts) / 1e6,
             (c.interruptions + c.job_failures) / 1e6,
-            c.miner_revenue / 1e6,
+            (c.miner_revenue + c.miner_other_costs) / 1e6,
         ],
     );
     // Emissions by source: grid at its intensity, turbines from fuel; split by energy share of
@@ -587,13 +587,19 @@ fn optimize_section(v: &Value) -> Option<Section> {
 /// The whole report.
 pub fn build(r: &RunResult, _summary: &Value) -> anyhow::Result<Report> {
     let sc = &r.loaded.scenario;
+    // The seeds actually used: the run's seed seeds the site too when it is given.
+    let (serving, site) = (sc.serving_seed(), r.site.simulation.seed);
+    let seeds = if serving == site {
+        format!("seed {serving}")
+    } else {
+        format!("seed {serving} (serving), site seed {site} (site file)")
+    };
     let mut rep = Report::new(sc.title.clone().unwrap_or_else(|| sc.name.clone()))
         .subtitle(sc.description.clone())
         .generated_by(format!(
-            "wattage {} · scenario `{}` · seed {}",
+            "wattage {} · scenario `{}` · {seeds}",
             env!("CARGO_PKG_VERSION"),
             r.loaded.origin,
-            sc.seed
         ));
     let figs = figures(r);
     rep = rep.section(

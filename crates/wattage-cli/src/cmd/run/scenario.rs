@@ -1,10 +1,18 @@
 //! The `wattage run` scenario: services (model, hardware, traffic) -> serving fleet -> a site
 //! file. Parsed with `deny_unknown_fields`; every error names the file, line, column and field.
+//! The site file is read, checked and given the run's overrides here too, so that a bad
+//! scenario fails before any simulation starts.
 
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+use wattage_catalog::Precision;
+use wattage_site::{RunOptions, Scenario};
+use wattage_units::Time;
 
+use crate::cmd::site::{resolve_csv, scenario_error};
 use crate::common::{UserError, read_text};
 
 /// The built-in default scenario and the site files it may name as `builtin:NAME`.
@@ -39,9 +47,11 @@ pub struct RunScenario {
     /// Grid region of the request-level estimate (carbon, water, PUE, price).
     #[serde(default = "default_region")]
     pub region: String,
-    /// Seed of every random draw.
-    #[serde(default = "default_seed")]
-    pub seed: u64,
+    /// Seed of every random draw: the serving simulations, the per-request Monte Carlo and
+    /// the site simulation (replacing the site file's `[simulation] seed`). Absent: the
+    /// serving side uses [`DEFAULT_SEED`] and the site its own file's seed.
+    #[serde(default)]
+    pub seed: Option<u64>,
     /// Inference services.
     #[serde(default)]
     pub service: Vec<Service>,
@@ -52,11 +62,19 @@ pub struct RunScenario {
     pub optimize: Optimize,
 }
 
+/// Seed of the serving simulations and the per-request Monte Carlo when the scenario gives
+/// none.
+pub const DEFAULT_SEED: u64 = 42;
+
+impl RunScenario {
+    /// Seed of the serving simulations and the per-request Monte Carlo.
+    pub fn serving_seed(&self) -> u64 {
+        self.seed.unwrap_or(DEFAULT_SEED)
+    }
+}
+
 fn default_region() -> String {
     "us-average".into()
-}
-fn default_seed() -> u64 {
-    42
 }
 
 /// How a service's fleet is derived.
@@ -163,17 +181,19 @@ pub struct Site {
     /// Dispatch step, seconds (default: the site file's).
     #[serde(default)]
     pub step_s: Option<f64>,
-    /// Resolution of the stored series, seconds.
-    #[serde(default = "default_resolution")]
-    pub output_resolution_s: f64,
-    /// Day of the year shown second by second.
+    /// Resolution of the stored series, seconds (default: [`DEFAULT_RESOLUTION_S`], or the
+    /// step if that is longer).
+    #[serde(default)]
+    pub output_resolution_s: Option<f64>,
+    /// Day of the year shown second by second (1 = 1 January, as the site file's
+    /// `start_day_of_year`).
     #[serde(default = "default_day")]
     pub zoom_day: f64,
 }
 
-fn default_resolution() -> f64 {
-    900.0
-}
+/// Default resolution of the stored site series, seconds.
+pub const DEFAULT_RESOLUTION_S: f64 = 900.0;
+
 fn default_day() -> f64 {
     196.0
 }
@@ -210,10 +230,20 @@ pub struct Loaded {
     pub scenario: RunScenario,
     /// Its path (`built-in default` for the default).
     pub origin: String,
-    /// The site file's text and its name for errors.
-    pub site_text: String,
-    /// Name of the site file.
+    /// The site scenario: parsed, its CSV profiles read, with the run's `[site]` overrides
+    /// and seed applied.
+    pub site: Scenario,
+    /// Name of the site file: `builtin:NAME` or its path.
     pub site_origin: String,
+    /// Index of the site's `[[inference]]` load that the services' fleet power replaces.
+    pub load_index: usize,
+}
+
+impl Loaded {
+    /// An error of the site engine about the site, named as `wattage simulate site` names it.
+    pub fn site_error(&self, e: &wattage_site::ScenarioError) -> anyhow::Error {
+        scenario_error(Path::new(&self.site_origin), e)
+    }
 }
 
 /// 1-based line and column of a byte offset, and the text of that line.
@@ -237,7 +267,52 @@ pub fn located(origin: &str, text: &str, offset: usize, field: &str, msg: &str) 
     ))
 }
 
-/// Loads a scenario file (or the built-in default when `path` is `None`) and its site file.
+/// The run file's text with its syntax tree, whose spans locate a field's value.
+struct Source<'a> {
+    origin: &'a str,
+    text: &'a str,
+    root: Spanned<DeTable<'a>>,
+}
+
+impl Source<'_> {
+    /// Byte offset of the value of `field`, a path such as `service[1].peak_hour` or
+    /// `site.zoom_day`; when that key is absent, of the nearest enclosing value that is
+    /// present (the `[site]` table, the second `[[service]]`), else the start of the file.
+    fn offset(&self, field: &str) -> usize {
+        let mut offset = 0;
+        let mut table = Some(self.root.get_ref());
+        for seg in field.split('.') {
+            let (key, index) = match seg.split_once('[') {
+                Some((k, i)) => (k, i.trim_end_matches(']').parse::<usize>().ok()),
+                None => (seg, None),
+            };
+            let Some(mut v) = table.and_then(|t| t.get(key)) else {
+                break;
+            };
+            offset = v.span().start;
+            if let Some(i) = index {
+                let Some(e) = v.get_ref().get(i) else {
+                    break;
+                };
+                v = e;
+                offset = v.span().start;
+            }
+            table = match v.get_ref() {
+                DeValue::Table(t) => Some(t),
+                _ => None,
+            };
+        }
+        offset
+    }
+
+    /// An error about `field`, with its line and a caret under its value.
+    fn error(&self, field: &str, msg: &str) -> UserError {
+        located(self.origin, self.text, self.offset(field), field, msg)
+    }
+}
+
+/// Loads a scenario file (or the built-in default when `path` is `None`) and its site file,
+/// and checks both, the run's overrides of the site included.
 pub fn load(path: Option<&Path>) -> anyhow::Result<Loaded> {
     let (text, origin, dir) = match path {
         Some(p) => (
@@ -251,23 +326,41 @@ pub fn load(path: Option<&Path>) -> anyhow::Result<Loaded> {
             PathBuf::new(),
         ),
     };
-    let scenario: RunScenario = toml::from_str(&text).map_err(|e| {
+    let toml_error = |e: toml::de::Error| {
         let off = e.span().map_or(0, |s| s.start);
         let field = field_of(e.message());
         located(&origin, &text, off, &field, e.message().trim())
-    })?;
-    validate(&scenario, &origin, &text)?;
-    let (site_text, site_origin) =
-        if let Some(name) = scenario.site.scenario.strip_prefix("builtin:") {
+    };
+    let root = DeTable::parse(&text).map_err(toml_error)?;
+    let scenario =
+        RunScenario::deserialize(toml::de::Deserializer::from(root.clone())).map_err(toml_error)?;
+    let src = Source {
+        origin: &origin,
+        text: &text,
+        root,
+    };
+    validate(&scenario, &src)?;
+    let (site, site_origin) = load_site(&scenario, &src, &dir)?;
+    let load_index = inference_load(&scenario, &src, &site, &site_origin)?;
+    Ok(Loaded {
+        scenario,
+        origin,
+        site,
+        site_origin,
+        load_index,
+    })
+}
+
+/// Reads and parses the site file the run names, reads its CSV profiles and applies the
+/// run's overrides. Returns the site and its name for messages.
+fn load_site(s: &RunScenario, src: &Source, dir: &Path) -> anyhow::Result<(Scenario, String)> {
+    let (text, origin, path) = match s.site.scenario.strip_prefix("builtin:") {
+        Some(name) => {
             let (_, t) = BUILTIN_SITES
                 .iter()
                 .find(|(n, _)| *n == name)
                 .ok_or_else(|| {
-                    let off = text.find(&scenario.site.scenario).unwrap_or(0);
-                    located(
-                        &origin,
-                        &text,
-                        off,
+                    src.error(
                         "site.scenario",
                         &format!(
                             "unknown built-in site `{name}`; built-in sites: {}",
@@ -279,17 +372,101 @@ pub fn load(path: Option<&Path>) -> anyhow::Result<Loaded> {
                         ),
                     )
                 })?;
-            (t.to_string(), format!("builtin:{name}"))
-        } else {
-            let p = dir.join(&scenario.site.scenario);
-            (read_text(&p)?, p.display().to_string())
+            // A built-in site has no directory of its own: CSV paths, if it had any, would
+            // be relative to the run file's.
+            let origin = format!("builtin:{name}");
+            let path = dir.join(&origin);
+            (t.to_string(), origin, path)
+        }
+        None => {
+            let p = dir.join(&s.site.scenario);
+            (read_text(&p)?, p.display().to_string(), p)
+        }
+    };
+    let mut site = wattage_site::parse_scenario(&text).map_err(|e| scenario_error(&path, &e))?;
+    resolve_csv(&mut site, &path)?;
+    apply_overrides(s, src, &mut site)?;
+    Ok((site, origin))
+}
+
+/// Applies the run's `[site]` overrides and seed to the site, checked as the site engine
+/// checks a run's options (step, horizon, resolution, stored rows), so that a bad value
+/// fails here, at its line, rather than after the serving simulations.
+fn apply_overrides(s: &RunScenario, src: &Source, site: &mut Scenario) -> anyhow::Result<()> {
+    let st = &s.site;
+    let sim = &mut site.simulation;
+    if let Some(h) = st.duration_h {
+        sim.duration = Time::from_h(h);
+    }
+    if let Some(x) = st.step_s {
+        sim.step = Time::from_s(x);
+    }
+    let res = st
+        .output_resolution_s
+        .unwrap_or(DEFAULT_RESOLUTION_S.max(sim.step.s()));
+    sim.output_resolution = Time::from_s(res);
+    if let Some(seed) = s.seed {
+        sim.seed = seed;
+    }
+    // The engine's own checks, now, with the run file's field and line. A horizon shorter
+    // than the step is the step's fault when only the step was overridden.
+    let horizon_h = site.simulation.duration.h();
+    RunOptions::from_scenario(site).check().map_err(|e| {
+        let err = match e.field.as_str() {
+            "step" => src.error("site.step_s", &e.message),
+            "duration" if st.duration_h.is_none() => src.error(
+                "site.step_s",
+                &format!("is longer than the site's horizon ({horizon_h} h)"),
+            ),
+            "duration" => src.error("site.duration_h", &e.message),
+            _ => src.error("site.output_resolution_s", &e.message),
         };
-    Ok(Loaded {
-        scenario,
-        origin,
-        site_text,
-        site_origin,
-    })
+        anyhow::Error::from(err)
+    })?;
+    Ok(())
+}
+
+/// Index of the site's inference load that the services replace (`site.inference_load`, or
+/// the first).
+fn inference_load(
+    s: &RunScenario,
+    src: &Source,
+    site: &Scenario,
+    site_origin: &str,
+) -> anyhow::Result<usize> {
+    let Some(n) = &s.site.inference_load else {
+        if site.inference.is_empty() {
+            return Err(src
+                .error(
+                    "site.scenario",
+                    &format!(
+                        "the site `{site_origin}` has no `[[inference]]` load for the services to replace"
+                    ),
+                )
+                .into());
+        }
+        return Ok(0);
+    };
+    site.inference
+        .iter()
+        .position(|l| &l.name == n)
+        .ok_or_else(|| {
+            let names = site
+                .inference
+                .iter()
+                .map(|l| format!("`{}`", l.name))
+                .collect::<Vec<_>>();
+            src.error(
+                "site.inference_load",
+                &format!("the site `{site_origin}` has no inference load named `{n}`"),
+            )
+            .hint(if names.is_empty() {
+                "it has no `[[inference]]` load".to_string()
+            } else {
+                format!("its inference loads: {}", names.join(", "))
+            })
+            .into()
+        })
 }
 
 /// The field a serde message is about, when it says (`unknown field `x``, `missing field`).
@@ -297,25 +474,9 @@ fn field_of(msg: &str) -> String {
     msg.split('`').nth(1).unwrap_or("").to_string()
 }
 
-/// Checks ranges and references; errors point at the offending value in the file.
-fn validate(s: &RunScenario, origin: &str, text: &str) -> anyhow::Result<()> {
-    let at = |key: &str| {
-        // The first occurrence of `key =` at the start of a line: good enough to point at it.
-        text.lines()
-            .scan(0usize, |off, l| {
-                let here = *off;
-                *off += l.len() + 1;
-                Some((here, l))
-            })
-            .find(|(_, l)| {
-                l.trim_start().starts_with(key)
-                    && l.trim_start()[key.len()..].trim_start().starts_with('=')
-            })
-            .map_or(0, |(o, l)| o + (l.len() - l.trim_start().len()))
-    };
-    let bad = |key: &str, field: &str, msg: &str| -> anyhow::Error {
-        located(origin, text, at(key), field, msg).into()
-    };
+/// Checks ranges; errors point at the offending value in the file.
+fn validate(s: &RunScenario, src: &Source) -> anyhow::Result<()> {
+    let bad = |field: &str, msg: &str| -> anyhow::Error { src.error(field, msg).into() };
     if s.name.trim().is_empty()
         || !s
             .name
@@ -324,16 +485,11 @@ fn validate(s: &RunScenario, origin: &str, text: &str) -> anyhow::Result<()> {
     {
         return Err(bad(
             "name",
-            "name",
             "must be non-empty letters, digits, `-` or `_` (it names the output folder)",
         ));
     }
     if s.service.is_empty() {
-        return Err(bad(
-            "name",
-            "service",
-            "needs at least one `[[service]]` table",
-        ));
+        return Err(bad("service", "needs at least one `[[service]]` table"));
     }
     for (i, sv) in s.service.iter().enumerate() {
         let f = |k: &str| format!("service[{i}].{k}");
@@ -341,11 +497,7 @@ fn validate(s: &RunScenario, origin: &str, text: &str) -> anyhow::Result<()> {
             if v.is_finite() && v > 0.0 {
                 Ok(())
             } else {
-                Err(bad(
-                    k,
-                    &f(k),
-                    &format!("must be a positive number, got {v}"),
-                ))
+                Err(bad(&f(k), &format!("must be a positive number, got {v}")))
             }
         };
         pos("requests_per_day", sv.requests_per_day)?;
@@ -354,35 +506,27 @@ fn validate(s: &RunScenario, origin: &str, text: &str) -> anyhow::Result<()> {
         pos("ttft_p99_ms", sv.ttft_p99_ms)?;
         pos("itl_p99_ms", sv.itl_p99_ms)?;
         if !(sv.input_cv.is_finite() && (0.0..=5.0).contains(&sv.input_cv)) {
-            return Err(bad("input_cv", &f("input_cv"), "must be between 0 and 5"));
+            return Err(bad(&f("input_cv"), "must be between 0 and 5"));
         }
         if !(sv.output_cv.is_finite() && (0.0..=5.0).contains(&sv.output_cv)) {
-            return Err(bad("output_cv", &f("output_cv"), "must be between 0 and 5"));
+            return Err(bad(&f("output_cv"), "must be between 0 and 5"));
         }
         if !(sv.peak_to_trough.is_finite() && sv.peak_to_trough >= 1.0) {
-            return Err(bad(
-                "peak_to_trough",
-                &f("peak_to_trough"),
-                "must be 1 or more",
-            ));
+            return Err(bad(&f("peak_to_trough"), "must be 1 or more"));
         }
         if !(0.0..=24.0).contains(&sv.peak_hour) {
-            return Err(bad(
-                "peak_hour",
-                &f("peak_hour"),
-                "must be between 0 and 24",
-            ));
+            return Err(bad(&f("peak_hour"), "must be between 0 and 24"));
+        }
+        if let Some(p) = &sv.precision
+            && let Err(e) = p.parse::<Precision>()
+        {
+            return Err(bad(&f("precision"), &e));
         }
         if sv.max_batch == 0 || sv.max_batch > 4096 {
-            return Err(bad(
-                "max_batch",
-                &f("max_batch"),
-                "must be between 1 and 4096",
-            ));
+            return Err(bad(&f("max_batch"), "must be between 1 and 4096"));
         }
         if sv.requests_per_day > 1e13 {
             return Err(bad(
-                "requests_per_day",
                 &f("requests_per_day"),
                 "more than 1e13 requests a day is not plausible",
             ));
@@ -392,33 +536,84 @@ fn validate(s: &RunScenario, origin: &str, text: &str) -> anyhow::Result<()> {
     if let Some(d) = st.duration_h
         && !(d.is_finite() && (1.0..=8784.0).contains(&d))
     {
-        return Err(bad(
-            "duration_h",
-            "site.duration_h",
-            "must be 1 to 8784 hours",
-        ));
+        return Err(bad("site.duration_h", "must be 1 to 8784 hours"));
     }
     if let Some(d) = st.step_s
         && !(d.is_finite() && d > 0.0 && d <= 3600.0)
     {
-        return Err(bad("step_s", "site.step_s", "must be in (0, 3600] seconds"));
+        return Err(bad("site.step_s", "must be in (0, 3600] seconds"));
     }
-    if !(st.output_resolution_s.is_finite() && st.output_resolution_s >= 1.0) {
-        return Err(bad(
-            "output_resolution_s",
-            "site.output_resolution_s",
-            "must be at least 1 second",
-        ));
+    if let Some(r) = st.output_resolution_s
+        && !(r.is_finite() && r >= 1.0)
+    {
+        return Err(bad("site.output_resolution_s", "must be at least 1 second"));
     }
     if !(1.0..=365.0).contains(&st.zoom_day) {
         return Err(bad(
-            "zoom_day",
             "site.zoom_day",
-            "must be a day of the year, 1 to 365",
+            "must be a day of the year, 1 (1 January) to 365",
         ));
     }
-    if !(s.optimize.step_h.is_finite() && s.optimize.step_h > 0.0 && s.optimize.step_h <= 24.0) {
-        return Err(bad("step_h", "optimize.step_h", "must be in (0, 24] hours"));
+    // The optimizer's own limits (`SiteProblem::from_scenario`): a step of at most one hour
+    // and a horizon of at least one step.
+    let o = &s.optimize;
+    if !(o.step_h.is_finite() && o.step_h > 0.0 && o.step_h <= 1.0) {
+        return Err(bad(
+            "optimize.step_h",
+            &format!(
+                "must be in (0, 1] hours (the optimizer's step is at most one hour), got {}",
+                o.step_h
+            ),
+        ));
+    }
+    if let Some(d) = o.duration_h
+        && !(d.is_finite() && d >= o.step_h)
+    {
+        return Err(bad(
+            "optimize.duration_h",
+            &format!(
+                "must be at least one step (`optimize.step_h` = {} h), got {d}",
+                o.step_h
+            ),
+        ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// Errors point at the key in the right table; an absent key at its table.
+    #[test]
+    fn fields_locate_in_the_right_table() {
+        let text = "name = \"x\"\n\n[[service]]\npeak_hour = 1\n\n[[service]]\nname = \"b\"\npeak_hour = 2\n\n[site]\nscenario = \"s\"\n";
+        let src = Source {
+            origin: "f",
+            text,
+            root: DeTable::parse(text).unwrap(),
+        };
+        let line = |f: &str| wattage_catalog::line_col(text, src.offset(f)).0;
+        assert_eq!(line("service[0].peak_hour"), 4);
+        assert_eq!(line("service[1].peak_hour"), 8);
+        assert_eq!(line("site.scenario"), 11);
+        assert_eq!(line("service[1].max_batch"), 6);
+        assert_eq!(line("site.zoom_day"), 10);
+        assert_eq!(line("optimize.step_h"), 1);
+    }
+
+    /// The built-in sites parse, need no CSV file, and the default scenario loads.
+    #[test]
+    fn builtin_sites_parse_without_csv_files() {
+        for (name, text) in BUILTIN_SITES {
+            let mut sc = wattage_site::parse_scenario(text)
+                .unwrap_or_else(|e| panic!("builtin:{name}: {e}"));
+            assert!(sc.csv_files().is_empty(), "builtin:{name}");
+        }
+        let l = load(None).unwrap();
+        assert_eq!(l.site_origin, "builtin:colossus");
+        assert_eq!(l.site.inference[l.load_index].name, "serving");
+    }
 }
