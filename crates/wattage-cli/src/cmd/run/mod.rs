@@ -14,7 +14,7 @@ use std::time::Instant;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
-use wattage_catalog::Precision;
+use wattage_catalog::{Catalog, Precision};
 use wattage_request::uncertainty::{McResult, Uncertainty, monte_carlo};
 use wattage_request::{Assumptions, Deployment, Estimate, Method, Request, Scope, estimate};
 use wattage_site::{RunOptions, Scenario, SimResult};
@@ -134,6 +134,30 @@ fn bar(g: &Global, msg: &str) -> ProgressBar {
     pb
 }
 
+/// A service's deployment: its model on its hardware, on the GPUs it asks for or the fewest
+/// that hold the weights.
+fn deployment(cat: &Catalog, sv: &Service, origin: &str) -> anyhow::Result<Deployment> {
+    let model = lookup(cat.model(&sv.model), "models")?;
+    let hw = lookup(cat.hardware(&sv.hardware), "hardware")?;
+    let precision: Option<Precision> = match &sv.precision {
+        Some(p) => Some(
+            p.parse()
+                .map_err(|e: String| user(format!("`{origin}`: service `{}`: {e}", sv.name)))?,
+        ),
+        None => None,
+    };
+    let gpus = match sv.gpus_per_replica {
+        Some(n) => n,
+        None => match Deployment::new(model, hw, 1, precision) {
+            Ok(_) => 1,
+            Err(wattage_request::EstimateError::DoesNotFit { min_gpus, .. }) => min_gpus,
+            Err(e) => return Err(request_error(e)),
+        },
+    };
+    Deployment::new(model, hw, gpus, precision)
+        .map_err(|e| user(format!("`{origin}`: service `{}`: {e}", sv.name)))
+}
+
 /// Runs every stage of a loaded scenario.
 pub fn execute(g: &Global, loaded: Loaded) -> anyhow::Result<RunResult> {
     let cat = g.catalog()?;
@@ -142,28 +166,18 @@ pub fn execute(g: &Global, loaded: Loaded) -> anyhow::Result<RunResult> {
     let region = lookup(cat.region(&sc.region), "regions")?.clone();
     let mut timings = Vec::new();
 
+    // Every service's model, hardware and fit first: a typo in the last service should not
+    // wait for the others' fleet simulations.
+    let deployments = sc
+        .service
+        .iter()
+        .map(|sv| deployment(&cat, sv, &loaded.origin))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+
     // Request and fleet, per service.
     let t0 = Instant::now();
     let mut services = Vec::new();
-    for sv in &sc.service {
-        let model = lookup(cat.model(&sv.model), "models")?;
-        let hw = lookup(cat.hardware(&sv.hardware), "hardware")?;
-        let precision: Option<Precision> = match &sv.precision {
-            Some(p) => Some(p.parse().map_err(|e: String| {
-                user(format!("`{}`: service `{}`: {e}", loaded.origin, sv.name))
-            })?),
-            None => None,
-        };
-        let gpus = match sv.gpus_per_replica {
-            Some(n) => n,
-            None => match Deployment::new(model, hw, 1, precision) {
-                Ok(_) => 1,
-                Err(wattage_request::EstimateError::DoesNotFit { min_gpus, .. }) => min_gpus,
-                Err(e) => return Err(request_error(e)),
-            },
-        };
-        let d = Deployment::new(model, hw, gpus, precision)
-            .map_err(|e| user(format!("`{}`: service `{}`: {e}", loaded.origin, sv.name)))?;
+    for (sv, d) in sc.service.iter().zip(deployments) {
         let a = Assumptions::for_region(&region);
         let flat = estimate(
             &d,
