@@ -5,18 +5,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
+use common::{json, wattage};
 use serde_json::Value;
-
-fn wattage(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wattage"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("the binary runs")
-}
 
 /// A fresh folder for one test.
 fn folder(name: &str) -> PathBuf {
@@ -34,19 +28,13 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
 
 /// Runs `scenario` into `dir/out` and returns `summary.json` as printed by `--json`.
 fn run_ok(scenario: &Path, out: &Path) -> Value {
-    let o = wattage(&[
+    json(&wattage(&[
         "run",
         scenario.to_str().unwrap(),
         "-o",
         out.to_str().unwrap(),
         "--json",
-    ]);
-    assert!(
-        o.status.success(),
-        "failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    serde_json::from_slice(&o.stdout).expect("stdout is JSON")
+    ]))
 }
 
 /// Runs a scenario that must be rejected: exit code 2, no output folder. Returns stderr.

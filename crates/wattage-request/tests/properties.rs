@@ -77,14 +77,8 @@ fn every_model_hardware_precision_is_finite_or_a_clear_error() {
     assert!(fitted > 200, "only {fitted} combinations ran");
 }
 
-/// Prefill iterations a prompt of `input` tokens takes under the chunk budget.
-fn chunks(input: f64, a: &Assumptions) -> f64 {
-    (input / a.max_batched_tokens).ceil()
-}
-
-#[test]
-fn a_lone_request_costs_more_when_its_prompt_needs_another_chunk() {
-    // Batch 1: nothing rides along with the prefill, so an extra chunk only adds a weight read.
+/// Llama 3.1 70B on four H100s, with US-average assumptions.
+fn llama_70b_on_4_h100() -> (Deployment, Assumptions) {
     let cat = Catalog::builtin();
     let a = Assumptions::for_region(cat.region("us-average").unwrap());
     let d = Deployment::new(
@@ -94,6 +88,18 @@ fn a_lone_request_costs_more_when_its_prompt_needs_another_chunk() {
         None,
     )
     .unwrap();
+    (d, a)
+}
+
+/// Prefill iterations a prompt of `input` tokens takes under the chunk budget.
+fn chunks(input: f64, a: &Assumptions) -> f64 {
+    (input / a.max_batched_tokens).ceil()
+}
+
+#[test]
+fn a_lone_request_costs_more_when_its_prompt_needs_another_chunk() {
+    // Batch 1: nothing rides along with the prefill, so an extra chunk only adds a weight read.
+    let (d, a) = llama_70b_on_4_h100();
     let at = |input: f64| {
         let r = Request {
             input_tokens: input,
@@ -114,19 +120,11 @@ fn a_lone_request_costs_more_when_its_prompt_needs_another_chunk() {
 fn an_extra_chunk_lets_decodes_ride_along() {
     // The case CI drew on 2026-11-22: 8,179 -> 8,228 prompt tokens crosses the 8,192-token
     // chunk budget. At batch 4.13 the second prefill iteration carries 3.13 decoding
-    // sequences, saving 0.76 decode-only iterations. Each takes 18.0 ms on 4 H100s: 35.3 GB of
-    // weights and 2.9 GB of KV cache per GPU at 2.21 TB/s (17.3 ms), plus 0.2 ms of per-sequence
-    // overhead and 0.5 ms of all-reduce latency, so the
-    // accelerators' energy per request falls slightly although the prompt is longer.
-    let cat = Catalog::builtin();
-    let a = Assumptions::for_region(cat.region("us-average").unwrap());
-    let d = Deployment::new(
-        cat.model("llama-3.1-70b").unwrap(),
-        cat.hardware("h100").unwrap(),
-        4,
-        None,
-    )
-    .unwrap();
+    // sequences, saving 0.76 decode-only iterations. Each takes 18.0 ms on 4 H100s: 35.3 GB
+    // of weights and 2.9 GB of KV cache per GPU at 2.21 TB/s (17.3 ms), plus 0.2 ms of
+    // per-sequence overhead and 0.5 ms of all-reduce latency. So the accelerators' energy per
+    // request falls slightly although the prompt is longer.
+    let (d, a) = llama_70b_on_4_h100();
     let (input, output, batch) = (8179.349366178077, 1018.0919828533533, 4.125769967480222);
     let at = |input_tokens: f64| {
         let r = Request {
@@ -162,9 +160,7 @@ proptest! {
         extra in 1.0f64..2000.0,
         batch in 1.0f64..16.0,
     ) {
-        let cat = Catalog::builtin();
-        let a = Assumptions::for_region(cat.region("us-average").unwrap());
-        let d = Deployment::new(cat.model("llama-3.1-70b").unwrap(), cat.hardware("h100").unwrap(), 4, None).unwrap();
+        let (d, a) = llama_70b_on_4_h100();
         for method in [Method::Roofline, Method::Epoch] {
             let base = Request { input_tokens: input, output_tokens: output, batch };
             let e = estimate(&d, &base, &a, method, Scope::Facility).unwrap();
@@ -231,15 +227,7 @@ fn model_too_big_is_a_clear_error() {
 
 #[test]
 fn monte_carlo_is_seeded_and_brackets_the_point_estimate() {
-    let cat = Catalog::builtin();
-    let a = Assumptions::for_region(cat.region("us-average").unwrap());
-    let d = Deployment::new(
-        cat.model("llama-3.1-70b").unwrap(),
-        cat.hardware("h100").unwrap(),
-        4,
-        None,
-    )
-    .unwrap();
+    let (d, a) = llama_70b_on_4_h100();
     let req = Request {
         input_tokens: 500.0,
         output_tokens: 500.0,
