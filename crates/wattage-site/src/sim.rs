@@ -1440,7 +1440,9 @@ impl<P: DispatchPolicy> Simulator<P> {
     fn one_step(&mut self) {
         let dt = self.dt;
         let dt_h = self.dt_h;
-        let t = self.step as f64 * dt;
+        // Steps are counted in u64 but stay far below 2^63, where the signed conversion
+        // (one instruction on x86-64) is exact.
+        let t = self.step as i64 as f64 * dt;
         let slow = self.slow_count == 0;
         if slow {
             self.slow_tick(t);
