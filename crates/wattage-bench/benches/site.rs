@@ -86,3 +86,19 @@ fn day_at_1s(bencher: divan::Bencher) {
     o.duration = wattage_units::Time::from_h(24.0);
     bencher.bench(|| simulate(divan::black_box(&sc), &o).expect("run").kpis.steps);
 }
+
+/// The same year with a two-hour demand-response call every afternoon (365 windows): the
+/// engine scans only windows that have not ended, so the calls cost almost nothing per step.
+#[divan::bench(sample_count = 3, sample_size = 1)]
+fn year_at_1s_with_daily_demand_response(bencher: divan::Bencher) {
+    let mut text = SCENARIO.to_string();
+    for day in 0..365 {
+        text.push_str(&format!(
+            "[[grid.demand_response]]\nstart_h = {}\nduration_h = 2\nimport_cap_mw = 50\n",
+            day * 24 + 16
+        ));
+    }
+    let sc = parse_scenario(&text).expect("scenario");
+    let o = RunOptions::from_scenario(&sc);
+    bencher.bench(|| simulate(divan::black_box(&sc), &o).expect("run").kpis.steps);
+}
