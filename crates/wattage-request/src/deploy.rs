@@ -155,7 +155,8 @@ impl Deployment {
         self.kv_footprint().tokens(context)
     }
 
-    /// The model's KV-cache footprint rule (see [`KvFootprint`]).
+    /// The model's sliding-window rule (see [`KvFootprint`]): what its KV cache keeps, and
+    /// what the roofline's windowed layers attend to.
     pub fn kv_footprint(&self) -> KvFootprint {
         match self.model.sliding() {
             Some((window, share)) => KvFootprint { window, share },

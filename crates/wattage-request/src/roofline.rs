@@ -177,6 +177,7 @@ impl Roofline {
     /// Precomputes the model for a deployment.
     pub fn new(d: &Deployment, params: RooflineParams) -> Self {
         let m = &d.model;
+        let kv = d.kv_footprint();
         let wb = d.weight_precision.bytes();
         let gpus = f64::from(d.gpus);
         let per_expert = m.params_per_expert();
@@ -199,8 +200,8 @@ impl Roofline {
             },
             attn_flop_per_pair: 4.0 * f64::from(m.layers) * m.attention_dim(),
             kv_bytes_per_token_gpu: d.kv_bytes_per_token_per_gpu().count(),
-            window: m.sliding().map_or(f64::INFINITY, |(w, _)| w),
-            window_share: m.sliding().map_or(0.0, |(_, f)| f),
+            window: kv.window,
+            window_share: kv.share,
             act_bytes_per_token: f64::from(m.hidden) * 2.0,
             collectives: if d.gpus > 1 {
                 2.0 * f64::from(m.layers)

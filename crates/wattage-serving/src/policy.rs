@@ -90,8 +90,8 @@ pub struct Queues {
     /// their window, so such a model's sequences need fewer blocks once past it. Set with
     /// [`Queues::new`].
     kv: KvFootprint,
-    /// Up to this many tokens a sequence's footprint is its length (`u32::MAX` without a
-    /// window): the integer fast path of [`Queues::footprint`].
+    /// Up to this many tokens a sequence's footprint is exactly its length (`u64::MAX`
+    /// without a window), which the float formula would only approximate.
     kv_exact_up_to: u64,
     /// Preemptions so far.
     pub preemptions: u64,

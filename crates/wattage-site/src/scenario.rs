@@ -650,6 +650,13 @@ pub fn parse_profile_csv(
     field: &str,
     kind: ProfileKind,
 ) -> Result<Series, ScenarioError> {
+    // An error at 0-based line `i` of the CSV text.
+    let at_line = |i: usize, message: String| ScenarioError {
+        line: i + 1,
+        column: 1,
+        message,
+        ..ScenarioError::api(field, "")
+    };
     let mut s = Series::default();
     for (i, line) in text.lines().enumerate() {
         let line = line.trim();
@@ -669,28 +676,17 @@ pub fn parse_profile_csv(
         match parsed {
             Some((t, v)) => {
                 if let Some(why) = kind.reject(v) {
-                    return Err(ScenarioError {
-                        line: i + 1,
-                        column: 1,
-                        field: field.into(),
-                        message: format!("value {v} {why}"),
-                        snippet: None,
-                        file: None,
-                    });
+                    return Err(at_line(i, format!("value {v} {why}")));
                 }
                 s.times_s.push(t);
                 s.values.push(v);
             }
             None if s.times_s.is_empty() && i == 0 => continue, // header
             None => {
-                return Err(ScenarioError {
-                    line: i + 1,
-                    column: 1,
-                    field: field.into(),
-                    message: format!("expected `time_s,value` numbers, found `{line}`"),
-                    snippet: None,
-                    file: None,
-                });
+                return Err(at_line(
+                    i,
+                    format!("expected `time_s,value` numbers, found `{line}`"),
+                ));
             }
         }
     }

@@ -576,8 +576,6 @@ pub struct Simulator<P: DispatchPolicy = RuleBased> {
     k: Kpis,
     month: u64,
     month_peak: f64,
-    facility_sum_mwh: f64,
-    grid_import_sum_mwh: f64,
     in_interruption: bool,
     /// When the current interruption began (s).
     spell_start_s: f64,
@@ -988,8 +986,6 @@ impl<P: DispatchPolicy> Simulator<P> {
             },
             month: 0,
             month_peak: 0.0,
-            facility_sum_mwh: 0.0,
-            grid_import_sum_mwh: 0.0,
             in_interruption: false,
             spell_start_s: 0.0,
             momentary_s: sc.reliability.interruption_min.s(),
@@ -1666,7 +1662,6 @@ impl<P: DispatchPolicy> Simulator<P> {
         if g >= 0.0 {
             let e = g * dt_h;
             self.k.energy_mwh_by_source.grid += e;
-            self.grid_import_sum_mwh += e;
             self.k.cost_usd_by_component.grid_energy += e * self.price_now;
             self.grid_co2_kg += e * self.carbon_now;
             if g > self.k.peak_grid_import_mw {
@@ -1739,10 +1734,9 @@ impl<P: DispatchPolicy> Simulator<P> {
                 let mut lost_h = 0.0;
                 for j in &mut self.jobs {
                     if j.state == JobState::Running {
-                        lost_h += j.gpus * (j.since_checkpoint(0.0) + j.restart_s) / 3600.0;
-                        self.k.cost_usd_by_component.interruptions +=
-                            j.gpus * (j.since_checkpoint(0.0) + j.restart_s) / 3600.0
-                                * j.value_per_gpu_h;
+                        let h = j.gpus * (j.since_checkpoint(0.0) + j.restart_s) / 3600.0;
+                        lost_h += h;
+                        self.k.cost_usd_by_component.interruptions += h * j.value_per_gpu_h;
                         j.work_s = 0.0;
                     }
                     // The job restarts once power is back; keep it paused meanwhile.
@@ -1893,8 +1887,7 @@ impl<P: DispatchPolicy> Simulator<P> {
         let mut extra = if dr {
             0.0
         } else {
-            let miners: f64 = self.miners.iter().map(|m| m.p_mw).sum();
-            let with_miners = need.mx(self.firm_peak + miners);
+            let with_miners = need.mx(self.firm_peak + self.miners_total_mw);
             (with_miners - grid_econ).mx(0.0) - (need - grid_econ).mx(0.0)
         };
         for gi in 0..self.group_order.len() {
@@ -1989,27 +1982,27 @@ impl<P: DispatchPolicy> Simulator<P> {
             .map(|i| i.duration_s)
             .fold(0.0, f64::max);
         let u = &k.energy_mwh_by_use;
-        self.facility_sum_mwh = u.inference_it + u.training_it + u.facility_overhead;
+        let facility_mwh = u.inference_it + u.training_it + u.facility_overhead;
         k.water_m3 = (u.inference_it + u.training_it) * self.wue_l_per_kwh; // MWh x L/kWh = m3
         k.water_fresh_m3 = k.water_m3 * (1.0 - self.recycled);
         k.water_recycled_m3 = k.water_m3 * self.recycled;
-        let mean_fac = self.facility_sum_mwh / k.hours;
+        let mean_fac = facility_mwh / k.hours;
         k.load_factor = if k.peak_facility_mw > 0.0 {
             mean_fac / k.peak_facility_mw
         } else {
             0.0
         };
         k.grid_load_factor = if k.peak_grid_import_mw > 0.0 {
-            self.grid_import_sum_mwh / k.hours / k.peak_grid_import_mw
+            k.energy_mwh_by_source.grid / k.hours / k.peak_grid_import_mw
         } else {
             0.0
         };
         k.cost_usd_by_component.miner_revenue = -k.miner_revenue_usd;
         k.cost_usd = k.cost_usd_by_component.total();
         let energy_cost = k.cost_usd_by_component.energy_total();
-        let served = self.facility_sum_mwh + k.miner_energy_mwh;
+        let served = facility_mwh + k.miner_energy_mwh;
         let (per_mwh, facility_share) = if served > 0.0 {
-            (energy_cost / served, self.facility_sum_mwh / served)
+            (energy_cost / served, facility_mwh / served)
         } else {
             (0.0, 0.0)
         };
@@ -2036,9 +2029,8 @@ impl<P: DispatchPolicy> Simulator<P> {
         } else {
             self.miner_on_steps as f64 / self.steps as f64
         };
-        let miners_mw: f64 = self.miners.iter().map(|m| m.p_mw).sum();
-        k.miner_capacity_factor = if miners_mw > 0.0 {
-            k.miner_energy_mwh / (miners_mw * k.hours)
+        k.miner_capacity_factor = if self.miners_total_mw > 0.0 {
+            k.miner_energy_mwh / (self.miners_total_mw * k.hours)
         } else {
             0.0
         };

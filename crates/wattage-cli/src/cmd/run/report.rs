@@ -404,8 +404,6 @@ fn site_section(r: &RunResult) -> anyhow::Result<Section> {
             (c.miner_revenue + c.miner_other_costs) / 1e6,
         ],
     );
-    // Emissions by source: grid at its intensity, turbines from fuel; split by energy share of
-    // the reported total.
     let soc = TimeSeries::new(
         Axis::new("Hour of the day", "h"),
         Axis::new("State of charge", "%"),
