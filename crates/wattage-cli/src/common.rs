@@ -1,13 +1,14 @@
-//! What every subcommand shares: global options, the catalog, user errors and exit codes,
-//! and writing output files so that nothing is left half-written.
+//! What every subcommand shares: global options, the catalog, errors and exit codes,
+//! progress bars, and writing output files so that nothing is left half-written.
 
-use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Mutex;
 
 use anyhow::Context;
-use wattage_catalog::Catalog;
+use indicatif::{ProgressBar, ProgressStyle};
+use wattage_engine::{Artifact, Catalog, Error, FileSystem, ParamStyle};
 
 /// Options accepted by every subcommand.
 #[derive(clap::Args, Debug, Clone)]
@@ -23,19 +24,21 @@ pub struct Global {
 impl Global {
     /// The built-in catalog merged with the user's files.
     pub fn catalog(&self) -> anyhow::Result<Catalog> {
-        let mut c = Catalog::builtin();
-        for path in &self.catalogs {
-            let text = read_text(path)?;
-            c.merge_toml(&text, &path.display().to_string())
-                .map_err(|e| UserError::new(e.to_string()))?;
-        }
-        Ok(c)
+        Ok(wattage_engine::catalog(&FileSystem, &self.catalogs)?)
     }
 
     /// True when progress bars may be drawn (not quiet, stderr is a terminal).
     pub fn progress(&self) -> bool {
         use std::io::IsTerminal;
         !self.quiet && std::io::stderr().is_terminal()
+    }
+
+    /// Progress bars on stderr, or nothing when quiet or not a terminal.
+    pub fn bars(&self) -> Bars {
+        Bars {
+            enabled: self.progress(),
+            bar: Mutex::new(None),
+        }
     }
 }
 
@@ -57,64 +60,39 @@ pub struct ReplicaArgs {
     pub precision: Option<String>,
 }
 
-/// An error caused by the user's input: printed without a backtrace, exit code 2.
-#[derive(Debug)]
-pub struct UserError {
-    message: String,
-    hints: Vec<String>,
-}
-
-impl UserError {
-    /// A user error with a message.
-    pub fn new(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-            hints: Vec::new(),
-        }
-    }
-    /// Adds a hint line shown after the error.
-    pub fn hint(mut self, h: impl Into<String>) -> Self {
-        self.hints.push(h.into());
-        self
-    }
-}
-
-impl fmt::Display for UserError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for UserError {}
-
-/// Shorthand: a user error as an `anyhow::Error`.
+/// Shorthand: a bad-input error as an `anyhow::Error`.
 pub fn user(message: impl Into<String>) -> anyhow::Error {
-    UserError::new(message).into()
+    Error::input(message).into()
 }
 
 /// Prints `error:`, each `caused by:` and `hint:` lines to stderr; returns the exit code
-/// (2 for user errors, 1 for anything else).
+/// (2 for bad input, 1 for anything else). Parameters are named as flags.
 pub fn report_error(e: &anyhow::Error) -> ExitCode {
     let mut err = std::io::stderr().lock();
-    let _ = writeln!(err, "error: {e}");
+    let engine = e.chain().find_map(|c| c.downcast_ref::<Error>());
+    let _ = writeln!(err, "error: {}", render(e.chain().next()));
     for cause in e.chain().skip(1) {
-        let _ = writeln!(err, "  caused by: {cause}");
+        let _ = writeln!(err, "  caused by: {}", render(Some(cause)));
     }
-    let user = e.chain().find_map(|c| c.downcast_ref::<UserError>());
-    if let Some(u) = user {
-        for h in &u.hints {
-            let _ = writeln!(err, "hint: {h}");
+    match engine {
+        Some(x) => {
+            for h in x.hints_in(ParamStyle::Flag) {
+                let _ = writeln!(err, "hint: {h}");
+            }
+            ExitCode::from(if x.is_input() { 2 } else { 1 })
         }
-        ExitCode::from(2)
-    } else {
-        ExitCode::from(1)
+        None => ExitCode::from(1),
     }
 }
 
-/// Reads a text file; a missing or unreadable file is a user error naming the path.
-pub fn read_text(path: &Path) -> anyhow::Result<String> {
-    std::fs::read_to_string(path)
-        .map_err(|e| user(format!("cannot read `{}`: {e}", path.display())))
+fn render(e: Option<&(dyn std::error::Error + 'static)>) -> String {
+    match e {
+        Some(c) => match c.downcast_ref::<Error>() {
+            Some(x) => x.render(ParamStyle::Flag),
+            None => c.to_string(),
+        },
+        None => String::new(),
+    }
 }
 
 /// Writes `bytes` to `path` atomically: to a temporary file beside it, then renamed, so a
@@ -130,8 +108,61 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "out".into());
     let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write `{}`", tmp.display()))?;
+    if let Err(e) = std::fs::write(&tmp, bytes) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e).with_context(|| format!("cannot write `{}`", tmp.display()));
+    }
     std::fs::rename(&tmp, path).with_context(|| format!("cannot write `{}`", path.display()))?;
+    Ok(())
+}
+
+/// Writes each artifact into `dir`, each file atomically (the folder may hold other files).
+pub fn write_files(dir: &Path, files: &[Artifact]) -> anyhow::Result<()> {
+    for f in files {
+        write_atomic(&dir.join(&f.path), &f.bytes)?;
+    }
+    Ok(())
+}
+
+/// Writes an output folder whole: into a temporary folder beside it, renamed at the end, so
+/// a failure leaves no partial folder and an old folder is replaced whole.
+pub fn write_folder(dir: &Path, files: &[Artifact]) -> anyhow::Result<()> {
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent)
+        .with_context(|| format!("cannot create `{}`", parent.display()))?;
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    let tmp = parent.join(format!(".{name}.partial-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    let result = (|| -> anyhow::Result<()> {
+        for f in files {
+            let p = tmp.join(&f.path);
+            if let Some(d) = p.parent() {
+                std::fs::create_dir_all(d)?;
+            }
+            std::fs::write(&p, &f.bytes)?;
+        }
+        Ok(())
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Err(e.context(format!(
+            "cannot write the output folder `{}`",
+            dir.display()
+        )));
+    }
+    if dir.exists() {
+        if let Err(e) = std::fs::remove_dir_all(dir) {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(e).with_context(|| format!("cannot replace `{}`", dir.display()));
+        }
+    }
+    std::fs::rename(&tmp, dir).with_context(|| format!("cannot write `{}`", dir.display()))?;
     Ok(())
 }
 
@@ -148,4 +179,73 @@ pub fn out_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
     let s = serde_json::to_string_pretty(v).context("cannot serialise output")?;
     out(s);
     Ok(())
+}
+
+/// Progress of engine jobs as indicatif bars: a spinner for each stage, which becomes a bar
+/// when the stage reports how much is done.
+pub struct Bars {
+    enabled: bool,
+    bar: Mutex<Option<ProgressBar>>,
+}
+
+impl Bars {
+    fn with<F: FnOnce(&mut Option<ProgressBar>)>(&self, f: F) {
+        if !self.enabled {
+            return;
+        }
+        if let Ok(mut b) = self.bar.lock() {
+            f(&mut b);
+        }
+    }
+}
+
+impl wattage_engine::Progress for Bars {
+    fn stage(&self, name: &str) {
+        self.with(|b| {
+            if let Some(old) = b.take() {
+                old.finish_and_clear();
+            }
+            let pb = ProgressBar::new_spinner();
+            pb.set_style(
+                ProgressStyle::with_template("{spinner} {elapsed:>4} {prefix} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            pb.set_prefix(name.to_string());
+            pb.enable_steady_tick(std::time::Duration::from_millis(120));
+            *b = Some(pb);
+        });
+    }
+
+    fn message(&self, text: &str) {
+        self.with(|b| {
+            if let Some(pb) = b {
+                pb.set_message(text.to_string());
+            }
+        });
+    }
+
+    fn advance(&self, done: u64, total: u64) {
+        self.with(|b| {
+            if let Some(pb) = b {
+                if pb.length() != Some(total) {
+                    pb.set_style(
+                        ProgressStyle::with_template(
+                            "{bar:30} {percent:>3}% {elapsed:>4} eta {eta:>4} {prefix} {msg}",
+                        )
+                        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                    );
+                    pb.set_length(total);
+                }
+                pb.set_position(done);
+            }
+        });
+    }
+
+    fn end_stage(&self) {
+        self.with(|b| {
+            if let Some(pb) = b.take() {
+                pb.finish_and_clear();
+            }
+        });
+    }
 }

@@ -5,7 +5,6 @@
 #![recursion_limit = "256"]
 
 mod cmd;
-mod columnar;
 mod common;
 
 use std::process::ExitCode;
@@ -39,6 +38,8 @@ enum Command {
     Run(cmd::run::Args),
     /// Run several scenarios and compare them side by side
     Compare(cmd::run::CompareArgs),
+    /// Run a scenario under a grid of overrides in parallel, one row of KPIs each
+    Sweep(cmd::sweep::Args),
 }
 
 #[derive(Subcommand, Debug)]
@@ -67,6 +68,7 @@ fn main() -> ExitCode {
         Command::Optimize(a) => cmd::optimize::run(&cli.global, a),
         Command::Run(a) => cmd::run::run(&cli.global, a),
         Command::Compare(a) => cmd::run::compare(&cli.global, a),
+        Command::Sweep(a) => cmd::sweep::run(&cli.global, a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -196,7 +196,7 @@ fn range_error_in_the_second_service_points_at_its_line() {
     let err = run_err(&scenario, &dir.join("out"));
     assert!(
         err.contains(&format!(
-            "run.toml`:{line}:13: field `service[1].peak_hour`"
+            "run.toml:{line}:13: field `service[1].peak_hour`"
         )),
         "{err}"
     );
@@ -283,7 +283,7 @@ fn site_overrides_fail_early_at_their_line() {
             .unwrap();
         let err = run_err(&scenario, &dir.join("out"));
         assert!(
-            err.contains(&format!("run.toml`:{line}:")) && err.contains(field) && err.contains(why),
+            err.contains(&format!("run.toml:{line}:")) && err.contains(field) && err.contains(why),
             "{site_lines}: expected line {line}, `{field}`, `{why}` in: {err}"
         );
     }
@@ -299,7 +299,7 @@ fn site_overrides_fail_early_at_their_line() {
     let err = run_err(&scenario, &dir.join("out"));
     assert!(
         err.contains(&format!(
-            "run.toml`:{line}:10: field `site.step_s`: is longer than the site's horizon (0.5 h)"
+            "run.toml:{line}:10: field `site.step_s`: is longer than the site's horizon (0.5 h)"
         )),
         "{err}"
     );

@@ -50,7 +50,7 @@ pub enum EstimateError {
     },
     /// The weights do not fit in the replica's memory.
     #[error(
-        "`{model}` does not fit on {gpus} x `{hardware}`: weights need {need_gb:.1} GB per GPU, {have_gb:.1} GB usable; try --gpus {min_gpus}"
+        "`{model}` does not fit on {gpus} x `{hardware}`: weights need {need_gb:.1} GB per GPU, {have_gb:.1} GB usable; it needs at least {min_gpus} GPUs"
     )]
     DoesNotFit {
         /// Model id.

@@ -73,7 +73,7 @@ pub fn estimate(t: &Training) -> Result<TrainingEstimate, EstimateError> {
         }
     };
     pos("gpus", t.gpus)?;
-    pos("power_per_gpu", t.power_per_gpu.w())?;
+    pos("power_w", t.power_per_gpu.w())?;
     pos("server_factor", t.server_factor)?;
     if !(t.pue.is_finite() && (1.0..=5.0).contains(&t.pue)) {
         return Err(EstimateError::invalid("pue", "must be between 1 and 5"));
@@ -99,7 +99,7 @@ pub fn estimate(t: &Training) -> Result<TrainingEstimate, EstimateError> {
             (None, h * 3600.0)
         }
         Compute::Duration(d) => {
-            pos("duration", d.s())?;
+            pos("days", d.s())?;
             (None, d.s() * t.gpus)
         }
     };

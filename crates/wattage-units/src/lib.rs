@@ -390,6 +390,34 @@ impl Time {
     pub const fn days(self) -> f64 {
         self.0 / 86_400.0
     }
+
+    /// Parses a duration written as `<number><unit>`: `250ms`, `90s`, `15m`, `48h`, `7d` or
+    /// `1y` (365 days). A bare number is taken in `bare_unit_s` seconds (1 for seconds, 3600
+    /// for hours). The value must be finite and positive.
+    pub fn parse_duration(text: &str, bare_unit_s: f64) -> Result<Self, String> {
+        let s = text.trim();
+        let (num, mult) = if let Some(n) = s.strip_suffix("ms") {
+            (n, 1e-3)
+        } else {
+            match s.char_indices().last() {
+                Some((i, 's')) => (&s[..i], 1.0),
+                Some((i, 'm')) => (&s[..i], 60.0),
+                Some((i, 'h')) => (&s[..i], SECONDS_PER_HOUR),
+                Some((i, 'd')) => (&s[..i], 86_400.0),
+                Some((i, 'y')) => (&s[..i], 365.0 * 86_400.0),
+                _ => (s, bare_unit_s),
+            }
+        };
+        let v: f64 = num
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{s}` is not a duration like 90s, 15m, 48h, 7d or 1y"))?;
+        let secs = v * mult;
+        if !(secs.is_finite() && secs > 0.0) {
+            return Err(format!("`{s}` must be a positive duration"));
+        }
+        Ok(Self(secs))
+    }
 }
 
 impl Flop {
@@ -705,6 +733,22 @@ impl fmt::Display for EnergyPrice {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn durations_parse_with_units() {
+        let p = |t: &str| Time::parse_duration(t, 1.0).map(Time::s);
+        assert_eq!(p("1h"), Ok(3600.0));
+        assert_eq!(p("15m"), Ok(900.0));
+        assert_eq!(p("7d"), Ok(604_800.0));
+        assert_eq!(p("1y"), Ok(31_536_000.0));
+        assert_eq!(p("250ms"), Ok(0.25));
+        assert_eq!(p("300"), Ok(300.0));
+        assert_eq!(Time::parse_duration("2", 3600.0).map(Time::s), Ok(7200.0));
+        assert!(p("0h").is_err());
+        assert!(p("-1s").is_err());
+        assert!(p("nanh").is_err());
+        assert!(p("soon").is_err());
+    }
+
     use super::*;
 
     #[test]

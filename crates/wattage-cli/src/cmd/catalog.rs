@@ -1,8 +1,8 @@
 //! `wattage catalog`: list and show catalog entries with their sources.
 
 use wattage_catalog::Catalog;
+use wattage_engine::Error;
 
-use crate::cmd::estimate::lookup;
 use crate::common::{Global, out, out_json, user};
 
 /// Arguments of `wattage catalog`.
@@ -88,9 +88,9 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<()> {
                 ));
             }
         }
-        ("hardware" | "hw", Some(n)) => show(&a, lookup(cat.hardware(n), "hardware")?)?,
-        ("models" | "model", Some(n)) => show(&a, lookup(cat.model(n), "models")?)?,
-        ("regions" | "region", Some(n)) => show(&a, lookup(cat.region(n), "regions")?)?,
+        ("hardware" | "hw", Some(n)) => show(&a, cat.hardware(n).map_err(Error::from)?)?,
+        ("models" | "model", Some(n)) => show(&a, cat.model(n).map_err(Error::from)?)?,
+        ("regions" | "region", Some(n)) => show(&a, cat.region(n).map_err(Error::from)?)?,
         (k, _) => {
             return Err(user(format!(
                 "unknown catalog `{k}`; expected hardware, models or regions"

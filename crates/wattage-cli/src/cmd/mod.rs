@@ -6,4 +6,5 @@ pub mod optimize;
 pub mod run;
 pub mod serving;
 pub mod site;
+pub mod sweep;
 pub mod train;

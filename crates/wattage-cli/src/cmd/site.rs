@@ -3,12 +3,10 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use wattage_site::{
-    RunOptions, Scenario, ScenarioError, SimResult, monte_carlo, simulate_with_progress,
-};
-use wattage_units::Time;
+use wattage_engine::{FileSystem, SiteOutcome, SiteSpec};
+use wattage_site::{Scenario, SimResult};
 
-use crate::common::{Global, UserError, out, out_json, read_text, write_atomic};
+use crate::common::{Global, out, out_json, write_atomic, write_files};
 
 /// Arguments of `wattage simulate site`.
 #[derive(clap::Args, Debug)]
@@ -39,191 +37,108 @@ pub struct Args {
     pub resolution: Option<f64>,
 }
 
-/// A scenario error as the user sees it: `FILE:LINE:COLUMN`, where FILE is the CSV file the
-/// error is in (resolved like the scenario resolves it) or else the scenario file.
-pub fn scenario_error(path: &Path, e: &ScenarioError) -> anyhow::Error {
-    let file = match &e.file {
-        Some(f) => path.parent().unwrap_or(Path::new("")).join(f),
-        None => path.to_path_buf(),
-    };
-    let loc = if e.line > 0 {
-        format!("{}:{}:{}", file.display(), e.line, e.column)
-    } else {
-        file.display().to_string()
-    };
-    let field = if e.field.is_empty() {
-        String::new()
-    } else {
-        format!(" `{}`", e.field)
-    };
-    let mut msg = format!("invalid scenario `{loc}`:{field}: {}", e.message);
-    if let Some(s) = &e.snippet {
-        msg.push('\n');
-        msg.push_str(s);
+impl Args {
+    /// The engine's spec of these flags.
+    pub fn spec(&self) -> SiteSpec {
+        SiteSpec {
+            duration: self.duration,
+            step: self.step,
+            seed: self.seed,
+            seeds: self.seeds,
+            resolution: self.resolution,
+            keep_series: self.out.is_some(),
+        }
     }
-    UserError::new(msg).into()
 }
 
-/// Reads, parses and resolves the CSV profiles of a scenario file.
+/// Reads a site scenario file and its CSV profiles.
 pub fn load(path: &Path) -> anyhow::Result<Scenario> {
-    let text = read_text(path)?;
-    let mut sc = wattage_site::parse_scenario(&text).map_err(|e| scenario_error(path, &e))?;
-    resolve_csv(&mut sc, path)?;
-    Ok(sc)
-}
-
-/// Reads a parsed scenario's CSV profiles, relative to the directory of the scenario file at
-/// `path`.
-pub fn resolve_csv(sc: &mut Scenario, path: &Path) -> anyhow::Result<()> {
-    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    sc.resolve_files(|p| {
-        let full = dir.join(p);
-        std::fs::read_to_string(&full).map_err(|e| format!("cannot read `{}`: {e}", full.display()))
-    })
-    .map_err(|e| scenario_error(path, &e))
-}
-
-fn positive(name: &str, v: f64) -> anyhow::Result<f64> {
-    if v.is_finite() && v > 0.0 {
-        Ok(v)
-    } else {
-        Err(UserError::new(format!("`--{name}` must be a positive number, found {v}")).into())
-    }
+    Ok(wattage_engine::site::load(&FileSystem, &path.into())?)
 }
 
 /// Runs the command.
 pub fn run(g: &Global, a: Args) -> anyhow::Result<()> {
     let sc = load(&a.scenario)?;
-    let mut o = RunOptions::from_scenario(&sc);
-    if let Some(h) = a.duration {
-        o.duration = Time::from_h(positive("duration", h)?);
-    }
-    if let Some(s) = a.step {
-        o.step = Time::from_s(positive("step", s)?);
-        o.resolution = o.resolution.max(o.step);
-    }
-    if let Some(r) = a.resolution {
-        o.resolution = Time::from_s(positive("resolution", r)?);
-    }
-    if let Some(s) = a.seed {
-        o.seed = s;
-    }
-    o.keep_series = a.out.is_some();
-
-    let bar = g.progress().then(|| {
-        let b = indicatif::ProgressBar::new(1);
-        b.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} simulating [{bar:40}] {percent}% {msg} eta {eta}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-            .progress_chars("=> "),
-        );
-        b
-    });
-    let mut progress = |done: u64, total: u64| {
-        if let Some(b) = &bar {
-            b.set_length(total);
-            b.set_position(done);
-        }
-    };
-    let user_err = |e: ScenarioError| -> anyhow::Error {
-        UserError::new(format!(
-            "cannot simulate `{}`: `{}` {}",
-            a.scenario.display(),
-            e.field,
-            e.message
-        ))
-        .into()
-    };
-
-    if let Some(n) = a.seeds.map(|n| n.unwrap_or(sc.reliability.seeds)) {
-        if n == 0 {
-            return Err(UserError::new("`--seeds` must be positive").into());
-        }
-        let rel = monte_carlo(&sc, &o, n, &mut progress).map_err(user_err)?;
-        if let Some(b) = &bar {
-            b.finish_and_clear();
-        }
-        if let Some(dir) = &a.out {
-            let json = serde_json::to_vec_pretty(&rel).context("cannot serialise")?;
-            write_atomic(&dir.join("reliability.json"), &json)?;
-        }
-        if a.json {
-            return out_json(&rel);
-        }
-        out(format!(
-            "{} over {} seeds ({:.0} h each)",
-            sc.name,
-            rel.seeds,
-            o.duration.h()
-        ));
-        out(format!(
-            "  expected unserved energy   {:>12.3} MWh",
-            rel.expected_unserved_mwh
-        ));
-        out(format!(
-            "  expected interruptions     {:>12.2}",
-            rel.expected_interruptions
-        ));
-        if sc.reliability.interruption_min.s() > 0.0 {
+    let name = a.scenario.display().to_string();
+    let bars = g.bars();
+    match wattage_engine::site::run(&sc, &name, &a.spec(), &bars)? {
+        SiteOutcome::Reliability(rel) => {
+            if let Some(dir) = &a.out {
+                let json = serde_json::to_vec_pretty(&rel).context("cannot serialise")?;
+                write_atomic(&dir.join("reliability.json"), &json)?;
+            }
+            if a.json {
+                return out_json(&rel);
+            }
+            let hours = wattage_engine::site::options(&sc, &a.spec())?.duration.h();
             out(format!(
-                "    of which momentary       {:>12.2} (under {:.0} s)",
-                rel.expected_momentary_interruptions,
-                sc.reliability.interruption_min.s()
+                "{} over {} seeds ({:.0} h each)",
+                sc.name, rel.seeds, hours
             ));
+            out(format!(
+                "  expected unserved energy   {:>12.3} MWh",
+                rel.expected_unserved_mwh
+            ));
+            out(format!(
+                "  expected interruptions     {:>12.2}",
+                rel.expected_interruptions
+            ));
+            if sc.reliability.interruption_min.s() > 0.0 {
+                out(format!(
+                    "    of which momentary       {:>12.2} (under {:.0} s)",
+                    rel.expected_momentary_interruptions,
+                    sc.reliability.interruption_min.s()
+                ));
+            }
+            out(format!(
+                "  P(at least one)            {:>12.2}",
+                rel.probability_of_interruption
+            ));
+            out(format!(
+                "  mean interruption          {:>12.0} s",
+                rel.mean_interruption_s
+            ));
+            out(format!(
+                "  longest interruption       {:>12.0} s",
+                rel.longest_interruption_s
+            ));
+            out(format!(
+                "  GPU-hours lost             {:>12.0}",
+                rel.expected_gpu_hours_lost
+            ));
+            out(format!(
+                "  interruption cost          {:>12.0} $",
+                rel.expected_interruption_cost_usd
+            ));
+            out(format!(
+                "  expected total cost        {:>12.0} $",
+                rel.expected_cost_usd
+            ));
+            Ok(())
         }
-        out(format!(
-            "  P(at least one)            {:>12.2}",
-            rel.probability_of_interruption
-        ));
-        out(format!(
-            "  mean interruption          {:>12.0} s",
-            rel.mean_interruption_s
-        ));
-        out(format!(
-            "  longest interruption       {:>12.0} s",
-            rel.longest_interruption_s
-        ));
-        out(format!(
-            "  GPU-hours lost             {:>12.0}",
-            rel.expected_gpu_hours_lost
-        ));
-        out(format!(
-            "  interruption cost          {:>12.0} $",
-            rel.expected_interruption_cost_usd
-        ));
-        out(format!(
-            "  expected total cost        {:>12.0} $",
-            rel.expected_cost_usd
-        ));
-        return Ok(());
+        SiteOutcome::Simulated(r) => {
+            if let Some(dir) = &a.out {
+                write_outputs(dir, &r)?;
+            }
+            if a.json {
+                let mut k = r.kpis.clone();
+                k.interruption_list.truncate(100);
+                return out_json(&k);
+            }
+            summary(&sc, &r);
+            if let Some(dir) = &a.out {
+                eprintln!(
+                    "wrote timeseries.csv, timeseries.parquet and kpis.json to `{}`",
+                    dir.display()
+                );
+            }
+            Ok(())
+        }
     }
-
-    let r = simulate_with_progress(&sc, &o, &mut progress).map_err(user_err)?;
-    if let Some(b) = &bar {
-        b.finish_and_clear();
-    }
-    if let Some(dir) = &a.out {
-        write_outputs(dir, &r)?;
-    }
-    if a.json {
-        let mut k = r.kpis.clone();
-        k.interruption_list.truncate(100);
-        return out_json(&k);
-    }
-    summary(&sc, &r);
-    if let Some(dir) = &a.out {
-        eprintln!(
-            "wrote timeseries.csv, timeseries.parquet and kpis.json to `{}`",
-            dir.display()
-        );
-    }
-    Ok(())
 }
 
 fn write_outputs(dir: &Path, r: &SimResult) -> anyhow::Result<()> {
-    crate::columnar::write_table(dir, "timeseries", &r.series)?;
+    write_files(dir, &wattage_engine::table::table("timeseries", &r.series)?)?;
     let json = serde_json::to_vec_pretty(&r.kpis).context("cannot serialise")?;
     write_atomic(&dir.join("kpis.json"), &json)?;
     Ok(())

@@ -1,12 +1,8 @@
 //! `wattage train`: energy, power and emissions of a training run.
 
-use serde_json::json;
-use wattage_catalog::Precision;
-use wattage_request::training::{self, Compute, Training};
-use wattage_units::{CarbonIntensity, Power, Time};
+use wattage_engine::TrainSpec;
 
-use crate::cmd::estimate::{lookup, request_error};
-use crate::common::{Global, out, out_json, user};
+use crate::common::{Global, out, out_json};
 
 /// Arguments of `wattage train`.
 #[derive(clap::Args, Debug)]
@@ -55,98 +51,51 @@ pub struct Args {
     pub json: bool,
 }
 
+impl Args {
+    /// The engine's spec of these flags.
+    pub fn spec(&self) -> TrainSpec {
+        TrainSpec {
+            model: self.model.clone(),
+            tokens: self.tokens,
+            mfu: self.mfu,
+            precision: self.precision.clone(),
+            gpu_hours: self.gpu_hours,
+            days: self.days,
+            hardware: self.hardware.clone(),
+            gpus: self.gpus,
+            power_w: self.power_w,
+            server_factor: self.server_factor,
+            region: self.region.clone(),
+            pue: self.pue,
+            carbon_g_per_kwh: self.carbon,
+        }
+    }
+}
+
 /// Runs the command.
 pub fn run(g: &Global, a: Args) -> anyhow::Result<()> {
     let cat = g.catalog()?;
-    let hw = lookup(cat.hardware(&a.hardware), "hardware")?;
-    let region = lookup(cat.region(&a.region), "regions")?;
-    let precision: Precision = a
-        .precision
-        .parse()
-        .map_err(|e: String| user(format!("invalid `--precision`: {e}")))?;
-    let given = [a.tokens.is_some(), a.gpu_hours.is_some(), a.days.is_some()]
-        .iter()
-        .filter(|x| **x)
-        .count();
-    if given != 1 {
-        return Err(user(
-            "give exactly one of `--model M --tokens N`, `--gpu-hours H` or `--days D`",
-        ));
-    }
-    let compute = if let Some(tokens) = a.tokens {
-        let name = a
-            .model
-            .as_deref()
-            .ok_or_else(|| user("`--tokens` needs `--model`"))?;
-        let m = lookup(cat.model(name), "models")?;
-        let peak = hw.peak(precision).ok_or_else(|| {
-            user(format!(
-                "invalid `--precision`: `{}` has no dense {precision} throughput",
-                hw.id
-            ))
-        })?;
-        Compute::Tokens {
-            active_params: m.active_params(),
-            tokens,
-            peak,
-            mfu: a.mfu,
-        }
-    } else if let Some(h) = a.gpu_hours {
-        Compute::GpuHours(h)
-    } else {
-        Compute::Duration(Time::from_days(a.days.unwrap_or(0.0)))
-    };
-    let t = Training {
-        compute,
-        gpus: a.gpus,
-        power_per_gpu: Power::from_w(a.power_w.unwrap_or(hw.tdp_w)),
-        server_factor: a.server_factor,
-        pue: a.pue.unwrap_or(region.pue),
-        carbon: a
-            .carbon
-            .map_or(region.carbon(), CarbonIntensity::from_g_per_kwh),
-    };
-    let r = training::estimate(&t).map_err(request_error)?;
+    let r = wattage_engine::train::run(&cat, &a.spec())?;
     if a.json {
-        return out_json(&json!({
-            "flop": r.flop.map(|f| f.count()),
-            "gpu_hours": r.gpu_hours,
-            "duration_days": r.duration.days(),
-            "power_mw": r.power.mw(),
-            "energy_mwh": r.energy.mwh(),
-            "co2e_t": r.co2e.t(),
-            "gpus": t.gpus,
-            "power_per_gpu_w": t.power_per_gpu.w(),
-            "server_factor": t.server_factor,
-            "pue": t.pue,
-            "carbon_g_per_kwh": t.carbon.g_per_kwh(),
-        }));
+        return out_json(&r);
     }
     if let Some(f) = r.flop {
         out(format!(
-            "  compute     {:.3e} FLOP (6 x active parameters x tokens)",
-            f.count()
+            "  compute     {f:.3e} FLOP (6 x active parameters x tokens)"
         ));
     }
     out(format!(
         "  duration    {:.1} days on {:.0} x {} ({:.3e} GPU-hours)",
-        r.duration.days(),
-        t.gpus,
-        hw.id,
-        r.gpu_hours
+        r.duration_days, r.gpus, r.hardware, r.gpu_hours
     ));
     out(format!(
         "  power       {:.2} MW ({:.0} W x {} server factor x PUE {})",
-        r.power.mw(),
-        t.power_per_gpu.w(),
-        t.server_factor,
-        t.pue
+        r.power_mw, r.power_per_gpu_w, r.server_factor, r.pue
     ));
-    out(format!("  energy      {:.1} MWh", r.energy.mwh()));
+    out(format!("  energy      {:.1} MWh", r.energy_mwh));
     out(format!(
         "  emissions   {:.1} t CO2e at {:.0} gCO2e/kWh",
-        r.co2e.t(),
-        t.carbon.g_per_kwh()
+        r.co2e_t, r.carbon_g_per_kwh
     ));
     Ok(())
 }

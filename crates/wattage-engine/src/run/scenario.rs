@@ -5,35 +5,36 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
-use toml::Spanned;
-use toml::de::{DeTable, DeValue};
+use serde::{Deserialize, Serialize};
 use wattage_catalog::Precision;
 use wattage_site::{RunOptions, Scenario};
 use wattage_units::Time;
 
-use crate::cmd::site::{resolve_csv, scenario_error};
-use crate::common::{UserError, read_text};
+use crate::error::{Error, Result, site_error};
+use crate::io::{Input, Sources, read};
+use crate::locate::TomlDoc;
+use crate::site::resolve_csv;
 
 /// The built-in default scenario and the site files it may name as `builtin:NAME`.
-pub const DEFAULT: &str = include_str!("../../../../../scenarios/default.toml");
-const BUILTIN_SITES: &[(&str, &str)] = &[
+pub const DEFAULT: &str = include_str!("../../../../scenarios/default.toml");
+/// The site scenarios shipped in the binary, by name (`builtin:NAME`).
+pub const BUILTIN_SITES: &[(&str, &str)] = &[
     (
         "colossus",
-        include_str!("../../../../../scenarios/colossus.toml"),
+        include_str!("../../../../scenarios/colossus.toml"),
     ),
     (
         "colossus-miners",
-        include_str!("../../../../../scenarios/colossus-miners.toml"),
+        include_str!("../../../../scenarios/colossus-miners.toml"),
     ),
     (
         "peak-shaving",
-        include_str!("../../../../../scenarios/peak-shaving.toml"),
+        include_str!("../../../../scenarios/peak-shaving.toml"),
     ),
 ];
 
 /// A scenario as written.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RunScenario {
     /// Short name (used for the output folder).
@@ -78,7 +79,7 @@ fn default_region() -> String {
 }
 
 /// How a service's fleet is derived.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum FleetMethod {
     /// From the serving simulator: capacity at the latency objectives, power at each load.
@@ -90,7 +91,7 @@ pub enum FleetMethod {
 }
 
 /// One inference service.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Service {
     /// Name for reports.
@@ -165,7 +166,7 @@ fn default_itl() -> f64 {
 }
 
 /// The site.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Site {
     /// A site scenario file (relative to this file), or `builtin:NAME` (colossus,
@@ -199,7 +200,7 @@ fn default_day() -> f64 {
 }
 
 /// The optimizer step of a run.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Optimize {
     /// Run the LP on the site design.
@@ -230,6 +231,8 @@ pub struct Loaded {
     pub scenario: RunScenario,
     /// Its path (`built-in default` for the default).
     pub origin: String,
+    /// Its text (errors found later point into it).
+    pub text: String,
     /// The site scenario: parsed, its CSV profiles read, with the run's `[site]` overrides
     /// and seed applied.
     pub site: Scenario,
@@ -241,110 +244,35 @@ pub struct Loaded {
 
 impl Loaded {
     /// An error of the site engine about the site, named as `wattage simulate site` names it.
-    pub fn site_error(&self, e: &wattage_site::ScenarioError) -> anyhow::Error {
-        scenario_error(Path::new(&self.site_origin), e)
+    pub fn site_error(&self, e: &wattage_site::ScenarioError) -> Error {
+        site_error(Path::new(&self.site_origin), e)
     }
 }
 
-/// 1-based line and column of a byte offset, and the text of that line.
-fn locate(text: &str, offset: usize) -> (usize, usize, String) {
-    let (line, col) = wattage_catalog::line_col(text, offset);
-    let src = text.lines().nth(line - 1).unwrap_or("").to_string();
-    (line, col, src)
-}
-
-/// A located error in a scenario file, with the line and a caret under the column.
-pub fn located(origin: &str, text: &str, offset: usize, field: &str, msg: &str) -> UserError {
-    let (line, col, src) = locate(text, offset);
-    let field = if field.is_empty() {
-        String::new()
-    } else {
-        format!(" field `{field}`:")
-    };
-    UserError::new(format!(
-        "`{origin}`:{line}:{col}:{field} {msg}\n  |\n{line:>3} | {src}\n  | {}^",
-        " ".repeat(col.saturating_sub(1))
-    ))
-}
-
-/// The run file's text with its syntax tree, whose spans locate a field's value.
-struct Source<'a> {
-    origin: &'a str,
-    text: &'a str,
-    root: Spanned<DeTable<'a>>,
-}
-
-impl Source<'_> {
-    /// Byte offset of the value of `field`, a path such as `service[1].peak_hour` or
-    /// `site.zoom_day`; when that key is absent, of the nearest enclosing value that is
-    /// present (the `[site]` table, the second `[[service]]`), else the start of the file.
-    fn offset(&self, field: &str) -> usize {
-        let mut offset = 0;
-        let mut table = Some(self.root.get_ref());
-        for seg in field.split('.') {
-            let (key, index) = match seg.split_once('[') {
-                Some((k, i)) => (k, i.trim_end_matches(']').parse::<usize>().ok()),
-                None => (seg, None),
-            };
-            let Some(mut v) = table.and_then(|t| t.get(key)) else {
-                break;
-            };
-            offset = v.span().start;
-            if let Some(i) = index {
-                let Some(e) = v.get_ref().get(i) else {
-                    break;
-                };
-                v = e;
-                offset = v.span().start;
-            }
-            table = match v.get_ref() {
-                DeValue::Table(t) => Some(t),
-                _ => None,
-            };
+/// Loads a scenario (the built-in default when `input` is `None`) and its site file, and
+/// checks both, the run's overrides of the site included.
+pub fn load(src: &dyn Sources, input: Option<&Input>) -> Result<Loaded> {
+    let (text, origin, dir) = match input {
+        Some(i) => {
+            let (text, origin, path) = i.load(src)?;
+            let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+            (text, origin, dir)
         }
-        offset
-    }
-
-    /// An error about `field`, with its line and a caret under its value.
-    fn error(&self, field: &str, msg: &str) -> UserError {
-        located(self.origin, self.text, self.offset(field), field, msg)
-    }
-}
-
-/// Loads a scenario file (or the built-in default when `path` is `None`) and its site file,
-/// and checks both, the run's overrides of the site included.
-pub fn load(path: Option<&Path>) -> anyhow::Result<Loaded> {
-    let (text, origin, dir) = match path {
-        Some(p) => (
-            read_text(p)?,
-            p.display().to_string(),
-            p.parent().map(Path::to_path_buf).unwrap_or_default(),
-        ),
         None => (
             DEFAULT.to_string(),
             "built-in default".to_string(),
             PathBuf::new(),
         ),
     };
-    let toml_error = |e: toml::de::Error| {
-        let off = e.span().map_or(0, |s| s.start);
-        let field = field_of(e.message());
-        located(&origin, &text, off, &field, e.message().trim())
-    };
-    let root = DeTable::parse(&text).map_err(toml_error)?;
-    let scenario =
-        RunScenario::deserialize(toml::de::Deserializer::from(root.clone())).map_err(toml_error)?;
-    let src = Source {
-        origin: &origin,
-        text: &text,
-        root,
-    };
-    validate(&scenario, &src)?;
-    let (site, site_origin) = load_site(&scenario, &src, &dir)?;
-    let load_index = inference_load(&scenario, &src, &site, &site_origin)?;
+    let doc = TomlDoc::parse(&origin, &text)?;
+    let scenario: RunScenario = doc.deserialize()?;
+    validate(&scenario, &doc)?;
+    let (site, site_origin) = load_site(src, &scenario, &doc, &dir)?;
+    let load_index = inference_load(&scenario, &doc, &site, &site_origin)?;
     Ok(Loaded {
         scenario,
         origin,
+        text: text.clone(),
         site,
         site_origin,
         load_index,
@@ -353,7 +281,12 @@ pub fn load(path: Option<&Path>) -> anyhow::Result<Loaded> {
 
 /// Reads and parses the site file the run names, reads its CSV profiles and applies the
 /// run's overrides. Returns the site and its name for messages.
-fn load_site(s: &RunScenario, src: &Source, dir: &Path) -> anyhow::Result<(Scenario, String)> {
+fn load_site(
+    files: &dyn Sources,
+    s: &RunScenario,
+    src: &TomlDoc,
+    dir: &Path,
+) -> Result<(Scenario, String)> {
     let (text, origin, path) = match s.site.scenario.strip_prefix("builtin:") {
         Some(name) => {
             let (_, t) = BUILTIN_SITES
@@ -380,11 +313,11 @@ fn load_site(s: &RunScenario, src: &Source, dir: &Path) -> anyhow::Result<(Scena
         }
         None => {
             let p = dir.join(&s.site.scenario);
-            (read_text(&p)?, p.display().to_string(), p)
+            (read(files, &p)?, p.display().to_string(), p)
         }
     };
-    let mut site = wattage_site::parse_scenario(&text).map_err(|e| scenario_error(&path, &e))?;
-    resolve_csv(&mut site, &path)?;
+    let mut site = wattage_site::parse_scenario(&text).map_err(|e| site_error(&path, &e))?;
+    resolve_csv(files, &mut site, &path)?;
     apply_overrides(s, src, &mut site)?;
     Ok((site, origin))
 }
@@ -392,7 +325,7 @@ fn load_site(s: &RunScenario, src: &Source, dir: &Path) -> anyhow::Result<(Scena
 /// Applies the run's `[site]` overrides and seed to the site, checked as the site engine
 /// checks a run's options (step, horizon, resolution, stored rows), so that a bad value
 /// fails here, at its line, rather than after the serving simulations.
-fn apply_overrides(s: &RunScenario, src: &Source, site: &mut Scenario) -> anyhow::Result<()> {
+fn apply_overrides(s: &RunScenario, src: &TomlDoc, site: &mut Scenario) -> Result<()> {
     let st = &s.site;
     let sim = &mut site.simulation;
     if let Some(h) = st.duration_h {
@@ -421,7 +354,7 @@ fn apply_overrides(s: &RunScenario, src: &Source, site: &mut Scenario) -> anyhow
             "duration" => src.error("site.duration_h", &e.message),
             _ => src.error("site.output_resolution_s", &e.message),
         };
-        anyhow::Error::from(err)
+        err
     })?;
     Ok(())
 }
@@ -430,10 +363,10 @@ fn apply_overrides(s: &RunScenario, src: &Source, site: &mut Scenario) -> anyhow
 /// the first).
 fn inference_load(
     s: &RunScenario,
-    src: &Source,
+    src: &TomlDoc,
     site: &Scenario,
     site_origin: &str,
-) -> anyhow::Result<usize> {
+) -> Result<usize> {
     let Some(n) = &s.site.inference_load else {
         if site.inference.is_empty() {
             return Err(src
@@ -442,8 +375,7 @@ fn inference_load(
                     &format!(
                         "the site `{site_origin}` has no `[[inference]]` load for the services to replace"
                     ),
-                )
-                .into());
+                ));
         }
         return Ok(0);
     };
@@ -465,18 +397,12 @@ fn inference_load(
             } else {
                 format!("its inference loads: {}", names.join(", "))
             })
-            .into()
         })
 }
 
-/// The field a serde message is about, when it says (`unknown field `x``, `missing field`).
-fn field_of(msg: &str) -> String {
-    msg.split('`').nth(1).unwrap_or("").to_string()
-}
-
 /// Checks ranges; errors point at the offending value in the file.
-fn validate(s: &RunScenario, src: &Source) -> anyhow::Result<()> {
-    let bad = |field: &str, msg: &str| -> anyhow::Error { src.error(field, msg).into() };
+fn validate(s: &RunScenario, src: &TomlDoc) -> Result<()> {
+    let bad = |field: &str, msg: &str| -> Error { src.error(field, msg) };
     if s.name.trim().is_empty()
         || !s
             .name
@@ -493,7 +419,7 @@ fn validate(s: &RunScenario, src: &Source) -> anyhow::Result<()> {
     }
     for (i, sv) in s.service.iter().enumerate() {
         let f = |k: &str| format!("service[{i}].{k}");
-        let pos = |k: &str, v: f64| -> anyhow::Result<()> {
+        let pos = |k: &str, v: f64| -> Result<()> {
             if v.is_finite() && v > 0.0 {
                 Ok(())
             } else {
@@ -586,24 +512,6 @@ mod tests {
 
     use super::*;
 
-    /// Errors point at the key in the right table; an absent key at its table.
-    #[test]
-    fn fields_locate_in_the_right_table() {
-        let text = "name = \"x\"\n\n[[service]]\npeak_hour = 1\n\n[[service]]\nname = \"b\"\npeak_hour = 2\n\n[site]\nscenario = \"s\"\n";
-        let src = Source {
-            origin: "f",
-            text,
-            root: DeTable::parse(text).unwrap(),
-        };
-        let line = |f: &str| wattage_catalog::line_col(text, src.offset(f)).0;
-        assert_eq!(line("service[0].peak_hour"), 4);
-        assert_eq!(line("service[1].peak_hour"), 8);
-        assert_eq!(line("site.scenario"), 11);
-        assert_eq!(line("service[1].max_batch"), 6);
-        assert_eq!(line("site.zoom_day"), 10);
-        assert_eq!(line("optimize.step_h"), 1);
-    }
-
     /// The built-in sites parse, need no CSV file, and the default scenario loads.
     #[test]
     fn builtin_sites_parse_without_csv_files() {
@@ -612,7 +520,7 @@ mod tests {
                 .unwrap_or_else(|e| panic!("builtin:{name}: {e}"));
             assert!(sc.csv_files().is_empty(), "builtin:{name}");
         }
-        let l = load(None).unwrap();
+        let l = load(&crate::io::FileSystem, None).unwrap();
         assert_eq!(l.site_origin, "builtin:colossus");
         assert_eq!(l.site.inference[l.load_index].name, "serving");
     }

@@ -9,7 +9,7 @@ use wattage_site::SeriesRow;
 
 use super::fleet::PROFILE_STEP_S;
 use super::{RunResult, ServiceResult};
-use crate::common::out;
+use crate::error::{Error, Result};
 
 fn fmt(v: f64) -> String {
     wattage_report::format::significant(v, 3)
@@ -70,28 +70,6 @@ pub fn figures(r: &RunResult) -> NamedFigures {
     NamedFigures::new(r.loaded.scenario.name.clone(), f)
 }
 
-/// Prints a comparison table to the terminal.
-pub fn print_comparison(runs: &[NamedFigures]) {
-    let mut header = format!("{:<48}", "");
-    for r in runs {
-        header.push_str(&format!(" {:>16}", r.name));
-    }
-    out(header);
-    if let Some(first) = runs.first() {
-        for (i, fig) in first.figures.iter().enumerate() {
-            let mut line = format!("{:<48}", format!("{} ({})", fig.label, fig.unit));
-            for r in runs {
-                let v = r.figures.get(i).map_or(f64::NAN, |f| f.value);
-                line.push_str(&format!(
-                    " {:>16}",
-                    if v.is_finite() { fmt(v) } else { "-".into() }
-                ));
-            }
-            out(line);
-        }
-    }
-}
-
 fn hours(rows: &[SeriesRow], offset_s: f64) -> Vec<f64> {
     rows.iter()
         .map(|r| (r.time_s - offset_s) / 3600.0)
@@ -113,7 +91,7 @@ fn power_stack(rows: &[SeriesRow], x: Vec<f64>, x_axis: Axis) -> TimeSeries {
         .line("IT load", Colour::It, col(|r| r.it_mw))
 }
 
-fn request_section(s: &ServiceResult) -> anyhow::Result<Section> {
+fn request_section(s: &ServiceResult) -> Result<Section> {
     let e = &s.estimate;
     let b = e.breakdown;
     let total = e.energy.wh();
@@ -180,7 +158,7 @@ fn request_section(s: &ServiceResult) -> anyhow::Result<Section> {
     Ok(sec)
 }
 
-fn fleet_section(s: &ServiceResult, pue: f64) -> anyhow::Result<Section> {
+fn fleet_section(s: &ServiceResult, pue: f64) -> Result<Section> {
     let f = &s.fleet;
     let hours_of_day: Vec<f64> = (0..f.day_server_w.len())
         .map(|i| i as f64 * PROFILE_STEP_S / 3600.0)
@@ -313,7 +291,7 @@ fn fleet_section(s: &ServiceResult, pue: f64) -> anyhow::Result<Section> {
     Ok(sec)
 }
 
-fn site_section(r: &RunResult) -> anyhow::Result<Section> {
+fn site_section(r: &RunResult) -> Result<Section> {
     let k = &r.year.kpis;
     let src = &k.energy_mwh_by_source;
     let by_use = &k.energy_mwh_by_use;
@@ -583,7 +561,7 @@ fn optimize_section(v: &Value) -> Option<Section> {
 }
 
 /// The whole report.
-pub fn build(r: &RunResult, _summary: &Value) -> anyhow::Result<Report> {
+pub fn build(r: &RunResult) -> Result<Report> {
     let sc = &r.loaded.scenario;
     // The seeds actually used: the run's seed seeds the site too when it is given.
     let (serving, site) = (sc.serving_seed(), r.site.simulation.seed);
@@ -611,8 +589,12 @@ pub fn build(r: &RunResult, _summary: &Value) -> anyhow::Result<Report> {
         rep = rep.section(fleet_section(s, pue)?);
     }
     rep = rep.section(site_section(r)?);
-    if let Some(sec) = r.optimized.as_ref().and_then(optimize_section) {
-        rep = rep.section(sec);
+    if let Some(o) = &r.optimized {
+        let v = serde_json::to_value(o)
+            .map_err(|e| Error::internal(format!("cannot serialise the optimum: {e}")))?;
+        if let Some(sec) = optimize_section(&v) {
+            rep = rep.section(sec);
+        }
     }
     let mut times = Table::new("Wall time of each stage", ["stage", "seconds"]);
     for (name, t) in &r.timings {

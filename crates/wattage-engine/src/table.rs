@@ -5,40 +5,63 @@
 //! integer, `DOUBLE` when every cell is a number, `UTF8` text otherwise; a column with empty
 //! cells is `OPTIONAL`. Files are snappy-compressed and readable by pandas, polars and DuckDB.
 
-use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::Context;
 use parquet::basic::{Compression, ConvertedType, Repetition, Type as Physical};
 use parquet::data_type::{ByteArray, ByteArrayType, DoubleType, Int64Type};
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::Type;
 
-use crate::common::write_atomic;
+use crate::error::Error;
 
-/// Writes `rows` as CSV to `stem.csv` and as Parquet to `stem.parquet`, each atomically.
-pub fn write_table<T: serde::Serialize>(
-    dir: &Path,
+/// A file a job produced: its path relative to the output folder, and its bytes. Front-ends
+/// write them (the CLI into a folder, atomically).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Artifact {
+    /// Relative path (`summary.json`, `charts/fleet.svg`).
+    pub path: String,
+    /// Contents.
+    pub bytes: Vec<u8>,
+}
+
+impl Artifact {
+    /// A file.
+    pub fn new(path: impl Into<String>, bytes: impl Into<Vec<u8>>) -> Self {
+        Self {
+            path: path.into(),
+            bytes: bytes.into(),
+        }
+    }
+}
+
+/// `rows` as `stem.csv` and `stem.parquet`.
+pub fn table<T: serde::Serialize>(
     stem: &str,
     rows: impl IntoIterator<Item = T>,
-) -> anyhow::Result<()> {
+) -> Result<[Artifact; 2], Error> {
     let (csv_bytes, parquet_bytes) = encode(rows)?;
-    write_atomic(&dir.join(format!("{stem}.csv")), &csv_bytes)?;
-    write_atomic(&dir.join(format!("{stem}.parquet")), &parquet_bytes)
+    Ok([
+        Artifact::new(format!("{stem}.csv"), csv_bytes),
+        Artifact::new(format!("{stem}.parquet"), parquet_bytes),
+    ])
 }
 
 /// The same table as CSV bytes and as Parquet bytes.
 pub fn encode<T: serde::Serialize>(
     rows: impl IntoIterator<Item = T>,
-) -> anyhow::Result<(Vec<u8>, Vec<u8>)> {
+) -> Result<(Vec<u8>, Vec<u8>), Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
     for r in rows {
-        w.serialize(r)?;
+        w.serialize(r)
+            .map_err(|e| Error::internal(format!("cannot encode CSV: {e}")))?;
     }
-    let csv_bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let csv_bytes = w
+        .into_inner()
+        .map_err(|e| Error::internal(format!("cannot encode CSV: {e}")))?;
     let mut parquet_bytes = Vec::new();
-    to_parquet(&csv_bytes, &mut parquet_bytes).context("cannot encode Parquet")?;
+    to_parquet(&csv_bytes, &mut parquet_bytes)
+        .map_err(|e| Error::internal(format!("cannot encode Parquet: {e}")))?;
     Ok((csv_bytes, parquet_bytes))
 }
 
@@ -59,8 +82,31 @@ fn kind(cells: &[String]) -> Kind {
     }
 }
 
+/// A table given as a header and text cells, as CSV bytes and as Parquet bytes.
+pub fn encode_records(
+    header: &[String],
+    rows: &[Vec<String>],
+) -> Result<(Vec<u8>, Vec<u8>), Error> {
+    let csv_err = |e: csv::Error| Error::internal(format!("cannot encode CSV: {e}"));
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(header).map_err(csv_err)?;
+    for r in rows {
+        w.write_record(r).map_err(csv_err)?;
+    }
+    let csv_bytes = w
+        .into_inner()
+        .map_err(|e| Error::internal(format!("cannot encode CSV: {e}")))?;
+    let mut parquet_bytes = Vec::new();
+    to_parquet(&csv_bytes, &mut parquet_bytes)
+        .map_err(|e| Error::internal(format!("cannot encode Parquet: {e}")))?;
+    Ok((csv_bytes, parquet_bytes))
+}
+
 /// Converts CSV text (with a header) to Parquet.
-fn to_parquet(csv_text: &[u8], out: &mut Vec<u8>) -> anyhow::Result<()> {
+fn to_parquet(
+    csv_text: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let mut rd = csv::Reader::from_reader(csv_text);
     let headers: Vec<String> = rd.headers()?.iter().map(str::to_string).collect();
     let mut cols: Vec<Vec<String>> = vec![Vec::new(); headers.len()];
@@ -134,8 +180,9 @@ fn to_parquet(csv_text: &[u8], out: &mut Vec<u8>) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use std::fs::File;
+    #![allow(clippy::unwrap_used)]
 
+    use bytes::Bytes;
     use parquet::file::reader::{FileReader, SerializedFileReader};
     use parquet::record::Field;
 
@@ -151,8 +198,6 @@ mod tests {
 
     #[test]
     fn parquet_round_trips_types_and_values() {
-        let dir = std::env::temp_dir().join(format!("wattage-columnar-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
         let rows = vec![
             Row {
                 id: 1,
@@ -167,9 +212,14 @@ mod tests {
                 note: Some(0.25),
             },
         ];
-        write_table(&dir, "t", &rows).unwrap();
-        assert!(dir.join("t.csv").exists());
-        let r = SerializedFileReader::new(File::open(dir.join("t.parquet")).unwrap()).unwrap();
+        let [csv, pq] = table("t", &rows).unwrap();
+        assert_eq!(csv.path, "t.csv");
+        assert!(
+            String::from_utf8(csv.bytes)
+                .unwrap()
+                .starts_with("id,name,power_mw,note\n")
+        );
+        let r = SerializedFileReader::new(Bytes::from(pq.bytes)).unwrap();
         assert_eq!(r.metadata().file_metadata().num_rows(), 2);
         let got: Vec<_> = r.get_row_iter(None).unwrap().map(|x| x.unwrap()).collect();
         let cols: Vec<(String, Field)> = got[1]
@@ -182,6 +232,5 @@ mod tests {
         assert_eq!(cols[3], ("note".into(), Field::Double(0.25)));
         let first: Vec<Field> = got[0].get_column_iter().map(|(_, f)| f.clone()).collect();
         assert_eq!(first[3], Field::Null);
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

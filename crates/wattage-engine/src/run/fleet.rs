@@ -22,6 +22,7 @@ use wattage_serving::{
 };
 
 use super::scenario::{FleetMethod, Service};
+use crate::error::{Error, Result};
 
 /// Simulated seconds per trial.
 const TRIAL_S: f64 = 240.0;
@@ -123,13 +124,7 @@ fn config(sv: &Service, record: bool) -> SimConfig {
     c
 }
 
-fn simulate(
-    d: &Deployment,
-    sv: &Service,
-    rate: f64,
-    seed: u64,
-    record: bool,
-) -> anyhow::Result<SimOutput> {
+fn simulate(d: &Deployment, sv: &Service, rate: f64, seed: u64, record: bool) -> Result<SimOutput> {
     let sim = Simulator::new(
         d,
         RooflineParams::default(),
@@ -137,7 +132,7 @@ fn simulate(
         &workload(sv, rate),
         ChaCha8Rng::seed_from_u64(seed),
     )
-    .map_err(|e| anyhow::anyhow!("serving simulation of `{}`: {e}", sv.name))?;
+    .map_err(|e| Error::input(format!("serving simulation of `{}`: {e}", sv.name)))?;
     Ok(sim.run())
 }
 
@@ -160,7 +155,7 @@ pub fn derive(
     seed: u64,
     flat_wh_per_request_server: f64,
     progress: &mut dyn FnMut(&str),
-) -> anyhow::Result<Fleet> {
+) -> Result<Fleet> {
     let mean_rate = sv.requests_per_day / 86_400.0;
     let profile = RateProfile::Diurnal {
         peak_to_trough: sv.peak_to_trough,
@@ -195,7 +190,7 @@ pub fn derive(
     if lo == 0.0 {
         // Even a trickle misses the objectives: one request alone is too slow.
         let out = simulate(d, sv, 0.01, seed, false)?;
-        anyhow::bail!(crate::common::UserError::new(format!(
+        return Err(Error::input(format!(
             "service `{}`: one replica cannot meet the objectives even when idle (p99 time to first token {:.0} ms, inter-token {:.1} ms); relax `ttft_p99_ms`/`itl_p99_ms` or use more GPUs per replica",
             sv.name, out.summary.ttft_ms_p99, out.summary.itl_ms_p99
         )));
@@ -214,7 +209,7 @@ pub fn derive(
     let capacity = lo;
     let replicas_f = (peak_rate / capacity).ceil();
     if replicas_f > 5e7 {
-        anyhow::bail!(crate::common::UserError::new(format!(
+        return Err(Error::input(format!(
             "service `{}` needs {replicas_f:.0} replicas; check `requests_per_day`",
             sv.name
         )));
@@ -262,7 +257,7 @@ pub fn derive(
         }
         levels.push(level(out, rate));
     }
-    let peak = peak.ok_or_else(|| anyhow::anyhow!("no peak simulation"))?;
+    let peak = peak.ok_or_else(|| Error::internal("no peak simulation"))?;
 
     // 4. The fleet over the day.
     let mut day_server_w = Vec::with_capacity(bins);

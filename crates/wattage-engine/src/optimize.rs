@@ -1,0 +1,473 @@
+//! The optimize job: the cheapest design and dispatch of a site as a linear program, then the
+//! rule-based simulator on that design at the scenario's own step, to show what the hourly
+//! plan cannot see (ramps, swings, outages).
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use wattage_optimize::{
+    ConvertOptions, Expansion, Method, OptimizeOptions, SiteProblem, Solution, design_of, optimize,
+    rule_based_cost,
+};
+use wattage_site::Scenario;
+use wattage_site::eval::{Design, evaluate_design};
+use wattage_units::Time;
+
+use crate::error::{Error, Result};
+use crate::io::{Sources, read};
+
+/// An optimization of a site scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OptimizeSpec {
+    /// Which ratings may grow and at what annualized cost (a TOML file); without it (and
+    /// without `extend`) the design is fixed and only the dispatch is optimized.
+    pub expansion: Option<PathBuf>,
+    /// Let every existing asset grow to 4x at typical annualized costs.
+    pub extend: bool,
+    /// LP step, e.g. `1h`, `15m`, `300s`.
+    pub step: String,
+    /// Horizon, e.g. `7d`, `8760h`, `1y` [default: the scenario's].
+    pub duration: Option<String>,
+    /// Step of the rule-based check run [default: the scenario's step].
+    pub check_step: Option<String>,
+    /// Skip the rule-based check run.
+    pub no_check: bool,
+    /// Solver algorithm: `simplex` or `ipm`.
+    pub method: String,
+}
+
+impl Default for OptimizeSpec {
+    fn default() -> Self {
+        Self {
+            expansion: None,
+            extend: false,
+            step: "1h".into(),
+            duration: None,
+            check_step: None,
+            no_check: false,
+            method: "simplex".into(),
+        }
+    }
+}
+
+/// A duration parameter (`90s`, `15m`, `1h`, `7d`, `1y`; a bare number is seconds).
+pub fn duration_param(name: &str, text: &str) -> Result<Time> {
+    Time::parse_duration(text, 1.0).map_err(|e| Error::param(name, e))
+}
+
+/// A rating of a named asset, MW.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NamedMw {
+    /// Asset name.
+    pub name: String,
+    /// Rating, MW.
+    pub mw: f64,
+}
+
+/// A turbine fleet's optimal rating.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TurbineOut {
+    /// Fleet name.
+    pub name: String,
+    /// Rating, MW.
+    pub mw: f64,
+    /// Units of the fleet's unit size.
+    pub units: u32,
+}
+
+/// A battery's optimal ratings.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BatteryOut {
+    /// Battery name.
+    pub name: String,
+    /// Power, MW.
+    pub mw: f64,
+    /// Energy, MWh.
+    pub mwh: f64,
+}
+
+/// The optimal design.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CapacitiesOut {
+    /// Grid import connection, MW.
+    pub grid_import_mw: Option<f64>,
+    /// Turbine fleets.
+    pub turbines: Vec<TurbineOut>,
+    /// Batteries.
+    pub batteries: Vec<BatteryOut>,
+    /// Solar plants.
+    pub solar: Vec<NamedMw>,
+}
+
+/// The optimum's cost by component, USD over the horizon.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CostsOut {
+    /// Fuel.
+    pub fuel_usd: f64,
+    /// Turbine variable O&M.
+    pub turbine_vom_usd: f64,
+    /// Start-ups.
+    pub startup_usd: f64,
+    /// Grid energy.
+    pub grid_energy_usd: f64,
+    /// Demand charges.
+    pub demand_charge_usd: f64,
+    /// Annualized capital of new capacity, for the horizon's share of a year.
+    pub capital_usd: f64,
+    /// Battery wear.
+    pub battery_wear_usd: f64,
+    /// Value of lost load.
+    pub lost_load_usd: f64,
+    /// Carbon price.
+    pub carbon_usd: f64,
+    /// Export revenue (subtracted).
+    pub export_revenue_usd: f64,
+    /// Miners' revenue (subtracted).
+    pub miner_revenue_usd: f64,
+}
+
+/// The rule-based simulator on the optimal design.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckOut {
+    /// Step of the check, s.
+    pub step_s: f64,
+    /// Rule-based cost in the LP's terms, capital of the design included.
+    pub cost_usd: f64,
+    /// The LP's cost for comparison, capital included.
+    pub lp_cost_usd: f64,
+    /// Unserved energy, MWh.
+    pub unserved_mwh: f64,
+    /// AI interruptions.
+    pub interruptions: u64,
+    /// Steps that broke a ramp limit.
+    pub ramp_violations: u64,
+    /// Steps with a turbine below its minimum stable load.
+    pub min_stable_violations: u64,
+    /// Time short of the reserve, s.
+    pub reserve_shortfall_s: f64,
+    /// Turbine starts.
+    pub turbine_starts: u64,
+    /// Peak grid import, MW.
+    pub peak_grid_import_mw: f64,
+    /// Emissions, t CO2e.
+    pub co2e_t: f64,
+}
+
+/// The optimum: what `wattage optimize --json` prints and `summary.json` holds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OptimizeSummary {
+    /// Scenario name.
+    pub scenario: String,
+    /// LP steps.
+    pub steps: usize,
+    /// LP step, s.
+    pub step_s: f64,
+    /// LP horizon, h.
+    pub duration_h: f64,
+    /// Optimal total cost, USD.
+    pub objective_usd: f64,
+    /// Optimal design.
+    pub capacities: CapacitiesOut,
+    /// Cost by component.
+    pub costs: CostsOut,
+    /// Emissions, t CO2e.
+    pub emissions_t: f64,
+    /// Unserved energy, MWh.
+    pub unserved_mwh: f64,
+    /// Mean marginal price of power, $/MWh.
+    pub mean_marginal_price_usd_per_mwh: f64,
+    /// Highest marginal price of power, $/MWh.
+    pub max_marginal_price_usd_per_mwh: f64,
+    /// Time to build the LP, s.
+    pub build_s: f64,
+    /// Time to solve it, s.
+    pub solve_s: f64,
+    /// LP columns.
+    pub lp_cols: usize,
+    /// LP rows.
+    pub lp_rows: usize,
+    /// LP non-zeros.
+    pub lp_nnz: usize,
+    /// Solver iterations.
+    pub solver_iterations: i64,
+    /// The rule-based check of the design.
+    pub rule_based: Option<CheckOut>,
+}
+
+/// An optimization's results.
+#[derive(Debug, Clone)]
+pub struct OptimizeResult {
+    /// The summary.
+    pub summary: OptimizeSummary,
+    /// The LP.
+    pub problem: SiteProblem,
+    /// The LP's solution.
+    pub solution: Solution,
+    /// The optimal design as the site simulator takes it.
+    pub design: Design,
+}
+
+/// The summary of a solved LP, with the rule-based check when it ran.
+pub fn summarize(
+    sc: &Scenario,
+    p: &SiteProblem,
+    s: &Solution,
+    design: &Design,
+    check: Option<CheckOut>,
+) -> OptimizeSummary {
+    let c = &s.costs;
+    let prices: Vec<f64> = s.marginal_price.iter().map(|x| x.usd_per_mwh()).collect();
+    let mean = prices.iter().sum::<f64>() / prices.len().max(1) as f64;
+    let max = prices.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let units = design.turbine_counts.clone().unwrap_or_default();
+    OptimizeSummary {
+        scenario: sc.name.clone(),
+        steps: p.steps(),
+        step_s: p.step.s(),
+        duration_h: p.horizon().h(),
+        objective_usd: s.objective.usd(),
+        capacities: CapacitiesOut {
+            grid_import_mw: s.capacities.grid.map(|g| g.mw()),
+            turbines: s
+                .capacities
+                .turbines
+                .iter()
+                .enumerate()
+                .map(|(i, (name, k))| TurbineOut {
+                    name: name.clone(),
+                    mw: k.mw(),
+                    units: units.get(i).copied().unwrap_or(0),
+                })
+                .collect(),
+            batteries: s
+                .capacities
+                .batteries
+                .iter()
+                .map(|(name, pw, e)| BatteryOut {
+                    name: name.clone(),
+                    mw: pw.mw(),
+                    mwh: e.mwh(),
+                })
+                .collect(),
+            solar: s
+                .capacities
+                .solar
+                .iter()
+                .map(|(name, k)| NamedMw {
+                    name: name.clone(),
+                    mw: k.mw(),
+                })
+                .collect(),
+        },
+        costs: CostsOut {
+            fuel_usd: c.fuel.usd(),
+            turbine_vom_usd: c.turbine_vom.usd(),
+            startup_usd: c.startup.usd(),
+            grid_energy_usd: c.grid_energy.usd(),
+            demand_charge_usd: c.demand_charge.usd(),
+            capital_usd: c.capital.usd(),
+            battery_wear_usd: c.battery_wear.usd(),
+            lost_load_usd: c.lost_load.usd(),
+            carbon_usd: c.carbon.usd(),
+            export_revenue_usd: c.export_revenue.usd(),
+            miner_revenue_usd: c.miner_revenue.usd(),
+        },
+        emissions_t: s.emissions.t(),
+        unserved_mwh: s.unserved.mwh(),
+        mean_marginal_price_usd_per_mwh: mean,
+        max_marginal_price_usd_per_mwh: if max.is_finite() { max } else { 0.0 },
+        build_s: s.stats.build.s(),
+        solve_s: s.stats.solve.s(),
+        lp_cols: s.stats.cols,
+        lp_rows: s.stats.rows,
+        lp_nnz: s.stats.nnz,
+        solver_iterations: s.stats.iterations,
+        rule_based: check,
+    }
+}
+
+/// Runs the rule-based simulator on `design` over the LP's horizon at `step`, and puts its
+/// cost in the LP's terms.
+pub fn check_run(
+    sc: &Scenario,
+    p: &SiteProblem,
+    s: &Solution,
+    design: &Design,
+    step: Time,
+) -> Result<CheckOut> {
+    let mut sc = sc.clone();
+    sc.simulation.duration = p.horizon();
+    let k = evaluate_design(&sc, design, step)
+        .map_err(|e| Error::input(format!("rule-based check: {e}")))?;
+    let rb = rule_based_cost(&k, p.value_of_lost_load).usd() + s.costs.capital.usd();
+    Ok(CheckOut {
+        step_s: step.s(),
+        cost_usd: rb,
+        lp_cost_usd: s.objective.usd(),
+        unserved_mwh: k.unserved_mwh,
+        interruptions: k.interruptions,
+        ramp_violations: k.ramp_violations,
+        min_stable_violations: k.min_stable_violations,
+        reserve_shortfall_s: k.reserve_shortfall_s,
+        turbine_starts: k.turbine_starts,
+        peak_grid_import_mw: k.peak_grid_import_mw,
+        co2e_t: k.co2e_t,
+    })
+}
+
+/// The expansion a spec asks for: its file, typical costs, or nothing.
+pub fn expansion(src: &dyn Sources, sc: &Scenario, a: &OptimizeSpec) -> Result<Expansion> {
+    match (&a.expansion, a.extend) {
+        (Some(_), true) => Err(Error::input(
+            "`{expansion}` and `{extend}` cannot be combined",
+        )),
+        (Some(path), false) => {
+            let text = read(src, path)?;
+            Expansion::parse(&text).map_err(|e| Error::input(format!("`{}`: {e}", path.display())))
+        }
+        (None, true) => Ok(Expansion::typical(sc)),
+        (None, false) => Ok(Expansion::default()),
+    }
+}
+
+/// Optimizes a scenario (`name` names it in errors), then checks the design second by
+/// second unless asked not to.
+pub fn run(
+    src: &dyn Sources,
+    sc: &Scenario,
+    name: &str,
+    a: &OptimizeSpec,
+) -> Result<OptimizeResult> {
+    let ex = expansion(src, sc, a)?;
+    let method = match a.method.trim().to_ascii_lowercase().as_str() {
+        "simplex" => Method::Simplex,
+        "ipm" => Method::Ipm,
+        m => {
+            return Err(Error::param(
+                "method",
+                format!("`{m}`: expected simplex or ipm"),
+            ));
+        }
+    };
+    let co = ConvertOptions {
+        step: duration_param("step", &a.step)?,
+        duration: a
+            .duration
+            .as_deref()
+            .map(|d| duration_param("duration", d))
+            .transpose()?,
+        probe_step: None,
+    };
+    let check_step = a
+        .check_step
+        .as_deref()
+        .map(|d| duration_param("check_step", d))
+        .transpose()?;
+    let p = SiteProblem::from_scenario(sc, &ex, &co).map_err(|e| {
+        Error::input(format!("`{name}`: {e}"))
+            .hint("steps are at most 1h; durations look like 7d or 8760h")
+    })?;
+    let opts = OptimizeOptions {
+        method,
+        time_limit: None,
+    };
+    let s = optimize(&p, &opts).map_err(|e| Error::input(format!("`{name}`: {e}")))?;
+    let design = design_of(sc, &s);
+    let check = if a.no_check {
+        None
+    } else {
+        let step = check_step.unwrap_or(sc.simulation.step);
+        Some(check_run(sc, &p, &s, &design, step)?)
+    };
+    let summary = summarize(sc, &p, &s, &design, check);
+    Ok(OptimizeResult {
+        summary,
+        problem: p,
+        solution: s,
+        design,
+    })
+}
+
+impl OptimizeResult {
+    /// The hourly plan as named columns: time, load, grid, each asset, unserved, price.
+    pub fn dispatch_columns(&self) -> Vec<(String, Vec<f64>)> {
+        let (p, s) = (&self.problem, &self.solution);
+        let d = &s.dispatch;
+        let n = p.steps();
+        let mut cols: Vec<(String, Vec<f64>)> = Vec::new();
+        let mw = |v: &[wattage_units::Power]| v.iter().map(|x| x.mw()).collect::<Vec<f64>>();
+        cols.push((
+            "time_h".into(),
+            (0..n).map(|t| t as f64 * p.step.h()).collect(),
+        ));
+        cols.push(("load_mw".into(), mw(&p.load)));
+        cols.push(("grid_import_mw".into(), mw(&d.grid_import)));
+        cols.push(("grid_export_mw".into(), mw(&d.grid_export)));
+        for ((name, _), tb) in s.capacities.turbines.iter().zip(&d.turbines) {
+            cols.push((format!("{name}_output_mw"), mw(&tb.output)));
+            cols.push((format!("{name}_committed_mw"), mw(&tb.committed)));
+        }
+        for ((name, _, _), b) in s.capacities.batteries.iter().zip(&d.batteries) {
+            cols.push((format!("{name}_charge_mw"), mw(&b.charge)));
+            cols.push((format!("{name}_discharge_mw"), mw(&b.discharge)));
+            cols.push((
+                format!("{name}_soc_mwh"),
+                b.soc.iter().map(|x| x.mwh()).collect(),
+            ));
+        }
+        for ((name, _), sol) in s.capacities.solar.iter().zip(&d.solar) {
+            cols.push((format!("{name}_solar_mw"), mw(sol)));
+        }
+        for (m, series) in p.miners.iter().zip(&d.miners) {
+            cols.push((format!("{}_miners_mw", m.name), mw(series)));
+        }
+        cols.push(("unserved_mw".into(), mw(&d.unserved)));
+        cols.push((
+            "marginal_price_usd_per_mwh".into(),
+            s.marginal_price.iter().map(|x| x.usd_per_mwh()).collect(),
+        ));
+        for c in &mut cols {
+            c.0 = c.0.replace(' ', "_");
+        }
+        cols
+    }
+
+    /// `dispatch.csv`: the hourly plan, values to six decimals.
+    pub fn dispatch_csv(&self) -> String {
+        let cols = self.dispatch_columns();
+        let mut o = cols
+            .iter()
+            .map(|c| c.0.as_str())
+            .collect::<Vec<_>>()
+            .join(",");
+        o.push('\n');
+        let n = self.problem.steps();
+        for t in 0..n {
+            for (i, (_, v)) in cols.iter().enumerate() {
+                if i == 0 {
+                    let _ = write!(o, "{}", v[t]);
+                } else {
+                    let _ = write!(o, ",{:.6}", v[t]);
+                }
+            }
+            o.push('\n');
+        }
+        o
+    }
+
+    /// `prices.csv`: the marginal price of power in each step.
+    pub fn prices_csv(&self) -> String {
+        let mut o = String::from("time_h,marginal_price_usd_per_mwh\n");
+        for (t, pr) in self.solution.marginal_price.iter().enumerate() {
+            let _ = writeln!(
+                o,
+                "{},{:.6}",
+                t as f64 * self.problem.step.h(),
+                pr.usd_per_mwh()
+            );
+        }
+        o
+    }
+}

@@ -1,0 +1,538 @@
+//! The serving job: a discrete-event simulation of a fleet of replicas under a request stream
+//! (synthetic, closed loop or a replayed trace), or capacity planning at latency objectives.
+//! Settings come from a spec whose fields are the CLI's flags, over an optional TOML file
+//! (`config`) that may also hold the simulator's own tables.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use wattage_catalog::Catalog;
+use wattage_request::{Deployment, RooflineParams};
+use wattage_serving::{
+    ArrivalProcess, CapacityPlan, ClosedLoop, LengthDist, RateProfile, RequestRecord, Router,
+    SchedulerConfig, Scope, ScopeParams, SimConfig, SimOutput, Simulator, Slo, Summary, Synthetic,
+    TraceOptions, TraceReplay, Workload, flat_estimate, parse_azure_str, plan_capacity,
+};
+
+use crate::error::{Error, Result};
+use crate::io::{Progress, Sources, read};
+use crate::locate::TomlDoc;
+use crate::spec::ReplicaSpec;
+
+/// Default model of a serving simulation.
+pub const DEFAULT_MODEL: &str = "llama-3.1-70b";
+
+/// A serving simulation. Field names are the CLI's flags in snake_case; `None` takes the
+/// `config` file's value, then the default.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServingSpec {
+    /// Model [default: `llama-3.1-70b`].
+    pub model: Option<String>,
+    /// Accelerator [default: `h100`].
+    pub hardware: Option<String>,
+    /// Accelerators per replica [default: the fewest that hold the weights].
+    pub gpus: Option<u32>,
+    /// Weight precision [default: the model's].
+    pub precision: Option<String>,
+    /// A TOML file with any of these settings and the simulator's own tables.
+    pub config: Option<PathBuf>,
+    /// Replicas in the fleet [default: 1].
+    pub replicas: Option<u32>,
+    /// Mean arrival rate, requests/s (with a trace: rescale it to this rate) [default: 2].
+    pub rate: Option<f64>,
+    /// Seconds of arrivals (with a trace: repeat it to fill them) [default: 600].
+    pub duration: Option<f64>,
+    /// Stop after this many requests.
+    pub requests: Option<u64>,
+    /// Closed loop: this many clients.
+    pub clients: Option<u32>,
+    /// Mean prompt tokens (lognormal) [default: 1000].
+    pub input_tokens: Option<f64>,
+    /// Mean output tokens (lognormal) [default: 300].
+    pub output_tokens: Option<f64>,
+    /// Coefficient of variation of prompt lengths [default: 1.0].
+    pub input_cv: Option<f64>,
+    /// Coefficient of variation of output lengths [default: 0.8].
+    pub output_cv: Option<f64>,
+    /// Gamma inter-arrival gaps with this coefficient of variation (1 = Poisson).
+    pub arrival_cv: Option<f64>,
+    /// Daily cycle: ratio of peak to trough rate.
+    pub diurnal: Option<f64>,
+    /// An Azure LLM inference trace (TIMESTAMP,ContextTokens,GeneratedTokens).
+    pub trace: Option<PathBuf>,
+    /// Multiply the trace's gaps by this factor.
+    pub trace_scale: Option<f64>,
+    /// `continuous` or `static` [default: continuous].
+    pub scheduler: Option<String>,
+    /// Most concurrent sequences per replica (vLLM `max_num_seqs`) [default: 256].
+    pub max_num_seqs: Option<u32>,
+    /// Most tokens per iteration (vLLM `max_num_batched_tokens`) [default: 8192].
+    pub max_batched_tokens: Option<u32>,
+    /// Turn chunked prefill off.
+    pub no_chunked_prefill: bool,
+    /// `round-robin`, `least-outstanding` or `join-shortest-queue`.
+    pub router: Option<String>,
+    /// Energy boundary of the headline figures [default: facility].
+    pub scope: Option<String>,
+    /// Power usage effectiveness for the facility scope [default: 1.2].
+    pub pue: Option<f64>,
+    /// Power series resolution, s [default: 1].
+    pub power_resolution: Option<f64>,
+    /// Capacity planning: p99 time-to-first-token objective, ms (with `slo_itl_ms`).
+    pub slo_ttft_ms: Option<f64>,
+    /// Capacity planning: p99 inter-token latency objective, ms (with `slo_ttft_ms`).
+    pub slo_itl_ms: Option<f64>,
+    /// Capacity planning: largest fleet to try [default: 4096].
+    pub max_replicas: Option<u32>,
+    /// Seed [default: 42].
+    pub seed: Option<u64>,
+    /// Keep one record per completed request.
+    pub record_requests: bool,
+}
+
+/// The `config` file: the spec's settings, plus the library's own tables.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    model: Option<String>,
+    hardware: Option<String>,
+    gpus: Option<u32>,
+    precision: Option<String>,
+    replicas: Option<u32>,
+    seed: Option<u64>,
+    rate_per_s: Option<f64>,
+    duration_s: Option<f64>,
+    requests: Option<u64>,
+    clients: Option<u32>,
+    think_time_s: Option<f64>,
+    input: Option<LengthDist>,
+    output: Option<LengthDist>,
+    arrivals: Option<ArrivalProcess>,
+    profile: Option<RateProfile>,
+    trace: Option<PathBuf>,
+    trace_options: Option<TraceOptions>,
+    scheduler: Option<SchedulerConfig>,
+    router: Option<Router>,
+    block_size: Option<u32>,
+    scope: Option<Scope>,
+    scope_params: Option<ScopeParams>,
+    power_resolution_s: Option<f64>,
+    roofline: Option<RooflineParams>,
+    slo: Option<Slo>,
+    max_replicas: Option<u32>,
+}
+
+fn parse_router(s: &str) -> Result<Router> {
+    match s.trim().to_ascii_lowercase().replace('_', "-").as_str() {
+        "round-robin" | "rr" => Ok(Router::RoundRobin),
+        "least-outstanding" | "lor" => Ok(Router::LeastOutstanding),
+        "join-shortest-queue" | "jsq" => Ok(Router::JoinShortestQueue),
+        _ => Err(Error::param(
+            "router",
+            format!("`{s}`: expected round-robin, least-outstanding or join-shortest-queue"),
+        )),
+    }
+}
+
+/// A scope named as users write it (`gpu`, `server`, `facility`).
+pub fn parse_scope(param: &str, s: &str) -> Result<Scope> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "gpu" => Ok(Scope::Gpu),
+        "server" => Ok(Scope::Server),
+        "facility" => Ok(Scope::Facility),
+        _ => Err(Error::param(
+            param,
+            format!("`{s}`: expected gpu, server or facility"),
+        )),
+    }
+}
+
+/// Everything resolved from the spec and its file, ready to simulate.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The replica.
+    pub deployment: Deployment,
+    /// Roofline constants.
+    pub params: RooflineParams,
+    /// Fleet and scheduler.
+    pub config: SimConfig,
+    /// The request stream.
+    pub workload: Workload,
+    /// Seed.
+    pub seed: u64,
+    /// Capacity planning objectives, if asked for.
+    pub slo: Option<Slo>,
+    /// Largest fleet capacity planning tries.
+    pub max_replicas: u32,
+    /// Simulated time the run is expected to reach, s (for progress).
+    pub expected_end_s: Option<f64>,
+    /// Requests the run is expected to complete (for progress).
+    pub expected_requests: Option<u64>,
+}
+
+/// Resolves a spec: reads its `config` file and trace through `src`, the replica from `cat`.
+pub fn prepare(cat: &Catalog, src: &dyn Sources, a: &ServingSpec) -> Result<Plan> {
+    let f: ConfigFile = match &a.config {
+        Some(p) => {
+            let text = read(src, p)?;
+            let origin = p.display().to_string();
+            TomlDoc::parse(&origin, &text)?.deserialize()?
+        }
+        None => ConfigFile::default(),
+    };
+    let replica = ReplicaSpec {
+        model: a
+            .model
+            .clone()
+            .or(f.model.clone())
+            .unwrap_or_else(|| DEFAULT_MODEL.into()),
+        hardware: a
+            .hardware
+            .clone()
+            .or(f.hardware.clone())
+            .unwrap_or_else(|| "h100".into()),
+        gpus: a.gpus.or(f.gpus),
+        precision: a.precision.clone().or(f.precision.clone()),
+    };
+    let d = replica.resolve(cat)?;
+    let mut scheduler = f.scheduler.unwrap_or_default();
+    if let Some(s) = &a.scheduler {
+        scheduler = match s.trim().to_ascii_lowercase().as_str() {
+            "continuous" => SchedulerConfig::default(),
+            "static" => SchedulerConfig::Static { batch_size: 256 },
+            _ => {
+                return Err(Error::param(
+                    "scheduler",
+                    format!("`{s}`: expected continuous or static"),
+                ));
+            }
+        };
+    }
+    match &mut scheduler {
+        SchedulerConfig::Continuous {
+            max_num_seqs,
+            max_batched_tokens,
+            chunked_prefill,
+        } => {
+            if let Some(v) = a.max_num_seqs {
+                *max_num_seqs = v;
+            }
+            if let Some(v) = a.max_batched_tokens {
+                *max_batched_tokens = v;
+            }
+            if a.no_chunked_prefill {
+                *chunked_prefill = false;
+            }
+        }
+        SchedulerConfig::Static { batch_size } => {
+            if let Some(v) = a.max_num_seqs {
+                *batch_size = v;
+            }
+        }
+    }
+    let mut scope_params = f.scope_params.unwrap_or_default();
+    if let Some(p) = a.pue {
+        scope_params.pue = p;
+    }
+    let scope = match &a.scope {
+        Some(s) => parse_scope("scope", s)?,
+        None => f.scope.unwrap_or(Scope::Facility),
+    };
+    let router = match &a.router {
+        Some(s) => parse_router(s)?,
+        None => f.router.unwrap_or_default(),
+    };
+    let config = SimConfig {
+        replicas: a.replicas.or(f.replicas).unwrap_or(1),
+        scheduler,
+        router,
+        block_size: f.block_size.unwrap_or(16),
+        power_resolution_s: a.power_resolution.or(f.power_resolution_s).unwrap_or(1.0),
+        record_requests: a.record_requests,
+        spread_idle: true,
+        scope,
+        scope_params,
+    };
+    let lognormal =
+        |mean: Option<f64>, cv: Option<f64>, dflt: f64, dcv: f64| LengthDist::Lognormal {
+            mean: mean.unwrap_or(dflt),
+            cv: cv.unwrap_or(dcv),
+        };
+    let input = match (a.input_tokens, a.input_cv, &f.input) {
+        (None, None, Some(d)) => d.clone(),
+        (m, cv, _) => lognormal(m, cv, 1000.0, 1.0),
+    };
+    let output = match (a.output_tokens, a.output_cv, &f.output) {
+        (None, None, Some(d)) => d.clone(),
+        (m, cv, _) => lognormal(m, cv, 300.0, 0.8),
+    };
+    let rate = a.rate.or(f.rate_per_s);
+    let duration = a.duration.or(f.duration_s);
+    let requests = a.requests.or(f.requests);
+    let trace_path = a.trace.clone().or(f.trace.clone());
+    let clients = a.clients.or(f.clients);
+    let expected_end_s;
+    let mut expected_requests = requests;
+    let workload = if let Some(path) = trace_path {
+        if clients.is_some() {
+            return Err(Error::input("`{trace}` and `{clients}` cannot be combined"));
+        }
+        let text = read(src, &path)?;
+        let records = parse_azure_str(&text)
+            .map_err(|e| Error::input(format!("`{}`: {e}", path.display())))?;
+        let mut o = f.trace_options.unwrap_or_default();
+        if let Some(s) = a.trace_scale {
+            o.time_scale = Some(s);
+        }
+        if let Some(r) = rate {
+            o.target_rate_per_s = Some(r);
+            o.time_scale = None;
+        }
+        if let Some(d) = duration {
+            o.duration_s = Some(d);
+        }
+        expected_end_s = o.duration_s;
+        let t = TraceReplay {
+            records,
+            options: o,
+        };
+        if expected_requests.is_none() && o.duration_s.is_none() {
+            expected_requests = Some(t.records.len() as u64 * u64::from(o.repeat.unwrap_or(1)));
+        }
+        Workload::Trace(t)
+    } else if let Some(c) = clients {
+        let requests = requests.or(if duration.is_none() {
+            Some(u64::from(c) * 20)
+        } else {
+            None
+        });
+        expected_requests = requests;
+        expected_end_s = duration;
+        Workload::ClosedLoop(ClosedLoop {
+            clients: c,
+            input,
+            output,
+            think_time_s: f.think_time_s.unwrap_or(0.0),
+            requests,
+            duration_s: duration,
+        })
+    } else {
+        let duration = duration.or(if requests.is_none() {
+            Some(600.0)
+        } else {
+            None
+        });
+        expected_end_s = duration;
+        let arrivals = match a.arrival_cv {
+            Some(cv) if (cv - 1.0).abs() > 1e-12 => ArrivalProcess::Gamma { cv },
+            Some(_) => ArrivalProcess::Poisson,
+            None => f.arrivals.unwrap_or_default(),
+        };
+        let profile = match a.diurnal {
+            Some(k) => RateProfile::Diurnal {
+                peak_to_trough: k,
+                period_s: 86_400.0,
+                peak_at_s: 0.0,
+            },
+            None => f.profile.unwrap_or_default(),
+        };
+        Workload::Synthetic(Synthetic {
+            rate_per_s: rate.unwrap_or(2.0),
+            arrivals,
+            profile,
+            input,
+            output,
+            duration_s: duration,
+            requests,
+        })
+    };
+    let slo = match (a.slo_ttft_ms, a.slo_itl_ms, f.slo) {
+        (Some(t), Some(i), _) => Some(Slo {
+            ttft_ms_p99: t,
+            itl_ms_p99: i,
+        }),
+        (None, None, s) => s,
+        _ => {
+            return Err(Error::input(
+                "capacity planning needs both `{slo_ttft_ms}` and `{slo_itl_ms}`",
+            ));
+        }
+    };
+    Ok(Plan {
+        deployment: d,
+        params: f.roofline.unwrap_or_default(),
+        config,
+        workload,
+        seed: a.seed.or(f.seed).unwrap_or(42),
+        slo,
+        max_replicas: a.max_replicas.or(f.max_replicas).unwrap_or(4096),
+        expected_end_s,
+        expected_requests,
+    })
+}
+
+/// Seed 003's flat 10% method on the simulated requests, for comparison.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FlatEstimate {
+    /// Utilization assumed.
+    pub utilization: f64,
+    /// How it is computed.
+    pub method: &'static str,
+    /// Server energy per request, Wh.
+    pub server_wh_per_request: f64,
+    /// Facility energy per request, Wh.
+    pub facility_wh_per_request: f64,
+    /// The simulation's server energy per request over the flat method's.
+    pub simulated_over_flat_server: f64,
+}
+
+/// One bin of a simulation's power series.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct PowerRow {
+    /// Start of the bin, s.
+    pub time_s: f64,
+    /// Accelerators, W.
+    pub gpu_w: f64,
+    /// Accelerators and host, W.
+    pub server_w: f64,
+    /// With cooling and power delivery, W.
+    pub facility_w: f64,
+}
+
+/// A serving simulation's results: what `wattage simulate serving --json` prints.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServingResult {
+    /// The simulator's summary.
+    #[serde(flatten)]
+    pub summary: Summary,
+    /// The flat 10% method on the same requests.
+    pub flat_10pct: FlatEstimate,
+    /// Seed used.
+    pub seed: u64,
+    /// The power series and per-request records (not serialized).
+    #[serde(skip)]
+    pub output: SimOutput,
+}
+
+impl ServingResult {
+    /// The power series by bin, at every scope.
+    pub fn power_rows(&self) -> Vec<PowerRow> {
+        let p = &self.output.power;
+        p.watts(Scope::Gpu)
+            .zip(p.watts(Scope::Server))
+            .zip(p.watts(Scope::Facility))
+            .enumerate()
+            .map(|(i, ((g, s), f))| PowerRow {
+                time_s: i as f64 * p.resolution_s,
+                gpu_w: g.w(),
+                server_w: s.w(),
+                facility_w: f.w(),
+            })
+            .collect()
+    }
+
+    /// Per-request records, when asked for.
+    pub fn records(&self) -> &[RequestRecord] {
+        self.output.records.as_deref().unwrap_or(&[])
+    }
+}
+
+/// Capacity planning's result: what `wattage simulate serving --slo-... --json` prints.
+#[derive(Debug, Clone, Serialize)]
+pub struct CapacityResult {
+    /// The plan.
+    #[serde(flatten)]
+    pub plan: CapacityPlan,
+    /// The objectives planned for.
+    #[serde(skip)]
+    pub slo: Slo,
+    /// Accelerators per replica.
+    #[serde(skip)]
+    pub gpus_per_replica: u32,
+    /// Catalog hardware id.
+    #[serde(skip)]
+    pub hardware: String,
+}
+
+/// What a serving job produced.
+#[derive(Debug, Clone)]
+pub enum ServingOutcome {
+    /// A simulation.
+    Simulated(Box<ServingResult>),
+    /// Capacity planning at latency objectives.
+    Planned(Box<CapacityResult>),
+}
+
+/// Runs a plan's simulation, telling `progress` how far it has come.
+pub fn simulate(p: &Plan, progress: &dyn Progress) -> Result<SimOutput> {
+    let mut sim = Simulator::with_seed(&p.deployment, p.params, &p.config, &p.workload, p.seed)
+        .map_err(|e| Error::input(e.to_string()))?;
+    let (len, by_time) = match (p.expected_end_s, p.expected_requests) {
+        (Some(t), _) => ((t * 10.0) as u64, true),
+        (None, Some(n)) => (n, false),
+        (None, None) => (0, false),
+    };
+    progress.stage("simulating");
+    while sim.advance(250_000) {
+        let pos = if by_time {
+            (sim.now().s() * 10.0) as u64
+        } else {
+            sim.completed()
+        };
+        progress.advance(pos.min(len), len.max(1));
+        progress.message(&format!("{} requests", sim.completed()));
+    }
+    progress.end_stage();
+    Ok(sim.finish())
+}
+
+/// Simulates (or plans capacity, when the plan has objectives).
+pub fn run(
+    cat: &Catalog,
+    src: &dyn Sources,
+    spec: &ServingSpec,
+    progress: &dyn Progress,
+) -> Result<ServingOutcome> {
+    let p = prepare(cat, src, spec)?;
+    if let Some(slo) = p.slo {
+        let plan = plan_capacity(
+            &p.deployment,
+            p.params,
+            &p.config,
+            &p.workload,
+            &slo,
+            p.seed,
+            p.max_replicas,
+        )
+        .map_err(|e| Error::input(e.to_string()))?;
+        return Ok(ServingOutcome::Planned(Box::new(CapacityResult {
+            plan,
+            slo,
+            gpus_per_replica: p.deployment.gpus,
+            hardware: p.deployment.hardware.id.clone(),
+        })));
+    }
+    let output = simulate(&p, progress)?;
+    let pue = p.config.scope_params.pue;
+    let s = &output.summary;
+    let server = flat_estimate(&p.deployment, s.mean_output_tokens, 0.10).wh();
+    let sim_server = s.at(Scope::Server).map_or(0.0, |x| x.energy_wh_per_request);
+    let flat = FlatEstimate {
+        utilization: 0.10,
+        method: "FLOP = 2 x active params x output tokens; GPU time = FLOP / (peak x 0.10); energy = GPU time x (TDP + host) x 0.7",
+        server_wh_per_request: server,
+        facility_wh_per_request: server * pue,
+        simulated_over_flat_server: if server > 0.0 {
+            sim_server / server
+        } else {
+            0.0
+        },
+    };
+    Ok(ServingOutcome::Simulated(Box::new(ServingResult {
+        summary: output.summary.clone(),
+        flat_10pct: flat,
+        seed: p.seed,
+        output,
+    })))
+}

@@ -1,0 +1,163 @@
+//! The training job: energy, power and emissions of a training run, from tokens (6 x active
+//! parameters x tokens at a model FLOP utilization), reported accelerator-hours, or days.
+
+use serde::{Deserialize, Serialize};
+use wattage_catalog::{Catalog, Precision};
+use wattage_request::training::{self, Compute, Training};
+use wattage_units::{CarbonIntensity, Power, Time};
+
+use crate::error::{Error, Result, request_error};
+
+/// A training run. Exactly one of `tokens` (with `model`), `gpu_hours` or `days`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainSpec {
+    /// Model (with `tokens`).
+    pub model: Option<String>,
+    /// Training tokens (with `model`).
+    pub tokens: Option<f64>,
+    /// Model FLOP utilization, 0-1.
+    pub mfu: f64,
+    /// Training precision for the peak throughput.
+    pub precision: String,
+    /// Reported accelerator-hours.
+    pub gpu_hours: Option<f64>,
+    /// Wall-clock days on all accelerators.
+    pub days: Option<f64>,
+    /// Accelerator.
+    pub hardware: String,
+    /// Accelerators in the run.
+    pub gpus: f64,
+    /// Mean power per accelerator, W [default: its TDP].
+    pub power_w: Option<f64>,
+    /// Server-and-network multiplier on accelerator power.
+    pub server_factor: f64,
+    /// Grid region for carbon intensity and PUE.
+    pub region: String,
+    /// Power usage effectiveness [default: the region's].
+    pub pue: Option<f64>,
+    /// Carbon intensity, gCO2e/kWh [default: the region's].
+    pub carbon_g_per_kwh: Option<f64>,
+}
+
+impl Default for TrainSpec {
+    fn default() -> Self {
+        Self {
+            model: None,
+            tokens: None,
+            mfu: 0.4,
+            precision: "bf16".into(),
+            gpu_hours: None,
+            days: None,
+            hardware: "h100-sxm".into(),
+            gpus: 16_384.0,
+            power_w: None,
+            server_factor: 1.82,
+            region: "us-average".into(),
+            pue: None,
+            carbon_g_per_kwh: None,
+        }
+    }
+}
+
+/// A training run's estimate: what `wattage train --json` prints.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrainResult {
+    /// Training compute, FLOP (from tokens only).
+    pub flop: Option<f64>,
+    /// Accelerator-hours.
+    pub gpu_hours: f64,
+    /// Wall-clock days.
+    pub duration_days: f64,
+    /// Facility power, MW.
+    pub power_mw: f64,
+    /// Energy, MWh.
+    pub energy_mwh: f64,
+    /// Emissions, t CO2e.
+    pub co2e_t: f64,
+    /// Accelerators.
+    pub gpus: f64,
+    /// Mean power per accelerator, W.
+    pub power_per_gpu_w: f64,
+    /// Server-and-network multiplier.
+    pub server_factor: f64,
+    /// Power usage effectiveness.
+    pub pue: f64,
+    /// Carbon intensity, gCO2e/kWh.
+    pub carbon_g_per_kwh: f64,
+    /// Catalog hardware id.
+    pub hardware: String,
+}
+
+/// Estimates a training run.
+pub fn run(cat: &Catalog, a: &TrainSpec) -> Result<TrainResult> {
+    let hw = cat
+        .hardware(&a.hardware)
+        .map_err(|e| Error::from(e).at_param("hardware"))?;
+    let region = cat
+        .region(&a.region)
+        .map_err(|e| Error::from(e).at_param("region"))?;
+    let precision: Precision = a
+        .precision
+        .parse()
+        .map_err(|e: String| Error::param("precision", e))?;
+    let given = [a.tokens.is_some(), a.gpu_hours.is_some(), a.days.is_some()]
+        .iter()
+        .filter(|x| **x)
+        .count();
+    if given != 1 {
+        return Err(Error::input(
+            "give exactly one of `{model}` with `{tokens}`, `{gpu_hours}` or `{days}`",
+        ));
+    }
+    let compute = if let Some(tokens) = a.tokens {
+        let name = a
+            .model
+            .as_deref()
+            .ok_or_else(|| Error::param("tokens", "needs `{model}`"))?;
+        let m = cat
+            .model(name)
+            .map_err(|e| Error::from(e).at_param("model"))?;
+        let peak = hw.peak(precision).ok_or_else(|| {
+            Error::param(
+                "precision",
+                format!("`{}` has no dense {precision} throughput", hw.id),
+            )
+        })?;
+        Compute::Tokens {
+            active_params: m.active_params(),
+            tokens,
+            peak,
+            mfu: a.mfu,
+        }
+    } else if let Some(h) = a.gpu_hours {
+        Compute::GpuHours(h)
+    } else {
+        Compute::Duration(Time::from_days(a.days.unwrap_or(0.0)))
+    };
+    let t = Training {
+        compute,
+        gpus: a.gpus,
+        power_per_gpu: Power::from_w(a.power_w.unwrap_or(hw.tdp_w)),
+        server_factor: a.server_factor,
+        pue: a.pue.unwrap_or(region.pue),
+        carbon: a
+            .carbon_g_per_kwh
+            .map_or(region.carbon(), CarbonIntensity::from_g_per_kwh),
+    };
+    let r = training::estimate(&t).map_err(request_error)?;
+    Ok(TrainResult {
+        flop: r.flop.map(|f| f.count()),
+        gpu_hours: r.gpu_hours,
+        duration_days: r.duration.days(),
+        power_mw: r.power.mw(),
+        energy_mwh: r.energy.mwh(),
+        co2e_t: r.co2e.t(),
+        gpus: t.gpus,
+        power_per_gpu_w: t.power_per_gpu.w(),
+        server_factor: t.server_factor,
+        pue: t.pue,
+        carbon_g_per_kwh: t.carbon.g_per_kwh(),
+        hardware: hw.id.clone(),
+    })
+}
