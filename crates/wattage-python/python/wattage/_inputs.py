@@ -1,0 +1,177 @@
+"""Arguments into what the extension module takes: keyword arguments as one JSON object, and
+scenarios as a path or as TOML text with a name and a folder."""
+
+from __future__ import annotations
+
+import json
+import math
+import numbers
+import os
+from collections.abc import Mapping
+from typing import Any, NamedTuple, Optional, Sequence, Union
+
+from . import _wattage
+from ._errors import param_error
+
+
+class Text(NamedTuple):
+    """A scenario given as TOML text.
+
+    Attributes:
+        text: The TOML.
+        name: Its name in error messages (``<string>``, ``<dict>``, ``builtin:colossus``).
+        dir: The folder that files it names (CSV profiles, a sweep's base) are relative to;
+            ``""`` is the current directory.
+    """
+
+    text: str
+    name: str
+    dir: str
+
+
+#: A scenario or spec argument: a path, TOML text, a dict, or :class:`Text`.
+Source = Union[str, "os.PathLike[str]", Mapping[str, Any], Text]
+
+_BUILTIN = dict(_wattage.builtin_scenarios())
+
+
+def builtin_names() -> list[str]:
+    """Names of the scenarios built into wattage (``default`` and the reference sites)."""
+    return list(_BUILTIN)
+
+
+def source(value: Any, param: str) -> Union[str, Text]:
+    """A scenario argument as a path (``str``) or :class:`Text`.
+
+    A string is TOML when it contains a newline or ``=`` and is not the path of an existing
+    file; ``builtin:NAME`` names a built-in scenario; a dict is written as TOML.
+    """
+    if isinstance(value, Text):
+        return value
+    if isinstance(value, os.PathLike):
+        return os.fsdecode(os.fspath(value))
+    if isinstance(value, str):
+        if value.startswith("builtin:"):
+            name = value[len("builtin:") :]
+            if name not in _BUILTIN:
+                raise param_error(
+                    param,
+                    f"unknown built-in scenario `{name}`; built-in: {', '.join(_BUILTIN)}",
+                )
+            return Text(_BUILTIN[name], value, "")
+        if "\n" not in value and os.path.isfile(value):
+            return value
+        if "\n" in value or "=" in value:
+            return Text(value, "<string>", "")
+        return value
+    if isinstance(value, Mapping):
+        plain = {str(k): _plain(v, param) for k, v in value.items() if v is not None}
+        return Text(_wattage.json_to_toml(json.dumps(plain), param), "<dict>", "")
+    raise param_error(
+        param,
+        f"must be a path, a TOML string or a dict, not {type(value).__name__}",
+    )
+
+
+def portable(src: Union[str, Text]) -> Text:
+    """A scenario as text that another process on a machine sharing the file system can load
+    (a path becomes its text, relative files resolved from the file's folder)."""
+    if isinstance(src, Text):
+        if src.dir or src.name.startswith("<") or src.name.startswith("builtin:"):
+            return src._replace(dir=os.path.abspath(src.dir) if src.dir else os.getcwd())
+        return src
+    path = os.path.abspath(src)
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as e:
+        raise param_error("spec", f"cannot read `{src}`: {e.strerror}") from None
+    return Text(text, os.path.basename(path), os.path.dirname(path))
+
+
+def _plain(value: Any, param: str) -> Any:
+    """``value`` as plain JSON data (numpy scalars, paths and tuples converted); non-finite
+    numbers and other objects are an :class:`InputError` about ``param``."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        x = float(value)
+        if not math.isfinite(x):
+            raise param_error(param, f"must be a finite number, found {x}")
+        return x
+    if isinstance(value, os.PathLike):
+        return os.fsdecode(os.fspath(value))
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v, param) for k, v in value.items() if v is not None}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v, param) for v in value]
+    if hasattr(value, "tolist"):  # numpy arrays
+        return _plain(value.tolist(), param)
+    raise param_error(param, f"unsupported value of type {type(value).__name__}: {value!r}")
+
+
+def spec_json(**kwargs: Any) -> str:
+    """Keyword arguments as the JSON object the engine's spec is read from (``None`` left out,
+    so the engine's defaults apply)."""
+    return json.dumps(
+        {k: _plain(v, k) for k, v in kwargs.items() if v is not None},
+        allow_nan=False,
+    )
+
+
+def overrides(value: Any) -> Optional[list[str]]:
+    """``set=``: ``"NAME=VALUE"``, a list of them, or a dict ``{NAME: VALUE}`` (a value may be
+    a range in the CLI's syntax: ``"0.6:0.8:0.85"``, ``"1.1..1.4"``, ``"0.8~0.05"``)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Mapping):
+        return [f"{k}={_number_text(v)}" for k, v in value.items()]
+    if isinstance(value, Sequence):
+        out = []
+        for v in value:
+            if not isinstance(v, str):
+                raise param_error("set", f"expected NAME=VALUE strings, found {v!r}")
+            out.append(v)
+        return out
+    raise param_error("set", f"expected NAME=VALUE, a list of them or a dict, not {value!r}")
+
+
+def _number_text(v: Any) -> str:
+    if isinstance(v, bool):
+        raise param_error("set", f"expected a number or a range, found {v!r}")
+    if isinstance(v, numbers.Real):
+        return repr(float(v))
+    return str(v)
+
+
+def catalogs(value: Any) -> list[str]:
+    """``catalog=``: one extra catalog file or a list of them."""
+    if value is None:
+        return []
+    if isinstance(value, (str, os.PathLike)):
+        return [os.fsdecode(os.fspath(value))]
+    if isinstance(value, Sequence):
+        return [os.fsdecode(os.fspath(v)) for v in value]
+    raise param_error("catalog", f"expected a path or a list of paths, not {value!r}")
+
+
+def duration_text(value: Any, param: str) -> Optional[str]:
+    """A duration keyword in the CLI's syntax (``"1h"``, ``"7d"``); a number is seconds."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return repr(_plain(value, param))
+    raise param_error(param, f"expected a duration such as \"1h\" or \"7d\", found {value!r}")
+
+
+def count(value: Any, param: str, minimum: int = 0) -> Optional[int]:
+    """A whole-number keyword, at least ``minimum``."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < minimum:
+        raise param_error(param, f"must be a whole number of at least {minimum}, found {value!r}")
+    return int(value)

@@ -1,0 +1,265 @@
+//! A job's result held on the Rust side. Python reads it as the CLI's JSON (`json`), and its
+//! tables as Parquet bytes (`table`) only when asked for, so a large table costs nothing
+//! until a DataFrame is wanted.
+
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+use serde::Serialize;
+use wattage_engine::estimate::EstimateResult;
+use wattage_engine::run::{self, RunResult, RunSummary};
+use wattage_engine::serving::{CapacityResult, ServingResult};
+use wattage_engine::table::{Artifact, encode, encode_records};
+use wattage_engine::{Error, OptimizeResult, ParamStyle, SweepResult, TrainResult};
+use wattage_report::NamedFigures;
+use wattage_site::{Reliability, SimResult};
+
+use crate::detached;
+
+/// What a job produced.
+pub enum Job {
+    /// `estimate`.
+    Estimate(Box<EstimateResult>),
+    /// `train`.
+    Train(Box<TrainResult>),
+    /// `simulate_serving`, a simulation.
+    Serving(Box<ServingResult>),
+    /// `simulate_serving` with latency objectives: capacity planning.
+    Capacity(Box<CapacityResult>),
+    /// `simulate_site`, one simulation.
+    Site(Box<SimResult>),
+    /// `simulate_site` with seeds: a reliability Monte Carlo.
+    Reliability(Box<Reliability>),
+    /// `optimize`.
+    Optimize(Box<OptimizeResult>),
+    /// `run`.
+    Run(Box<RunResult>, Box<RunSummary>),
+    /// `compare`: each run's key figures and summary (the runs have handles of their own).
+    Compare(Vec<NamedFigures>, Vec<RunSummary>),
+    /// `sweep`.
+    Sweep(Box<SweepResult>),
+}
+
+/// A job's result (`wattage._wattage.Handle`); the `wattage` package wraps it in a typed
+/// result object.
+#[pyclass(frozen, module = "wattage._wattage")]
+pub struct Handle {
+    job: Job,
+}
+
+impl Handle {
+    /// A handle on a result.
+    pub fn new(job: Job) -> Self {
+        Self { job }
+    }
+}
+
+fn to_json<T: Serialize + ?Sized>(v: &T) -> Result<String, Error> {
+    serde_json::to_string(v).map_err(|e| Error::internal(format!("cannot serialise: {e}")))
+}
+
+fn parquet<T: Serialize>(rows: impl IntoIterator<Item = T>) -> Result<Vec<u8>, Error> {
+    Ok(encode(rows)?.1)
+}
+
+/// Named float columns as Parquet; cells are written in Rust's shortest round-trip form
+/// (`{:?}`, always with a point or an exponent), so every column is `DOUBLE`.
+fn float_columns(cols: &[(String, Vec<f64>)]) -> Result<Vec<u8>, Error> {
+    let header: Vec<String> = cols.iter().map(|c| c.0.clone()).collect();
+    let n = cols.first().map_or(0, |c| c.1.len());
+    let rows: Vec<Vec<String>> = (0..n)
+        .map(|i| cols.iter().map(|c| format!("{:?}", c.1[i])).collect())
+        .collect();
+    Ok(encode_records(&header, &rows)?.1)
+}
+
+const REQUESTS: &str = "requests_";
+
+impl Job {
+    fn kind(&self) -> &'static str {
+        match self {
+            Job::Estimate(_) => "estimate",
+            Job::Train(_) => "train",
+            Job::Serving(_) => "serving",
+            Job::Capacity(_) => "capacity",
+            Job::Site(_) => "site",
+            Job::Reliability(_) => "reliability",
+            Job::Optimize(_) => "optimize",
+            Job::Run(..) => "run",
+            Job::Compare(..) => "compare",
+            Job::Sweep(_) => "sweep",
+        }
+    }
+
+    /// What the CLI prints with `--json` for the same job.
+    fn json(&self) -> Result<String, Error> {
+        match self {
+            Job::Estimate(r) => to_json(r),
+            Job::Train(r) => to_json(r),
+            Job::Serving(r) => to_json(r),
+            Job::Capacity(r) => to_json(r),
+            Job::Site(r) => to_json(&r.kpis),
+            Job::Reliability(r) => to_json(r),
+            Job::Optimize(r) => to_json(&r.summary),
+            Job::Run(_, s) => to_json(s),
+            Job::Compare(_, s) => to_json(s),
+            Job::Sweep(r) => to_json(r),
+        }
+    }
+
+    fn tables(&self) -> Vec<String> {
+        match self {
+            Job::Serving(r) => {
+                let mut t = vec!["power".to_string()];
+                if r.output.records.is_some() {
+                    t.push("requests".into());
+                }
+                t
+            }
+            Job::Site(_) => vec!["series".into()],
+            Job::Optimize(_) => vec!["dispatch".into()],
+            Job::Run(r, _) => {
+                let mut t: Vec<String> = ["site_series", "site_day_series", "fleet_day"]
+                    .map(String::from)
+                    .into();
+                for s in &r.services {
+                    if s.fleet.peak.records.is_some() {
+                        t.push(format!("{REQUESTS}{}", s.service.name));
+                    }
+                }
+                t
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn table(&self, name: &str) -> Result<Vec<u8>, Error> {
+        let missing = || {
+            Error::internal(format!(
+                "a {} result has no table `{name}`; it has: {}",
+                self.kind(),
+                self.tables().join(", ")
+            ))
+        };
+        match (self, name) {
+            (Job::Serving(r), "power") => parquet(r.power_rows()),
+            (Job::Serving(r), "requests") => match &r.output.records {
+                Some(recs) => parquet(recs),
+                None => Err(missing()),
+            },
+            (Job::Site(r), "series") => parquet(&r.series),
+            (Job::Optimize(r), "dispatch") => float_columns(&r.dispatch_columns()),
+            (Job::Run(r, _), "site_series") => parquet(&r.year.series),
+            (Job::Run(r, _), "site_day_series") => parquet(&r.day.series),
+            (Job::Run(r, _), "fleet_day") => parquet(r.fleet_day()),
+            (Job::Run(r, _), n) if n.starts_with(REQUESTS) => {
+                let service = &n[REQUESTS.len()..];
+                r.services
+                    .iter()
+                    .find(|s| s.service.name == service)
+                    .and_then(|s| s.fleet.peak.records.as_ref())
+                    .map_or_else(|| Err(missing()), parquet)
+            }
+            _ => Err(missing()),
+        }
+    }
+
+    fn artifacts(&self) -> Result<Vec<Artifact>, Error> {
+        match self {
+            Job::Run(r, s) => run::artifacts(r, s),
+            Job::Compare(figures, summaries) => {
+                let html = compare_html(figures)?;
+                let json = serde_json::to_string_pretty(summaries)
+                    .map_err(|e| Error::internal(format!("cannot serialise: {e}")))?
+                    + "\n";
+                Ok(vec![
+                    Artifact::new("compare.html", html),
+                    Artifact::new("compare.json", json),
+                ])
+            }
+            Job::Sweep(r) => r.artifacts(),
+            _ => Err(Error::internal(format!(
+                "a {} result writes no files",
+                self.kind()
+            ))),
+        }
+    }
+
+    fn report_html(&self) -> Result<String, Error> {
+        let render =
+            |e: wattage_report::ReportError| Error::internal(format!("rendering the report: {e}"));
+        match self {
+            Job::Run(r, _) => wattage_report::render_html(&run::report::build(r)?).map_err(render),
+            Job::Compare(figures, _) => compare_html(figures),
+            Job::Sweep(r) => wattage_report::render_html(&r.report()).map_err(render),
+            _ => Err(Error::internal(format!(
+                "a {} result has no report",
+                self.kind()
+            ))),
+        }
+    }
+}
+
+/// `compare.html`, as `wattage compare` writes it.
+fn compare_html(figures: &[NamedFigures]) -> Result<String, Error> {
+    let rep = wattage_report::comparison_report("wattage compare", figures)
+        .map_err(|e| Error::internal(format!("building the comparison: {e}")))?;
+    wattage_report::render_html(&rep)
+        .map_err(|e| Error::internal(format!("rendering the comparison: {e}")))
+}
+
+#[pymethods]
+impl Handle {
+    /// The job that produced this result (`estimate`, `serving`, `capacity`, `site`, ...).
+    fn kind(&self) -> &'static str {
+        self.job.kind()
+    }
+
+    /// The result as the JSON the CLI prints with `--json` for the same job.
+    fn json(&self, py: Python<'_>) -> PyResult<String> {
+        detached(py, || self.job.json())
+    }
+
+    /// Names of the tables `table` can encode.
+    fn tables(&self) -> Vec<String> {
+        self.job.tables()
+    }
+
+    /// Table `name` as Parquet bytes (typed columns).
+    fn table<'py>(&self, py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyBytes>> {
+        let bytes = detached(py, || self.job.table(name))?;
+        Ok(PyBytes::new(py, &bytes))
+    }
+
+    /// An estimate's inputs, assumptions with their sources and arithmetic, as lines;
+    /// parameters are named as keywords.
+    fn explain(&self, py: Python<'_>) -> PyResult<Vec<String>> {
+        match &self.job {
+            Job::Estimate(r) => Ok(wattage_engine::estimate::explain(r)
+                .iter()
+                .map(|l| ParamStyle::Keyword.rename(l))
+                .collect()),
+            _ => Err(crate::error::to_py(
+                py,
+                &Error::internal(format!("a {} result has no explanation", self.job.kind())),
+            )),
+        }
+    }
+
+    /// The files the CLI writes for this result, as `(relative path, bytes)`.
+    fn artifacts<'py>(&self, py: Python<'py>) -> PyResult<Vec<(String, Bound<'py, PyBytes>)>> {
+        let files = detached(py, || self.job.artifacts())?;
+        Ok(files
+            .into_iter()
+            .map(|a| (a.path, PyBytes::new(py, &a.bytes)))
+            .collect())
+    }
+
+    /// The HTML report (a run, a comparison or a sweep), self-contained.
+    fn report_html(&self, py: Python<'_>) -> PyResult<String> {
+        detached(py, || self.job.report_html())
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<wattage._wattage.Handle {}>", self.job.kind())
+    }
+}

@@ -1,0 +1,373 @@
+//! `wattage._wattage`: the extension module under the `wattage` Python package.
+//!
+//! A second thin adapter over `wattage-engine`, beside the CLI: each function takes a job's
+//! keyword arguments (as a JSON object whose keys are the engine spec's field names) or a
+//! scenario source, runs the engine's job with the GIL released, and returns a [`Handle`] on
+//! the result. The `wattage` package (`python/wattage/`) gives the keyword signatures, reads a
+//! handle's JSON into typed result objects and its tables into DataFrames. Engine errors
+//! become `wattage.InputError` / `wattage.WattageError` with parameters named as keywords.
+
+// Results here carry the engine's `wattage_engine::Error` as it is (144 bytes: message,
+// location, field, snippet, hints); it is the engine's API, and every call ends in a Python
+// exception anyway, so boxing it at each call would buy nothing.
+#![allow(clippy::result_large_err)]
+
+mod args;
+mod error;
+mod handle;
+
+use std::ops::Deref;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use pyo3::prelude::*;
+use serde::{Deserialize, Deserializer};
+use wattage_engine::run::scenario::{BUILTIN_SITES, DEFAULT};
+use wattage_engine::serving::ServingOutcome;
+use wattage_engine::sweep::SweepSpec;
+use wattage_engine::{
+    Catalog, Error, EstimateSpec, FileSystem, OptimizeSpec, ServingSpec, Silent, SiteOutcome,
+    SiteSpec, TrainSpec,
+};
+
+use args::{Source, spec};
+use handle::{Handle, Job};
+
+/// Engine calls running right now with the GIL released, and the most seen at once.
+static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+struct InFlight;
+
+impl InFlight {
+    fn enter() -> Self {
+        let n = IN_FLIGHT.fetch_add(1, Ordering::SeqCst) + 1;
+        PEAK.fetch_max(n, Ordering::SeqCst);
+        InFlight
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Runs `f` with the GIL released (other Python threads run meanwhile); an engine error
+/// becomes the Python exception.
+pub(crate) fn detached<T: Send>(
+    py: Python<'_>,
+    f: impl FnOnce() -> Result<T, Error> + Send,
+) -> PyResult<T> {
+    py.detach(|| {
+        let _guard = InFlight::enter();
+        f()
+    })
+    .map_err(|e| error::to_py(py, &e))
+}
+
+static BUILTIN: OnceLock<Result<Catalog, Error>> = OnceLock::new();
+
+/// The built-in catalog (parsed once per process), or a copy merged with the user's files.
+enum Cat {
+    Builtin(&'static Catalog),
+    Merged(Box<Catalog>),
+}
+
+impl Deref for Cat {
+    type Target = Catalog;
+    fn deref(&self) -> &Catalog {
+        match self {
+            Cat::Builtin(c) => c,
+            Cat::Merged(c) => c,
+        }
+    }
+}
+
+fn catalog(files: &[PathBuf]) -> Result<Cat, Error> {
+    if files.is_empty() {
+        match BUILTIN.get_or_init(|| Catalog::try_builtin().map_err(Error::from)) {
+            Ok(c) => Ok(Cat::Builtin(c)),
+            Err(e) => Err(e.clone()),
+        }
+    } else {
+        Ok(Cat::Merged(Box::new(wattage_engine::catalog(
+            &FileSystem,
+            files,
+        )?)))
+    }
+}
+
+/// Estimates one request (`wattage estimate`); `spec` holds `EstimateSpec`'s fields.
+#[pyfunction]
+fn estimate(py: Python<'_>, spec_json: &str, catalogs: Vec<PathBuf>) -> PyResult<Handle> {
+    detached(py, || {
+        let s: EstimateSpec = spec(spec_json)?;
+        let cat = catalog(&catalogs)?;
+        let r = wattage_engine::estimate::run(&cat, &s)?;
+        Ok(Handle::new(Job::Estimate(Box::new(r))))
+    })
+}
+
+/// Estimates a training run (`wattage train`); `spec` holds `TrainSpec`'s fields.
+#[pyfunction]
+fn train(py: Python<'_>, spec_json: &str, catalogs: Vec<PathBuf>) -> PyResult<Handle> {
+    detached(py, || {
+        let s: TrainSpec = spec(spec_json)?;
+        let cat = catalog(&catalogs)?;
+        let r = wattage_engine::train::run(&cat, &s)?;
+        Ok(Handle::new(Job::Train(Box::new(r))))
+    })
+}
+
+/// Simulates a serving fleet or plans its capacity (`wattage simulate serving`); `spec`
+/// holds `ServingSpec`'s fields.
+#[pyfunction]
+fn simulate_serving(py: Python<'_>, spec_json: &str, catalogs: Vec<PathBuf>) -> PyResult<Handle> {
+    detached(py, || {
+        let s: ServingSpec = spec(spec_json)?;
+        let cat = catalog(&catalogs)?;
+        let job = match wattage_engine::serving::run(&cat, &FileSystem, &s, &Silent)? {
+            ServingOutcome::Simulated(r) => Job::Serving(r),
+            ServingOutcome::Planned(p) => Job::Capacity(p),
+        };
+        Ok(Handle::new(job))
+    })
+}
+
+/// `seeds`: `true` for the scenario's `[reliability] seeds`, or a count.
+fn seeds_arg<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<u32>>, D::Error> {
+    use serde::de::Error as _;
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Null | serde_json::Value::Bool(false) => Ok(None),
+        serde_json::Value::Bool(true) => Ok(Some(None)),
+        serde_json::Value::Number(n) => n
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .map(|n| Some(Some(n)))
+            .ok_or_else(|| D::Error::custom(format!("expected a number of seeds, found {n}"))),
+        v => Err(D::Error::custom(format!(
+            "expected True (the scenario's seeds) or a number of seeds, found {v}"
+        ))),
+    }
+}
+
+/// `simulate_site`'s keywords: `SiteSpec` with `seeds` as Python gives it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct SiteArgs {
+    duration: Option<f64>,
+    step: Option<f64>,
+    seed: Option<u64>,
+    #[serde(deserialize_with = "seeds_arg")]
+    seeds: Option<Option<u32>>,
+    resolution: Option<f64>,
+}
+
+/// Simulates a site scenario step by step, or its reliability Monte Carlo over seeds
+/// (`wattage simulate site`); the series are kept.
+#[pyfunction]
+fn simulate_site(py: Python<'_>, source: Source, spec_json: &str) -> PyResult<Handle> {
+    detached(py, || {
+        let a: SiteArgs = spec(spec_json)?;
+        let s = SiteSpec {
+            duration: a.duration,
+            step: a.step,
+            seed: a.seed,
+            seeds: a.seeds,
+            resolution: a.resolution,
+            keep_series: true,
+        };
+        let name = source.name();
+        let sc = wattage_engine::site::load(&FileSystem, &source.input())?;
+        let job = match wattage_engine::site::run(&sc, &name, &s, &Silent)? {
+            SiteOutcome::Simulated(r) => Job::Site(r),
+            SiteOutcome::Reliability(r) => Job::Reliability(r),
+        };
+        Ok(Handle::new(job))
+    })
+}
+
+/// The cheapest design and dispatch of a site scenario by linear programming, checked by
+/// the rule-based simulator (`wattage optimize`); `spec` holds `OptimizeSpec`'s fields.
+#[pyfunction]
+fn optimize(py: Python<'_>, source: Source, spec_json: &str) -> PyResult<Handle> {
+    detached(py, || {
+        let s: OptimizeSpec = spec(spec_json)?;
+        let name = source.name();
+        let sc = wattage_engine::site::load(&FileSystem, &source.input())?;
+        let r = wattage_engine::optimize::run(&FileSystem, &sc, &name, &s)?;
+        Ok(Handle::new(Job::Optimize(Box::new(r))))
+    })
+}
+
+/// One scenario from token to grid (`wattage run`); `None`: the built-in default.
+#[pyfunction]
+#[pyo3(signature = (source, catalogs))]
+fn run(py: Python<'_>, source: Option<Source>, catalogs: Vec<PathBuf>) -> PyResult<Handle> {
+    detached(py, || {
+        let cat = catalog(&catalogs)?;
+        let input = source.map(Source::input);
+        let loaded = wattage_engine::run::load(&FileSystem, input.as_ref())?;
+        wattage_engine::run::deployments(&cat, &loaded)?;
+        let r = wattage_engine::run::execute(&cat, loaded, &Silent)?;
+        let s = r.summary();
+        Ok(Handle::new(Job::Run(Box::new(r), Box::new(s))))
+    })
+}
+
+/// Several run scenarios, each checked before the first runs (`wattage compare`): the
+/// comparison and a handle on each run.
+#[pyfunction]
+fn compare(
+    py: Python<'_>,
+    sources: Vec<Source>,
+    catalogs: Vec<PathBuf>,
+) -> PyResult<(Handle, Vec<Handle>)> {
+    detached(py, || {
+        let cat = catalog(&catalogs)?;
+        let inputs: Vec<_> = sources.into_iter().map(Source::input).collect();
+        let c = wattage_engine::compare::run(&cat, &FileSystem, &inputs, &Silent)?;
+        let summaries = c.runs.iter().map(|(_, s)| s.clone()).collect();
+        let runs = c
+            .runs
+            .into_iter()
+            .map(|(r, s)| Handle::new(Job::Run(Box::new(r), Box::new(s))))
+            .collect();
+        Ok((Handle::new(Job::Compare(c.figures, summaries)), runs))
+    })
+}
+
+/// A sweep (`wattage sweep`): variants `start..end` (all when `None`) on `threads` threads
+/// (every core when `None`).
+#[pyfunction]
+#[pyo3(signature = (source, variants, threads, catalogs))]
+fn sweep(
+    py: Python<'_>,
+    source: Source,
+    variants: Option<(usize, usize)>,
+    threads: Option<usize>,
+    catalogs: Vec<PathBuf>,
+) -> PyResult<Handle> {
+    detached(py, || {
+        let cat = catalog(&catalogs)?;
+        let s = SweepSpec::load(&FileSystem, &source.input())?;
+        let range = variants.map(|(a, b)| a..b);
+        let r = wattage_engine::sweep::run(&cat, &FileSystem, &s, range, threads, &Silent)?;
+        Ok(Handle::new(Job::Sweep(Box::new(r))))
+    })
+}
+
+/// A sweep's variants as JSON (`wattage sweep --list --json`), without running them.
+#[pyfunction]
+fn sweep_variants(py: Python<'_>, source: Source) -> PyResult<String> {
+    detached(py, || {
+        let s = SweepSpec::load(&FileSystem, &source.input())?;
+        serde_json::to_string(&s.variants)
+            .map_err(|e| Error::internal(format!("cannot serialise: {e}")))
+    })
+}
+
+/// Every entry of catalog `kind` (`hardware`, `models` or `regions`) as a JSON array.
+#[pyfunction]
+fn catalog_entries(py: Python<'_>, kind: &str, catalogs: Vec<PathBuf>) -> PyResult<String> {
+    detached(py, || {
+        let cat = catalog(&catalogs)?;
+        let json = match kind {
+            "hardware" => serde_json::to_string(&cat.hardware),
+            "models" => serde_json::to_string(&cat.models),
+            "regions" => serde_json::to_string(&cat.regions),
+            k => {
+                return Err(Error::param(
+                    "kind",
+                    format!("unknown catalog `{k}`; expected hardware, models or regions"),
+                ));
+            }
+        };
+        json.map_err(|e| Error::internal(format!("cannot serialise: {e}")))
+    })
+}
+
+/// One catalog entry by id, alias, display name or Hugging Face repository, as JSON.
+#[pyfunction]
+fn catalog_entry(
+    py: Python<'_>,
+    kind: &str,
+    name: &str,
+    catalogs: Vec<PathBuf>,
+) -> PyResult<String> {
+    detached(py, || {
+        let cat = catalog(&catalogs)?;
+        let json = match kind {
+            "hardware" => serde_json::to_string(cat.hardware(name).map_err(Error::from)?),
+            "models" => serde_json::to_string(cat.model(name).map_err(Error::from)?),
+            "regions" => serde_json::to_string(cat.region(name).map_err(Error::from)?),
+            k => {
+                return Err(Error::param(
+                    "kind",
+                    format!("unknown catalog `{k}`; expected hardware, models or regions"),
+                ));
+            }
+        };
+        json.map_err(|e| Error::internal(format!("cannot serialise: {e}")))
+    })
+}
+
+/// A JSON object as TOML text (nested tables, arrays of tables); `param` names the argument
+/// in errors.
+#[pyfunction]
+fn json_to_toml(py: Python<'_>, json: &str, param: &str) -> PyResult<String> {
+    let value: serde_json::Value = serde_json::from_str(json)
+        .map_err(|e| error::param(py, param, format!("cannot be written as TOML: {e}")))?;
+    if !value.is_object() {
+        return Err(error::param(
+            py,
+            param,
+            "must be a dict of TOML tables and keys",
+        ));
+    }
+    toml::to_string(&value)
+        .map_err(|e| error::param(py, param, format!("cannot be written as TOML: {e}")))
+}
+
+/// The scenarios built into the engine as `(name, TOML)`: `default` (the run scenario of
+/// `wattage run`) and the site scenarios a run or sweep names as `builtin:NAME`.
+#[pyfunction]
+fn builtin_scenarios() -> Vec<(&'static str, &'static str)> {
+    let mut v = vec![("default", DEFAULT)];
+    v.extend(BUILTIN_SITES.iter().copied());
+    v
+}
+
+/// The most engine calls seen running at once with the GIL released (for the test that
+/// shows calls from two threads overlap); `reset` starts counting again.
+#[pyfunction]
+fn _peak_concurrency(reset: bool) -> usize {
+    if reset {
+        PEAK.store(IN_FLIGHT.load(Ordering::SeqCst), Ordering::SeqCst);
+    }
+    PEAK.load(Ordering::SeqCst)
+}
+
+/// The extension module.
+#[pymodule]
+fn _wattage(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<Handle>()?;
+    m.add_function(wrap_pyfunction!(estimate, m)?)?;
+    m.add_function(wrap_pyfunction!(train, m)?)?;
+    m.add_function(wrap_pyfunction!(simulate_serving, m)?)?;
+    m.add_function(wrap_pyfunction!(simulate_site, m)?)?;
+    m.add_function(wrap_pyfunction!(optimize, m)?)?;
+    m.add_function(wrap_pyfunction!(run, m)?)?;
+    m.add_function(wrap_pyfunction!(compare, m)?)?;
+    m.add_function(wrap_pyfunction!(sweep, m)?)?;
+    m.add_function(wrap_pyfunction!(sweep_variants, m)?)?;
+    m.add_function(wrap_pyfunction!(catalog_entries, m)?)?;
+    m.add_function(wrap_pyfunction!(catalog_entry, m)?)?;
+    m.add_function(wrap_pyfunction!(json_to_toml, m)?)?;
+    m.add_function(wrap_pyfunction!(builtin_scenarios, m)?)?;
+    m.add_function(wrap_pyfunction!(_peak_concurrency, m)?)?;
+    Ok(())
+}
