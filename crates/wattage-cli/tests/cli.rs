@@ -365,3 +365,45 @@ fn malformed_site_scenarios_name_file_line_field_and_write_nothing() {
     }
 }
 
+#[test]
+fn sweep_writes_a_row_per_variant_and_its_page() {
+    let out = tmp("sweep");
+    let spec =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/sweep-battery-grid.toml");
+    let o = wattage(&[
+        "sweep",
+        spec.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--threads",
+        "2",
+        "--variants",
+        "0..6",
+        "--json",
+    ]);
+    let v = json(&o);
+    assert_eq!(v["rows"].as_array().unwrap().len(), 6);
+    assert_eq!(v["params"][0], "batteries[0].energy_mwh");
+    for f in ["sweep.csv", "sweep.parquet", "sweep.html"] {
+        assert!(out.join(f).exists(), "missing {f}");
+    }
+    let csv = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 7);
+    // The list of variants: 4 batteries x 3 connections x 2 seeds.
+    let o = wattage(&["sweep", spec.to_str().unwrap(), "--list"]);
+    assert!(o.status.success());
+    assert_eq!(String::from_utf8_lossy(&o.stdout).lines().count(), 24);
+    // A range outside the sweep is refused with the flag named, and nothing is written.
+    let bad = tmp("sweep-bad");
+    let o = wattage(&[
+        "sweep",
+        spec.to_str().unwrap(),
+        "--variants",
+        "20..30",
+        "-o",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--variants"));
+    assert!(!bad.exists());
+}

@@ -47,7 +47,24 @@ fn summary(file: &str) -> Value {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let mut v: Value = serde_json::from_slice(&o.stdout).unwrap();
     round(&mut v);
+    zero_sub_cent_costs(&mut v);
     v
+}
+
+/// The optimizer's cost terms below half a cent become zero. HiGHS (a vertex) gives exact zeros
+/// there, and the snapshots were taken with it; Clarabel, the default solver, stops at an
+/// interior point of the optimal set, where a rating at its existing value or an idle import
+/// is off by a tiny amount its tolerance allows (a few millionths of a dollar over two days).
+/// Every other number, the objective and the non-zero costs included, is still compared to the
+/// snapshot to four significant digits, whichever solver this build has.
+fn zero_sub_cent_costs(v: &mut Value) {
+    if let Some(Value::Object(costs)) = v.pointer_mut("/optimized/costs") {
+        for c in costs.values_mut() {
+            if c.as_f64().is_some_and(|x| x.abs() < 0.005) {
+                *c = serde_json::json!(0.0);
+            }
+        }
+    }
 }
 
 #[test]

@@ -90,6 +90,30 @@ impl<'a> TomlDoc<'a> {
         located(self.origin, self.text, self.offset(field), field, msg)
     }
 
+    /// An error about `key` of the table at `table` (a path as in [`TomlDoc::offset`]),
+    /// for keys that hold dots themselves (`"batteries[0].energy_mwh"`): the field is named
+    /// with the key quoted, as TOML writes it.
+    pub fn key_error(&self, table: &str, key: &str, msg: &str) -> Error {
+        let mut offset = self.offset(table);
+        let mut t = Some(self.root.get_ref());
+        for seg in table.split('.') {
+            t = t.and_then(|x| x.get(seg)).and_then(|v| match v.get_ref() {
+                DeValue::Table(x) => Some(x),
+                _ => None,
+            });
+        }
+        if let Some(v) = t.and_then(|x| x.get(key)) {
+            offset = v.span().start;
+        }
+        located(
+            self.origin,
+            self.text,
+            offset,
+            &format!("{table}.\"{key}\""),
+            msg,
+        )
+    }
+
     /// The file's name in errors.
     pub fn origin(&self) -> &str {
         self.origin

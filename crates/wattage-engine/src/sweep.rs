@@ -119,6 +119,29 @@ pub struct SweepSpec {
     pub variants: Vec<Variant>,
 }
 
+/// The unit of a swept key, from its name's suffix (`energy_mwh` -> MWh).
+fn unit_of(key: &str) -> &'static str {
+    let last = key.rsplit('.').next().unwrap_or(key);
+    for (suffix, unit) in [
+        ("_mwh", "MWh"),
+        ("_mw", "MW"),
+        ("_kw", "kW"),
+        ("_kwh", "kWh"),
+        ("_usd_per_mwh", "$/MWh"),
+        ("_usd", "USD"),
+        ("_kg_per_mwh", "kg/MWh"),
+        ("_h", "h"),
+        ("_s", "s"),
+        ("_ms", "ms"),
+        ("_w", "W"),
+    ] {
+        if last.ends_with(suffix) {
+            return unit;
+        }
+    }
+    "value"
+}
+
 fn value_text(v: &toml::Value) -> String {
     match v {
         toml::Value::String(s) => s.clone(),
@@ -244,9 +267,7 @@ impl SweepSpec {
             let values = match v {
                 toml::Value::Array(a) if !a.is_empty() => a.clone(),
                 _ => {
-                    return Err(
-                        doc.error(&format!("grid.{k}"), "must be a non-empty array of values")
-                    );
+                    return Err(doc.key_error("grid", k, "must be a non-empty array of values"));
                 }
             };
             params.push(k.clone());
@@ -262,9 +283,11 @@ impl SweepSpec {
                     continue;
                 }
                 if axes.iter().any(|(a, _)| a == k) {
-                    return Err(
-                        doc.error(&format!("variant[{i}].{k}"), "is also swept in `[grid]`")
-                    );
+                    return Err(doc.key_error(
+                        &format!("variant[{i}]"),
+                        k,
+                        "is also swept in `[grid]`",
+                    ));
                 }
                 if !params.contains(k) {
                     params.push(k.clone());
@@ -342,15 +365,17 @@ impl SweepSpec {
             let mut t = base.clone();
             for (k, val) in &v.overrides {
                 set_path(&mut t, k, val.clone()).map_err(|e| {
-                    let field = if raw.grid.contains_key(k) {
-                        format!("grid.{k}")
+                    let msg = format!("cannot apply to `{}`: {e}", spec.base_origin);
+                    if raw.grid.contains_key(k) {
+                        doc.key_error("grid", k, &msg)
                     } else {
-                        k.clone()
-                    };
-                    doc.error(
-                        &field,
-                        &format!("cannot apply to `{}`: {e}", spec.base_origin),
-                    )
+                        let i = raw
+                            .variant
+                            .iter()
+                            .position(|t| t.contains_key(k))
+                            .unwrap_or(0);
+                        doc.key_error(&format!("variant[{i}]"), k, &msg)
+                    }
                 })?;
             }
         }
@@ -746,7 +771,7 @@ impl SweepResult {
             }
             let chart = if numeric && xs.len() >= 2 {
                 let mut ts = TimeSeries::new(
-                    Axis::new(first.clone(), ""),
+                    Axis::new(first.clone(), unit_of(first)),
                     Axis::new(label, unit),
                     xs.iter().map(|x| xnum(x)).collect(),
                 );

@@ -25,3 +25,24 @@ fn every_run_scenario_field_is_documented() {
         .collect();
     assert!(missing.is_empty(), "undocumented fields: {missing:?}");
 }
+
+#[test]
+fn every_sweep_field_is_documented() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let src = std::fs::read_to_string(root.join("src/sweep.rs")).unwrap();
+    let doc = std::fs::read_to_string(root.join("../../docs/sweep.md")).unwrap();
+    let start = src.find("struct RawSweep").expect("RawSweep");
+    let end = start + src[start..].find("\n}\n").expect("end of RawSweep");
+    let fields: Vec<&str> = src[start..end]
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.starts_with("#[") && !l.starts_with("//") && l.contains(": "))
+        .filter_map(|l| l.split(':').next())
+        .collect();
+    assert!(fields.len() >= 8, "found only {fields:?}");
+    let missing: Vec<&&str> = fields
+        .iter()
+        .filter(|f| !doc.contains(&format!("| `{f}` |")))
+        .collect();
+    assert!(missing.is_empty(), "undocumented fields: {missing:?}");
+}

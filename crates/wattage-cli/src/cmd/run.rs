@@ -3,10 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use wattage_engine::run::{self as job, RunResult, scenario};
+use wattage_engine::run::{self as job, RunResult, RunSummary, scenario};
 use wattage_engine::{FileSystem, Input};
 use wattage_report::NamedFigures;
-use wattage_units::{Energy, Power};
+use wattage_units::{Energy, Usd};
 
 use crate::common::{Global, out, out_json, write_files, write_folder};
 
@@ -49,7 +49,6 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<()> {
     let cat = g.catalog()?;
     let input = a.scenario.as_deref().map(Input::from);
     let loaded = job::load(&FileSystem, input.as_ref())?;
-    job::deployments(&cat, &loaded)?;
     let dir = a
         .out
         .clone()
@@ -64,45 +63,39 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<()> {
     if a.json {
         return out_json(&summary);
     }
-    print_summary(&r, &dir);
+    print_summary(&r, &summary, &dir);
     Ok(())
 }
 
-fn print_summary(r: &RunResult, dir: &Path) {
-    let k = &r.year.kpis;
-    let title = r
-        .loaded
-        .scenario
-        .title
-        .clone()
-        .unwrap_or_else(|| r.loaded.scenario.name.clone());
-    out(title);
-    let pue = r.site_pue();
-    for s in &r.services {
-        let f = &s.fleet;
+fn print_summary(r: &RunResult, sm: &RunSummary, dir: &Path) {
+    let sc = &r.loaded.scenario;
+    out(sc.title.clone().unwrap_or_else(|| sc.name.clone()));
+    for s in &sm.services {
+        let (q, f) = (&s.request, &s.fleet);
         out(format!(
             "  {} ({} on {} x {}): {:.3} Wh per request at the facility (steady-state estimate {:.3} Wh, p5-p95 {:.3}-{:.3}; flat 10% method {:.3} Wh)",
-            s.service.name,
-            s.deployment.model.id,
-            s.deployment.gpus,
-            s.deployment.hardware.id,
-            f.server_wh_per_request() * pue,
-            s.estimate.energy.wh(),
-            s.mc.energy_wh.p5,
-            s.mc.energy_wh.p95,
-            s.flat.energy.wh()
+            s.name,
+            s.model,
+            s.gpus_per_replica,
+            s.hardware,
+            f.facility_wh_per_request,
+            q.energy_wh,
+            q.low_wh,
+            q.high_wh,
+            q.flat_10pct_wh
         ));
         out(format!(
             "    fleet: {} replicas ({} GPUs), {:.1} MW mean / {:.1} MW peak server power; peak hour p99 TTFT {:.0} ms, p99 ITL {:.1} ms, compute utilization {:.1}%",
             f.replicas,
-            f.gpus(),
-            Power::from_w(f.mean_server_w()).mw(),
-            Power::from_w(f.peak_server_w()).mw(),
-            f.peak.summary.ttft_ms_p99,
-            f.peak.summary.itl_ms_p99,
-            100.0 * f.peak.summary.compute_utilization
+            f.gpus,
+            f.mean_server_mw,
+            f.peak_server_mw,
+            f.peak_hour.ttft_ms_p99,
+            f.peak_hour.itl_ms_p99,
+            100.0 * f.peak_hour.compute_utilization
         ));
     }
+    let k = &sm.site;
     let s = &k.energy_mwh_by_source;
     let gwh = |v: f64| Energy::from_mwh(v).gwh();
     out(format!(
@@ -117,8 +110,8 @@ fn print_summary(r: &RunResult, dir: &Path) {
         k.peak_facility_mw
     ));
     out(format!(
-        "    cost ${:.1}M, {:.0} t CO2e, {:.0} m³ water ({:.0} m³ fresh), {} interruptions, {} ramp violations",
-        k.cost_usd / 1e6,
+        "    cost {:.1}, {:.0} t CO2e, {:.0} m³ water ({:.0} m³ fresh), {} interruptions, {} ramp violations",
+        Usd::new(k.cost_usd),
         k.co2e_t,
         k.water_m3,
         k.water_fresh_m3,
