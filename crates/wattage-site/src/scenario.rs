@@ -24,118 +24,13 @@
 //! assert_eq!(sc.simulation.step.s(), 60.0);
 //! ```
 
-use std::fmt;
 use std::ops::Range;
 
 use wattage_units::{CarbonIntensity, Energy, EnergyPrice, Power, Time, Usd, WaterIntensity};
 
-// ---------------------------------------------------------------------------------------------
-// Local unit newtypes (rates that `wattage-units` does not hold)
-// ---------------------------------------------------------------------------------------------
-
-/// A ramp rate, held in watts per second.
-#[derive(Clone, Copy, Debug, PartialEq, PartialOrd, Default)]
-pub struct RampRate(f64);
-impl RampRate {
-    /// From megawatts per minute.
-    pub fn from_mw_per_min(v: f64) -> Self {
-        Self(v * 1e6 / 60.0)
-    }
-    /// From watts per second.
-    pub fn from_w_per_s(v: f64) -> Self {
-        Self(v)
-    }
-    /// In watts per second.
-    pub fn w_per_s(self) -> f64 {
-        self.0
-    }
-    /// In megawatts per second.
-    pub fn mw_per_s(self) -> f64 {
-        self.0 / 1e6
-    }
-    /// The power change allowed over `dt`.
-    pub fn over(self, dt: Time) -> Power {
-        Power::from_w(self.0 * dt.s())
-    }
-}
-
-/// Fuel price, held in US dollars per million British thermal units.
-#[derive(Clone, Copy, Debug, PartialEq, PartialOrd, Default)]
-pub struct FuelPrice(f64);
-impl FuelPrice {
-    /// From $/MMBtu.
-    pub fn from_usd_per_mmbtu(v: f64) -> Self {
-        Self(v)
-    }
-    /// In $/MMBtu.
-    pub fn usd_per_mmbtu(self) -> f64 {
-        self.0
-    }
-}
-
-/// Heat rate of a thermal generator, held in MMBtu of fuel per MWh of electricity.
-#[derive(Clone, Copy, Debug, PartialEq, PartialOrd, Default)]
-pub struct HeatRate(f64);
-impl HeatRate {
-    /// From MMBtu/MWh.
-    pub fn from_mmbtu_per_mwh(v: f64) -> Self {
-        Self(v)
-    }
-    /// In MMBtu/MWh.
-    pub fn mmbtu_per_mwh(self) -> f64 {
-        self.0
-    }
-    /// Fuel cost of one MWh of electricity at this heat rate.
-    pub fn fuel_cost(self, p: FuelPrice) -> EnergyPrice {
-        EnergyPrice::from_usd_per_mwh(self.0 * p.0)
-    }
-}
-
-/// A demand charge, held in US dollars per kW of monthly peak import.
-#[derive(Clone, Copy, Debug, PartialEq, PartialOrd, Default)]
-pub struct DemandCharge(f64);
-impl DemandCharge {
-    /// From $/kW-month.
-    pub fn from_usd_per_kw_month(v: f64) -> Self {
-        Self(v)
-    }
-    /// In $/kW-month.
-    pub fn usd_per_kw_month(self) -> f64 {
-        self.0
-    }
-    /// The charge for one month whose peak import is `peak`.
-    pub fn for_peak(self, peak: Power) -> Usd {
-        Usd::new(self.0 * peak.kw())
-    }
-}
-
-/// Bitcoin hashprice: revenue per TH/s of hashrate per day, in US dollars.
-#[derive(Clone, Copy, Debug, PartialEq, PartialOrd, Default)]
-pub struct Hashprice(f64);
-impl Hashprice {
-    /// From $/(TH/s)/day.
-    pub fn from_usd_per_th_day(v: f64) -> Self {
-        Self(v)
-    }
-    /// In $/(TH/s)/day.
-    pub fn usd_per_th_day(self) -> f64 {
-        self.0
-    }
-}
-
-/// Mining efficiency, held in joules per terahash.
-#[derive(Clone, Copy, Debug, PartialEq, PartialOrd, Default)]
-pub struct MinerEfficiency(f64);
-impl MinerEfficiency {
-    /// From J/TH.
-    pub fn from_j_per_th(v: f64) -> Self {
-        Self(v)
-    }
-    /// In J/TH.
-    pub fn j_per_th(self) -> f64 {
-        self.0
-    }
-}
+// Rates that are quantities of their own live in `wattage-units`; re-exported here, where
+// the scenario types use them.
+pub use wattage_units::{DemandCharge, FuelPrice, Hashprice, HeatRate, MinerEfficiency, RampRate};
 
 // ---------------------------------------------------------------------------------------------
 // Errors
@@ -1815,12 +1710,6 @@ fn convert_grid(g: &raw::RawGrid) -> VResult<Grid> {
         outages,
         demand_response,
     })
-}
-
-impl fmt::Display for RampRate {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:.2} MW/min", self.mw_per_s() * 60.0)
-    }
 }
 
 #[cfg(test)]

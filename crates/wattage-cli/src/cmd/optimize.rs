@@ -54,11 +54,7 @@ pub enum MethodArg {
 }
 
 fn money(v: f64) -> String {
-    if v.abs() >= 1e6 {
-        format!("${:.2}M", v / 1e6)
-    } else {
-        format!("${v:.0}")
-    }
+    format!("{:.2}", wattage_units::Usd::new(v))
 }
 
 fn print_text(sm: &OptimizeSummary) {

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use wattage_engine::FileSystem;
+use wattage_units::{Power, Time};
 use wattage_engine::serving::{self as job, ServingOutcome, ServingSpec};
 
 use crate::common::{Global, ReplicaArgs, out, out_json, write_atomic, write_files};
@@ -184,8 +185,8 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<()> {
     ));
     out(format!(
         "  end to end      p50 {:.2} s, p99 {:.2} s; queueing p99 {:.0} ms",
-        s.e2e_ms_p50 / 1e3,
-        s.e2e_ms_p99 / 1e3,
+        Time::from_ms(s.e2e_ms_p50).s(),
+        Time::from_ms(s.e2e_ms_p99).s(),
         s.queue_ms_p99
     ));
     out(format!(
@@ -213,8 +214,8 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<()> {
             e.energy_wh_per_request,
             e.energy_wh_per_request_busy,
             e.energy_j_per_output_token,
-            e.avg_power_w / 1e3,
-            e.peak_power_w / 1e3
+            Power::from_w(e.avg_power_w).kw(),
+            Power::from_w(e.peak_power_w).kw()
         ));
     }
     out(format!(
