@@ -208,9 +208,12 @@ impl SweepSpec {
         let doc = TomlDoc::parse(&origin, &text)?;
         let raw: RawSweep = doc.deserialize()?;
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let name = raw.name.clone().unwrap_or_else(|| {
-            path.file_stem()
-                .map_or("sweep".into(), |s| s.to_string_lossy().into_owned())
+        // Unnamed: a file's stem; text (from Python or a gateway) has no file to name it by.
+        let name = raw.name.clone().unwrap_or_else(|| match input {
+            Input::Path(_) => path
+                .file_stem()
+                .map_or("sweep".into(), |s| s.to_string_lossy().into_owned()),
+            Input::Text { .. } => "sweep".into(),
         });
         if name.trim().is_empty()
             || !name
@@ -819,6 +822,18 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+
+    #[test]
+    fn an_unnamed_sweep_given_as_text_is_named_sweep() {
+        let input = Input::Text {
+            text: "base = \"builtin:peak-shaving\"\n".into(),
+            name: "<string>".into(),
+            dir: PathBuf::new(),
+        };
+        let s = SweepSpec::load(&crate::io::FileSystem, &input).unwrap();
+        assert_eq!(s.name, "sweep");
+        assert_eq!(s.variants.len(), 1);
+    }
 
     #[test]
     fn paths_set_nested_values() {
