@@ -318,8 +318,9 @@ fn catalog_entry(
 /// in errors.
 #[pyfunction]
 fn json_to_toml(py: Python<'_>, json: &str, param: &str) -> PyResult<String> {
-    let value: serde_json::Value = serde_json::from_str(json)
+    let mut value: serde_json::Value = serde_json::from_str(json)
         .map_err(|e| error::param(py, param, format!("cannot be written as TOML: {e}")))?;
+    drop_nulls(&mut value);
     if !value.is_object() {
         return Err(error::param(
             py,
@@ -329,6 +330,18 @@ fn json_to_toml(py: Python<'_>, json: &str, param: &str) -> PyResult<String> {
     }
     toml::to_string(&value)
         .map_err(|e| error::param(py, param, format!("cannot be written as TOML: {e}")))
+}
+
+/// Removes the keys whose value is null (TOML has no null: an absent key takes its default).
+fn drop_nulls(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(m) => {
+            m.retain(|_, x| !x.is_null());
+            m.values_mut().for_each(drop_nulls);
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(drop_nulls),
+        _ => {}
+    }
 }
 
 /// The scenarios built into the engine as `(name, TOML)`: `default` (the run scenario of
