@@ -2,9 +2,27 @@
 //!
 //! Given a site's firm demand and its assets (grid connection, gas-turbine fleets, batteries,
 //! solar, Bitcoin miners), some of whose ratings may be chosen, [`optimize`] finds the ratings
-//! and the step-by-step schedule that minimize total cost over the horizon, with the open-source
-//! solver HiGHS (the solver behind PyPSA and REopt). The core is pure: no IO, no clock other
-//! than the two timings reported in [`SolveStats`].
+//! and the step-by-step schedule that minimize total cost over the horizon. The core is pure: no
+//! IO, no clock other than the two timings reported in [`SolveStats`].
+//!
+//! # Solvers
+//!
+//! The LP ([`lp::LinearProgram`], solver-agnostic) goes to one of two backends ([`Solver`]):
+//!
+//! - **Clarabel** (pure Rust, interior point), always compiled in: a build needs nothing but
+//!   Rust. Stopped at a duality gap and residuals of [`CLARABEL_TOLERANCE`] (1e-10, relative).
+//! - **HiGHS** (dual simplex, or interior point with crossover; the solver behind PyPSA and
+//!   REopt) with the cargo feature `highs`, which builds it from source and needs `cmake` and
+//!   `libclang-dev`.
+//!
+//! [`optimize`] uses [`Solver::DEFAULT`]: HiGHS when the build has it, Clarabel otherwise;
+//! [`optimize_with`] picks one, and [`available_solvers`] lists what this build has. Both reach
+//! the same optimal cost (measured to 1e-10 relative on the reference sites) and, where they are
+//! unique, the same marginal prices. Where the LP has several optimal schedules or several
+//! optimal prices (a battery indifferent to when it shifts energy; a step where all load goes
+//! unserved, priced at anything from the value of lost load up), HiGHS returns a vertex and
+//! Clarabel a point inside the optimal set, so the two may differ there, and Clarabel leaves
+//! quantities of the order of its tolerance where HiGHS has exact zeros.
 //!
 //! # Formulation
 //!
@@ -71,7 +89,10 @@
 //! assert!((s.marginal_price[0].usd_per_mwh() - 50.0).abs() < 1e-6);
 //! ```
 
+mod clarabel_model;
 pub mod formulate;
+#[cfg(feature = "highs")]
+mod highs_model;
 pub mod lp;
 mod problem;
 pub mod scenario;
@@ -81,6 +102,7 @@ use std::time::Instant;
 
 use wattage_units::Time;
 
+pub use clarabel_model::CLARABEL_TOLERANCE;
 pub use problem::{
     BatterySpec, EnergyCapacity, GridSpec, HOURS_PER_MONTH, HOURS_PER_YEAR, MinerSpec,
     PowerCapacity, SiteProblem, SocEnd, SolarSpec, TurbineSpec,
@@ -119,6 +141,14 @@ pub enum OptimizeError {
         /// The solver's status.
         status: String,
     },
+    /// The solver asked for is not compiled into this build.
+    #[error(
+        "this build has no HiGHS; rebuild with `--features highs` (needs cmake and libclang-dev)"
+    )]
+    SolverUnavailable {
+        /// The solver asked for.
+        solver: Solver,
+    },
 }
 
 impl OptimizeError {
@@ -128,9 +158,21 @@ impl OptimizeError {
             message: message.into(),
         }
     }
+
+    pub(crate) fn infeasible() -> Self {
+        Self::Infeasible {
+            hint: "check `carbon_cap_t` and fixed battery end states".into(),
+        }
+    }
+
+    pub(crate) fn unbounded() -> Self {
+        Self::Unbounded {
+            hint: "an asset earns more than it costs with no rating cap; check export and miner revenue".into(),
+        }
+    }
 }
 
-/// Which HiGHS algorithm solves the LP.
+/// Which HiGHS algorithm solves the LP (ignored by [`Solver::Clarabel`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Method {
     /// Dual simplex (HiGHS's own choice for LPs); the faster of the two on the site LPs
@@ -144,7 +186,7 @@ pub enum Method {
 /// Solver settings.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct OptimizeOptions {
-    /// Algorithm.
+    /// HiGHS's algorithm (only [`Solver::Highs`] reads it).
     pub method: Method,
     /// Stop after this long (then [`OptimizeError::Solver`]).
     pub time_limit: Option<Time>,
@@ -159,94 +201,155 @@ impl Default for OptimizeOptions {
     }
 }
 
-/// Finds the cheapest ratings and schedule. Deterministic: the same problem gives the same
-/// answer (HiGHS runs single-threaded with a fixed seed); only the timings vary.
+/// The LP solver behind [`optimize_with`].
+///
+/// [`Solver::Clarabel`] (pure Rust, interior point) is always compiled in. [`Solver::Highs`]
+/// (HiGHS, dual simplex or interior point with crossover, built from source with cmake and
+/// libclang) only with the cargo feature `highs`; see [`available_solvers`]. Both reach the
+/// same optimal cost (to 1e-10 relative on the reference sites); where the LP has several
+/// optimal schedules or several dual solutions they may return different ones (HiGHS a vertex,
+/// Clarabel a point inside the optimal face).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Solver {
+    /// Clarabel, an interior-point conic solver written in Rust (needs no system package).
+    Clarabel,
+    /// HiGHS through the `highs` crate (cargo feature `highs`).
+    Highs,
+}
+
+impl Solver {
+    /// The solver [`optimize`] uses: HiGHS when this build has it (its vertex solutions keep
+    /// results identical to builds before Clarabel, and it solves the reference LPs fastest),
+    /// Clarabel otherwise.
+    pub const DEFAULT: Solver = if cfg!(feature = "highs") {
+        Solver::Highs
+    } else {
+        Solver::Clarabel
+    };
+
+    /// Its name as [`FromStr`](std::str::FromStr) reads it: `clarabel` or `highs`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Solver::Clarabel => "clarabel",
+            Solver::Highs => "highs",
+        }
+    }
+
+    /// Whether this build can run it.
+    pub fn is_available(self) -> bool {
+        available_solvers().contains(&self)
+    }
+}
+
+impl Default for Solver {
+    /// [`Solver::DEFAULT`].
+    fn default() -> Self {
+        Solver::DEFAULT
+    }
+}
+
+impl std::fmt::Display for Solver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A solver name that is neither `clarabel` nor `highs`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown solver `{0}`; expected `clarabel` or `highs`")]
+pub struct UnknownSolver(pub String);
+
+impl std::str::FromStr for Solver {
+    type Err = UnknownSolver;
+    /// `clarabel` or `highs`, in any case. A name is accepted whether or not this build has
+    /// the solver; [`optimize_with`] says so when it has not.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "clarabel" => Ok(Solver::Clarabel),
+            "highs" => Ok(Solver::Highs),
+            _ => Err(UnknownSolver(s.to_string())),
+        }
+    }
+}
+
+/// The solvers compiled into this build, the default first.
+pub fn available_solvers() -> &'static [Solver] {
+    if cfg!(feature = "highs") {
+        &[Solver::Highs, Solver::Clarabel]
+    } else {
+        &[Solver::Clarabel]
+    }
+}
+
+/// The optimum of a bare [`lp::LinearProgram`], as [`solve_lp`] returns it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LpSolution {
+    /// Value of each column.
+    pub x: Vec<f64>,
+    /// Dual of each row: the change of the optimal cost per unit increase of the row's
+    /// bounds (`d cost / d rhs`; for a power-balance row in MW over a step, the marginal price
+    /// times the step length).
+    pub row_dual: Vec<f64>,
+    /// The objective at `x`, offset included.
+    pub objective: f64,
+    /// Simplex plus interior-point iterations.
+    pub iterations: i64,
+    /// Time to hand the LP to the solver (translation and model set-up).
+    pub handover: Time,
+    /// Time the solver took.
+    pub solve: Time,
+}
+
+/// Solves a bare [`lp::LinearProgram`] with `solver`. [`optimize_with`] is this on the
+/// formulated site problem; it is public so that the two backends can be compared on the same
+/// LP, column by column and row by row.
+pub fn solve_lp(
+    lp: &lp::LinearProgram,
+    o: &OptimizeOptions,
+    solver: Solver,
+) -> Result<LpSolution, OptimizeError> {
+    match solver {
+        Solver::Clarabel => clarabel_model::solve(lp, o),
+        #[cfg(feature = "highs")]
+        Solver::Highs => highs_model::solve(lp, o),
+        #[cfg(not(feature = "highs"))]
+        Solver::Highs => Err(OptimizeError::SolverUnavailable { solver }),
+    }
+}
+
+/// Finds the cheapest ratings and schedule with the default solver ([`Solver::DEFAULT`]).
+/// Deterministic: the same problem gives the same answer (both solvers run single-threaded,
+/// HiGHS with a fixed seed); only the timings vary.
 pub fn optimize(p: &SiteProblem, o: &OptimizeOptions) -> Result<Solution, OptimizeError> {
+    optimize_with(p, o, Solver::DEFAULT)
+}
+
+/// [`optimize`] with a chosen solver. [`Solver::Highs`] in a build without the feature `highs`
+/// is [`OptimizeError::SolverUnavailable`].
+pub fn optimize_with(
+    p: &SiteProblem,
+    o: &OptimizeOptions,
+    solver: Solver,
+) -> Result<Solution, OptimizeError> {
     p.validate()?;
     let t0 = Instant::now();
     let (lp, layout) = formulate::formulate(p);
-    let model = highs_model(&lp, o)?;
-    let build = t0.elapsed().as_secs_f64();
-    let t1 = Instant::now();
-    let solved = model.try_solve().map_err(|e| OptimizeError::Solver {
-        status: format!("{e:?}"),
-    })?;
-    let solve = t1.elapsed().as_secs_f64();
-    use highs::HighsModelStatus as S;
-    match solved.status() {
-        S::Optimal => {}
-        S::Infeasible => {
-            return Err(OptimizeError::Infeasible {
-                hint: "check `carbon_cap_t` and fixed battery end states".into(),
-            });
-        }
-        S::Unbounded | S::UnboundedOrInfeasible => {
-            return Err(OptimizeError::Unbounded {
-                hint: "an asset earns more than it costs with no rating cap; check export and miner revenue".into(),
-            });
-        }
-        s => {
-            return Err(OptimizeError::Solver {
-                status: format!("{s:?}"),
-            });
-        }
-    }
-    let sol = solved.get_solution();
-    let iterations = solved.simplex_iteration_count() + solved.ipm_iteration_count();
-    let objective = lp.offset + solved.objective_value();
+    let formulate = t0.elapsed().as_secs_f64();
+    let solved = solve_lp(&lp, o, solver)?;
     let stats = SolveStats {
         cols: lp.cols(),
         rows: lp.rows(),
         nnz: lp.nnz(),
-        build: Time::from_s(build),
-        solve: Time::from_s(solve),
-        iterations,
+        build: Time::from_s(formulate) + solved.handover,
+        solve: solved.solve,
+        iterations: solved.iterations,
     };
     Ok(solution::extract(
         p,
         &layout,
-        sol.columns(),
-        sol.dual_rows(),
-        objective,
+        &solved.x,
+        &solved.row_dual,
+        solved.objective,
         stats,
     ))
-}
-
-/// Hands a [`lp::LinearProgram`] to HiGHS.
-fn highs_model(lp: &lp::LinearProgram, o: &OptimizeOptions) -> Result<highs::Model, OptimizeError> {
-    let mut pb = highs::ColProblem::new();
-    let rows: Vec<highs::Row> = (0..lp.rows())
-        .map(|r| pb.add_row(lp.row_lower[r]..=lp.row_upper[r]))
-        .collect();
-    for j in 0..lp.cols() {
-        let (a, b) = (lp.col_start[j], lp.col_start[j + 1]);
-        pb.add_column(
-            lp.col_cost[j],
-            lp.col_lower[j]..=lp.col_upper[j],
-            lp.index[a..b]
-                .iter()
-                .zip(&lp.value[a..b])
-                .map(|(&r, &v)| (rows[r], v)),
-        );
-    }
-    let mut m = pb
-        .try_optimise(highs::Sense::Minimise)
-        .map_err(|e| OptimizeError::Solver {
-            status: format!("HiGHS rejected the model: {e:?}"),
-        })?;
-    m.make_quiet();
-    let _ = m.try_set_option("random_seed", 0);
-    match o.method {
-        Method::Simplex => {
-            let _ = m.try_set_option("solver", "simplex");
-        }
-        Method::Ipm => {
-            let _ = m.try_set_option("solver", "ipm");
-            let _ = m.try_set_option("run_crossover", "on");
-        }
-    }
-    if let Some(t) = o.time_limit {
-        let _ = m.try_set_option("time_limit", t.s());
-    }
-    Ok(m)
 }
