@@ -1,9 +1,11 @@
-//! Optima worked out by hand (the working is in each test's comment).
+//! Optima worked out by hand (the working is in each test's comment), checked with every solver
+//! the build has.
 
 use approx::assert_abs_diff_eq;
 use wattage_optimize::{
     BatterySpec, CostBreakdown, EnergyCapacity, GridSpec, MinerSpec, OptimizeError,
-    OptimizeOptions, PowerCapacity, SiteProblem, SocEnd, TurbineSpec, optimize,
+    OptimizeOptions, PowerCapacity, SiteProblem, SocEnd, Solution, TurbineSpec, available_solvers,
+    optimize, optimize_with,
 };
 use wattage_units::{CarbonIntensity, Energy, EnergyPrice, Power, Time};
 
@@ -58,8 +60,15 @@ fn battery(p_mw: f64, e_mwh: f64, eta: f64) -> BatterySpec {
     }
 }
 
-fn solve(p: &SiteProblem) -> wattage_optimize::Solution {
-    optimize(p, &OptimizeOptions::default()).expect("optimal")
+/// Solves with every solver this build has (Clarabel; HiGHS too with the feature `highs`) and
+/// checks each optimum.
+fn each_solver(p: &SiteProblem, check: impl Fn(&Solution)) {
+    for &solver in available_solvers() {
+        let s = optimize_with(p, &OptimizeOptions::default(), solver)
+            .unwrap_or_else(|e| panic!("{solver}: {e}"));
+        eprintln!("solver: {solver}");
+        check(&s);
+    }
 }
 
 fn prices(s: &wattage_optimize::Solution) -> Vec<f64> {
@@ -81,20 +90,21 @@ fn assert_breakdown_matches(s: &wattage_optimize::Solution) {
 fn merit_order_of_two_generators() {
     let mut p = hourly(&[50.0, 100.0]);
     p.turbines = vec![turbine("a", 60.0, 20.0), turbine("b", 80.0, 50.0)];
-    let s = solve(&p);
-    assert_abs_diff_eq!(s.objective.usd(), 4200.0, epsilon = 1e-6);
-    let a = &s.dispatch.turbines[0].output;
-    let b = &s.dispatch.turbines[1].output;
-    assert_abs_diff_eq!(a[0].mw(), 50.0, epsilon = 1e-6);
-    assert_abs_diff_eq!(b[0].mw(), 0.0, epsilon = 1e-6);
-    assert_abs_diff_eq!(a[1].mw(), 60.0, epsilon = 1e-6);
-    assert_abs_diff_eq!(b[1].mw(), 40.0, epsilon = 1e-6);
-    let pr = prices(&s);
-    assert_abs_diff_eq!(pr[0], 20.0, epsilon = 1e-6);
-    assert_abs_diff_eq!(pr[1], 50.0, epsilon = 1e-6);
-    assert_breakdown_matches(&s);
-    // 150 MWh at 400 kg/MWh = 60 t.
-    assert_abs_diff_eq!(s.emissions.t(), 60.0, epsilon = 1e-6);
+    each_solver(&p, |s| {
+        assert_abs_diff_eq!(s.objective.usd(), 4200.0, epsilon = 1e-6);
+        let a = &s.dispatch.turbines[0].output;
+        let b = &s.dispatch.turbines[1].output;
+        assert_abs_diff_eq!(a[0].mw(), 50.0, epsilon = 1e-6);
+        assert_abs_diff_eq!(b[0].mw(), 0.0, epsilon = 1e-6);
+        assert_abs_diff_eq!(a[1].mw(), 60.0, epsilon = 1e-6);
+        assert_abs_diff_eq!(b[1].mw(), 40.0, epsilon = 1e-6);
+        let pr = prices(s);
+        assert_abs_diff_eq!(pr[0], 20.0, epsilon = 1e-6);
+        assert_abs_diff_eq!(pr[1], 50.0, epsilon = 1e-6);
+        assert_breakdown_matches(s);
+        // 150 MWh at 400 kg/MWh = 60 t.
+        assert_abs_diff_eq!(s.emissions.t(), 60.0, epsilon = 1e-6);
+    });
 }
 
 /// Grid at $20 then $100, load 10 MW, a 10 MW / 10 MWh battery with 90% each way, cyclic.
@@ -109,15 +119,16 @@ fn battery_arbitrage_with_losses() {
     let mut p = hourly(&[10.0, 10.0]);
     p.grid = Some(grid(100.0, &[20.0, 100.0]));
     p.batteries = vec![battery(10.0, 10.0, 0.9)];
-    let s = solve(&p);
-    assert_abs_diff_eq!(s.objective.usd(), 590.0, epsilon = 1e-6);
-    let b = &s.dispatch.batteries[0];
-    assert_abs_diff_eq!(b.charge[0].mw(), 10.0, epsilon = 1e-6);
-    assert_abs_diff_eq!(b.discharge[1].mw(), 8.1, epsilon = 1e-6);
-    assert_abs_diff_eq!(b.soc[0].mwh() - b.soc[1].mwh(), 9.0, epsilon = 1e-6);
-    assert!((9.0 - 1e-6..=10.0 + 1e-6).contains(&b.soc[0].mwh()));
-    assert_abs_diff_eq!(prices(&s)[1], 100.0, epsilon = 1e-6);
-    assert_breakdown_matches(&s);
+    each_solver(&p, |s| {
+        assert_abs_diff_eq!(s.objective.usd(), 590.0, epsilon = 1e-6);
+        let b = &s.dispatch.batteries[0];
+        assert_abs_diff_eq!(b.charge[0].mw(), 10.0, epsilon = 1e-6);
+        assert_abs_diff_eq!(b.discharge[1].mw(), 8.1, epsilon = 1e-6);
+        assert_abs_diff_eq!(b.soc[0].mwh() - b.soc[1].mwh(), 9.0, epsilon = 1e-6);
+        assert!((9.0 - 1e-6..=10.0 + 1e-6).contains(&b.soc[0].mwh()));
+        assert_abs_diff_eq!(prices(s)[1], 100.0, epsilon = 1e-6);
+        assert_breakdown_matches(s);
+    });
 }
 
 /// A 100 MW fleet at $30/MWh ramps 0.5%/min = 30 MW per hour; load 20 then 80 MW; the grid
@@ -132,14 +143,15 @@ fn binding_ramp_limit() {
     let mut t = turbine("gt", 100.0, 30.0);
     t.ramp_fraction_per_min = Some(0.005);
     p.turbines = vec![t];
-    let s = solve(&p);
-    assert_abs_diff_eq!(s.objective.usd(), 8100.0, epsilon = 1e-6);
-    let out = &s.dispatch.turbines[0].output;
-    assert_abs_diff_eq!(out[0].mw(), 20.0, epsilon = 1e-6);
-    assert_abs_diff_eq!(out[1].mw(), 50.0, epsilon = 1e-6);
-    let pr = prices(&s);
-    assert_abs_diff_eq!(pr[0], -140.0, epsilon = 1e-6);
-    assert_abs_diff_eq!(pr[1], 200.0, epsilon = 1e-6);
+    each_solver(&p, |s| {
+        assert_abs_diff_eq!(s.objective.usd(), 8100.0, epsilon = 1e-6);
+        let out = &s.dispatch.turbines[0].output;
+        assert_abs_diff_eq!(out[0].mw(), 20.0, epsilon = 1e-6);
+        assert_abs_diff_eq!(out[1].mw(), 50.0, epsilon = 1e-6);
+        let pr = prices(s);
+        assert_abs_diff_eq!(pr[0], -140.0, epsilon = 1e-6);
+        assert_abs_diff_eq!(pr[1], 200.0, epsilon = 1e-6);
+    });
 }
 
 /// Prices $10, $50, $100 with load 0, 40, 40 MW; a lossless battery with ample power whose
@@ -162,11 +174,12 @@ fn extendable_battery_sized_by_its_cost() {
         let annual = c_horizon * 8760.0 / 3.0;
         b.energy = EnergyCapacity::extendable(Energy::ZERO, Energy::from_mwh(1000.0), annual);
         p.batteries = vec![b];
-        let s = solve(&p);
-        assert_abs_diff_eq!(s.objective.usd(), cost, epsilon = 1e-5);
-        assert_abs_diff_eq!(s.capacities.batteries[0].2.mwh(), e_mwh, epsilon = 1e-5);
-        assert_abs_diff_eq!(s.costs.capital.usd(), c_horizon * e_mwh, epsilon = 1e-5);
-        assert_breakdown_matches(&s);
+        each_solver(&p, |s| {
+            assert_abs_diff_eq!(s.objective.usd(), cost, epsilon = 1e-5);
+            assert_abs_diff_eq!(s.capacities.batteries[0].2.mwh(), e_mwh, epsilon = 1e-5);
+            assert_abs_diff_eq!(s.costs.capital.usd(), c_horizon * e_mwh, epsilon = 1e-5);
+            assert_breakdown_matches(s);
+        });
     }
 }
 
@@ -182,11 +195,12 @@ fn miners_soak_cheap_power_and_set_the_price() {
         capacity: mw(80.0),
         revenue: EnergyPrice::from_usd_per_mwh(60.0),
     }];
-    let s = solve(&p);
-    assert_abs_diff_eq!(s.objective.usd(), 0.0, epsilon = 1e-6);
-    assert_abs_diff_eq!(s.dispatch.miners[0][0].mw(), 50.0, epsilon = 1e-6);
-    assert_abs_diff_eq!(prices(&s)[0], 60.0, epsilon = 1e-6);
-    assert_breakdown_matches(&s);
+    each_solver(&p, |s| {
+        assert_abs_diff_eq!(s.objective.usd(), 0.0, epsilon = 1e-6);
+        assert_abs_diff_eq!(s.dispatch.miners[0][0].mw(), 50.0, epsilon = 1e-6);
+        assert_abs_diff_eq!(prices(s)[0], 60.0, epsilon = 1e-6);
+        assert_breakdown_matches(s);
+    });
 }
 
 /// 90 MW of load, a 100 MW fleet at $30, no grid and 20 MW of reserve: the fleet may make
@@ -198,9 +212,10 @@ fn reserve_holds_turbine_headroom() {
     p.turbines = vec![turbine("gt", 100.0, 30.0)];
     p.reserve = mw(20.0);
     p.value_of_lost_load = EnergyPrice::from_usd_per_mwh(1000.0);
-    let s = solve(&p);
-    assert_abs_diff_eq!(s.objective.usd(), 12_400.0, epsilon = 1e-6);
-    assert_abs_diff_eq!(s.dispatch.turbines[0].output[0].mw(), 80.0, epsilon = 1e-6);
+    each_solver(&p, |s| {
+        assert_abs_diff_eq!(s.objective.usd(), 12_400.0, epsilon = 1e-6);
+        assert_abs_diff_eq!(s.dispatch.turbines[0].output[0].mw(), 80.0, epsilon = 1e-6);
+    });
 }
 
 /// A fleet with a $10/MW start-up cost, off before (cyclic: off after the last step), runs
@@ -212,9 +227,10 @@ fn start_up_cost_is_charged_per_mw_started() {
     t.startup_cost_usd_per_mw = 10.0;
     t.min_stable_fraction = 0.5;
     p.turbines = vec![t];
-    let s = solve(&p);
-    assert_abs_diff_eq!(s.objective.usd(), 50.0 * 30.0 + 500.0, epsilon = 1e-6);
-    assert_abs_diff_eq!(s.costs.startup.usd(), 500.0, epsilon = 1e-6);
+    each_solver(&p, |s| {
+        assert_abs_diff_eq!(s.objective.usd(), 50.0 * 30.0 + 500.0, epsilon = 1e-6);
+        assert_abs_diff_eq!(s.costs.startup.usd(), 500.0, epsilon = 1e-6);
+    });
 }
 
 /// With no supply at all, the load goes unserved at the value of lost load. The price is not
@@ -225,10 +241,11 @@ fn start_up_cost_is_charged_per_mw_started() {
 fn unserved_load_costs_its_value() {
     let mut p = hourly(&[10.0]);
     p.value_of_lost_load = EnergyPrice::from_usd_per_mwh(1000.0);
-    let s = solve(&p);
-    assert_abs_diff_eq!(s.unserved.mwh(), 10.0, epsilon = 1e-9);
-    assert_abs_diff_eq!(s.objective.usd(), 10_000.0, epsilon = 1e-6);
-    assert!(prices(&s)[0] >= 1000.0 - 1e-6, "{}", prices(&s)[0]);
+    each_solver(&p, |s| {
+        assert_abs_diff_eq!(s.unserved.mwh(), 10.0, epsilon = 1e-9);
+        assert_abs_diff_eq!(s.objective.usd(), 10_000.0, epsilon = 1e-6);
+        assert!(prices(s)[0] >= 1000.0 - 1e-6, "{}", prices(s)[0]);
+    });
 }
 
 /// A 4 MW fleet at $30 and 10 MW of load: 6 MW go unserved, strictly between none and all, so
@@ -238,10 +255,11 @@ fn partly_unserved_load_sets_the_price() {
     let mut p = hourly(&[10.0]);
     p.turbines = vec![turbine("gt", 4.0, 30.0)];
     p.value_of_lost_load = EnergyPrice::from_usd_per_mwh(1000.0);
-    let s = solve(&p);
-    assert_abs_diff_eq!(s.unserved.mwh(), 6.0, epsilon = 1e-6);
-    assert_abs_diff_eq!(s.objective.usd(), 6120.0, epsilon = 1e-6);
-    assert_abs_diff_eq!(prices(&s)[0], 1000.0, epsilon = 1e-6);
+    each_solver(&p, |s| {
+        assert_abs_diff_eq!(s.unserved.mwh(), 6.0, epsilon = 1e-6);
+        assert_abs_diff_eq!(s.objective.usd(), 6120.0, epsilon = 1e-6);
+        assert_abs_diff_eq!(prices(s)[0], 1000.0, epsilon = 1e-6);
+    });
 }
 
 /// A tight carbon cap moves energy from turbines (400 kg/MWh) to the grid (0 here).
@@ -252,9 +270,10 @@ fn carbon_cap_binds() {
     p.turbines = vec![turbine("gt", 100.0, 30.0)];
     // 40 MWh of turbine energy emit 16 t.
     p.carbon_cap_t = Some(16.0);
-    let s = solve(&p);
-    assert_abs_diff_eq!(s.dispatch.turbines[0].output[0].mw(), 40.0, epsilon = 1e-6);
-    assert_abs_diff_eq!(s.objective.usd(), 40.0 * 30.0 + 60.0 * 80.0, epsilon = 1e-6);
+    each_solver(&p, |s| {
+        assert_abs_diff_eq!(s.dispatch.turbines[0].output[0].mw(), 40.0, epsilon = 1e-6);
+        assert_abs_diff_eq!(s.objective.usd(), 40.0 * 30.0 + 60.0 * 80.0, epsilon = 1e-6);
+    });
 }
 
 #[test]
@@ -264,8 +283,9 @@ fn infeasible_carbon_cap_is_an_error() {
     p.carbon_cap_t = Some(0.0);
     p.value_of_lost_load = EnergyPrice::from_usd_per_mwh(1000.0);
     // Unserved load is always possible, so a zero cap is feasible (all unserved) ...
-    let s = solve(&p);
-    assert_abs_diff_eq!(s.unserved.mwh(), 100.0, epsilon = 1e-6);
+    each_solver(&p, |s| {
+        assert_abs_diff_eq!(s.unserved.mwh(), 100.0, epsilon = 1e-6);
+    });
 }
 
 #[test]
