@@ -17,7 +17,7 @@
 //!
 //! [`optimize`] uses [`Solver::DEFAULT`]: HiGHS when the build has it, Clarabel otherwise;
 //! [`optimize_with`] picks one, and [`available_solvers`] lists what this build has. Both reach
-//! the same optimal cost (measured to 1e-10 relative on the reference sites) and, where they are
+//! the same optimal cost (measured to 5e-10 relative on the reference sites) and, where they are
 //! unique, the same marginal prices. Where the LP has several optimal schedules or several
 //! optimal prices (a battery indifferent to when it shifts energy; a step where all load goes
 //! unserved, priced at anything from the value of lost load up), HiGHS returns a vertex and
@@ -206,7 +206,7 @@ impl Default for OptimizeOptions {
 /// [`Solver::Clarabel`] (pure Rust, interior point) is always compiled in. [`Solver::Highs`]
 /// (HiGHS, dual simplex or interior point with crossover, built from source with cmake and
 /// libclang) only with the cargo feature `highs`; see [`available_solvers`]. Both reach the
-/// same optimal cost (to 1e-10 relative on the reference sites); where the LP has several
+/// same optimal cost (to 5e-10 relative on the reference sites); where the LP has several
 /// optimal schedules or several dual solutions they may return different ones (HiGHS a vertex,
 /// Clarabel a point inside the optimal face).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

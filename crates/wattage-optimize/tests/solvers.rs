@@ -99,7 +99,7 @@ fn a_time_limit_of_zero_stops_clarabel() {
 /// Objectives: HiGHS's optimum is a vertex feasible to its default primal and dual feasibility
 /// tolerances (1e-7), Clarabel's a point whose duality gap and residuals are below
 /// [`CLARABEL_TOLERANCE`] relative; 1e-6 relative is ten times the looser of the two. Measured
-/// differences are 1e-10 or less.
+/// differences are 5e-10 or less.
 ///
 /// Prices: the dual of a balance row is not always unique (a battery that may shift energy
 /// either way, a step whose supply is all at a bound), and HiGHS then returns a vertex of the
