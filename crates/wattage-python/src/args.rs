@@ -1,21 +1,39 @@
 //! Keyword arguments into the engine's specs, and scenario sources into its inputs.
 //!
-//! The Python side passes a job's keyword arguments as one JSON object whose keys are the
-//! spec's field names (the CLI's flags in snake_case), `None`s left out. It is deserialized
-//! into the engine's own spec type, so defaults and checks are the engine's. When that fails,
-//! each keyword is tried alone to name the one at fault.
+//! The Python side passes a job's keyword arguments as a dict whose keys are the spec's field
+//! names (the CLI's flags in snake_case); `None`s are left out. It is deserialized into the
+//! engine's own spec type, so defaults and checks are the engine's. When that fails, each
+//! keyword is tried alone to name the one at fault.
 
 use std::path::PathBuf;
 
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use wattage_engine::{Error, Input};
 
-/// A job's spec from its keyword arguments as a JSON object.
-pub fn spec<T: DeserializeOwned>(json: &str) -> Result<T, Error> {
-    let map: Map<String, Value> = serde_json::from_str(json)
-        .map_err(|e| Error::internal(format!("keyword arguments are not a JSON object: {e}")))?;
+use crate::convert::to_value;
+
+/// Keyword arguments as a JSON object (converted with the GIL held), each value checked
+/// under its keyword's name.
+pub fn kwargs(d: &Bound<'_, PyDict>) -> Result<Map<String, Value>, Error> {
+    let mut m = Map::new();
+    for (k, v) in d.iter() {
+        if v.is_none() {
+            continue;
+        }
+        let key: String = k
+            .extract()
+            .map_err(|_| Error::internal("keyword names must be text"))?;
+        let value = to_value(&v, &key)?;
+        m.insert(key, value);
+    }
+    Ok(m)
+}
+
+/// A job's spec from its keyword arguments.
+pub fn spec<T: DeserializeOwned>(map: Map<String, Value>) -> Result<T, Error> {
     let all = Value::Object(map);
     match T::deserialize(&all) {
         Ok(t) => Ok(t),

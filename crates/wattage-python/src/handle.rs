@@ -14,6 +14,7 @@ use wattage_report::NamedFigures;
 use wattage_site::{Reliability, SimResult};
 
 use crate::detached;
+use crate::pyser::{SerError, to_py};
 
 /// What a job produced.
 pub enum Job {
@@ -53,10 +54,6 @@ impl Handle {
     }
 }
 
-fn to_json<T: Serialize + ?Sized>(v: &T) -> Result<String, Error> {
-    serde_json::to_string(v).map_err(|e| Error::internal(format!("cannot serialise: {e}")))
-}
-
 fn parquet<T: Serialize>(rows: impl IntoIterator<Item = T>) -> Result<Vec<u8>, Error> {
     Ok(encode(rows)?.1)
 }
@@ -90,19 +87,19 @@ impl Job {
         }
     }
 
-    /// What the CLI prints with `--json` for the same job.
-    fn json(&self) -> Result<String, Error> {
+    /// What the CLI prints with `--json` for the same job, as Python data.
+    fn data<'py>(&self, py: Python<'py>) -> Result<Bound<'py, PyAny>, SerError> {
         match self {
-            Job::Estimate(r) => to_json(r),
-            Job::Train(r) => to_json(r),
-            Job::Serving(r) => to_json(r),
-            Job::Capacity(r) => to_json(r),
-            Job::Site(r) => to_json(&r.kpis),
-            Job::Reliability(r) => to_json(r),
-            Job::Optimize(r) => to_json(&r.summary),
-            Job::Run(_, s) => to_json(s),
-            Job::Compare(_, s) => to_json(s),
-            Job::Sweep(r) => to_json(r),
+            Job::Estimate(r) => to_py(py, r),
+            Job::Train(r) => to_py(py, r),
+            Job::Serving(r) => to_py(py, r),
+            Job::Capacity(r) => to_py(py, r),
+            Job::Site(r) => to_py(py, &r.kpis),
+            Job::Reliability(r) => to_py(py, r),
+            Job::Optimize(r) => to_py(py, &r.summary),
+            Job::Run(_, s) => to_py(py, s),
+            Job::Compare(_, s) => to_py(py, s),
+            Job::Sweep(r) => to_py(py, r),
         }
     }
 
@@ -214,9 +211,15 @@ impl Handle {
         self.job.kind()
     }
 
-    /// The result as the JSON the CLI prints with `--json` for the same job.
-    fn json(&self, py: Python<'_>) -> PyResult<String> {
-        detached(py, || self.job.json())
+    /// The result as the JSON the CLI prints with `--json` for the same job, as Python data
+    /// (dicts, lists, numbers, strings).
+    fn data<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.job.data(py).map_err(|e| {
+            crate::error::to_py(
+                py,
+                &Error::internal(format!("cannot convert the result: {e}")),
+            )
+        })
     }
 
     /// Names of the tables `table` can encode.

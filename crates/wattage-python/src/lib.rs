@@ -13,8 +13,10 @@
 #![allow(clippy::result_large_err)]
 
 mod args;
+mod convert;
 mod error;
 mod handle;
+mod pyser;
 
 use std::ops::Deref;
 use std::path::PathBuf;
@@ -22,6 +24,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 use serde::{Deserialize, Deserializer};
 use wattage_engine::run::scenario::{BUILTIN_SITES, DEFAULT};
 use wattage_engine::serving::ServingOutcome;
@@ -31,7 +34,7 @@ use wattage_engine::{
     SiteSpec, TrainSpec,
 };
 
-use args::{Source, spec};
+use args::{Source, kwargs, spec};
 use handle::{Handle, Job};
 
 /// Engine calls running right now with the GIL released, and the most seen at once.
@@ -99,34 +102,41 @@ fn catalog(files: &[PathBuf]) -> Result<Cat, Error> {
     }
 }
 
-/// Estimates one request (`wattage estimate`); `spec` holds `EstimateSpec`'s fields.
+/// Estimates one request (`wattage estimate`); `kw` holds `EstimateSpec`'s fields.
 #[pyfunction]
-fn estimate(py: Python<'_>, spec_json: &str, catalogs: Vec<PathBuf>) -> PyResult<Handle> {
+fn estimate(py: Python<'_>, kw: &Bound<'_, PyDict>, catalogs: Vec<PathBuf>) -> PyResult<Handle> {
+    let map = kwargs(kw).map_err(|e| error::to_py(py, &e))?;
     detached(py, || {
-        let s: EstimateSpec = spec(spec_json)?;
+        let s: EstimateSpec = spec(map)?;
         let cat = catalog(&catalogs)?;
         let r = wattage_engine::estimate::run(&cat, &s)?;
         Ok(Handle::new(Job::Estimate(Box::new(r))))
     })
 }
 
-/// Estimates a training run (`wattage train`); `spec` holds `TrainSpec`'s fields.
+/// Estimates a training run (`wattage train`); `kw` holds `TrainSpec`'s fields.
 #[pyfunction]
-fn train(py: Python<'_>, spec_json: &str, catalogs: Vec<PathBuf>) -> PyResult<Handle> {
+fn train(py: Python<'_>, kw: &Bound<'_, PyDict>, catalogs: Vec<PathBuf>) -> PyResult<Handle> {
+    let map = kwargs(kw).map_err(|e| error::to_py(py, &e))?;
     detached(py, || {
-        let s: TrainSpec = spec(spec_json)?;
+        let s: TrainSpec = spec(map)?;
         let cat = catalog(&catalogs)?;
         let r = wattage_engine::train::run(&cat, &s)?;
         Ok(Handle::new(Job::Train(Box::new(r))))
     })
 }
 
-/// Simulates a serving fleet or plans its capacity (`wattage simulate serving`); `spec`
-/// holds `ServingSpec`'s fields.
+/// Simulates a serving fleet or plans its capacity (`wattage simulate serving`); `kw` holds
+/// `ServingSpec`'s fields.
 #[pyfunction]
-fn simulate_serving(py: Python<'_>, spec_json: &str, catalogs: Vec<PathBuf>) -> PyResult<Handle> {
+fn simulate_serving(
+    py: Python<'_>,
+    kw: &Bound<'_, PyDict>,
+    catalogs: Vec<PathBuf>,
+) -> PyResult<Handle> {
+    let map = kwargs(kw).map_err(|e| error::to_py(py, &e))?;
     detached(py, || {
-        let s: ServingSpec = spec(spec_json)?;
+        let s: ServingSpec = spec(map)?;
         let cat = catalog(&catalogs)?;
         let job = match wattage_engine::serving::run(&cat, &FileSystem, &s, &Silent)? {
             ServingOutcome::Simulated(r) => Job::Serving(r),
@@ -168,9 +178,10 @@ struct SiteArgs {
 /// Simulates a site scenario step by step, or its reliability Monte Carlo over seeds
 /// (`wattage simulate site`); the series are kept.
 #[pyfunction]
-fn simulate_site(py: Python<'_>, source: Source, spec_json: &str) -> PyResult<Handle> {
+fn simulate_site(py: Python<'_>, source: Source, kw: &Bound<'_, PyDict>) -> PyResult<Handle> {
+    let map = kwargs(kw).map_err(|e| error::to_py(py, &e))?;
     detached(py, || {
-        let a: SiteArgs = spec(spec_json)?;
+        let a: SiteArgs = spec(map)?;
         let s = SiteSpec {
             duration: a.duration,
             step: a.step,
@@ -190,11 +201,12 @@ fn simulate_site(py: Python<'_>, source: Source, spec_json: &str) -> PyResult<Ha
 }
 
 /// The cheapest design and dispatch of a site scenario by linear programming, checked by
-/// the rule-based simulator (`wattage optimize`); `spec` holds `OptimizeSpec`'s fields.
+/// the rule-based simulator (`wattage optimize`); `kw` holds `OptimizeSpec`'s fields.
 #[pyfunction]
-fn optimize(py: Python<'_>, source: Source, spec_json: &str) -> PyResult<Handle> {
+fn optimize(py: Python<'_>, source: Source, kw: &Bound<'_, PyDict>) -> PyResult<Handle> {
+    let map = kwargs(kw).map_err(|e| error::to_py(py, &e))?;
     detached(py, || {
-        let s: OptimizeSpec = spec(spec_json)?;
+        let s: OptimizeSpec = spec(map)?;
         let name = source.name();
         let sc = wattage_engine::site::load(&FileSystem, &source.input())?;
         let r = wattage_engine::optimize::run(&FileSystem, &sc, &name, &s)?;
@@ -314,12 +326,11 @@ fn catalog_entry(
     })
 }
 
-/// A JSON object as TOML text (nested tables, arrays of tables); `param` names the argument
-/// in errors.
+/// A dict as TOML text (nested tables, arrays of tables; `None` values left out); `param`
+/// names the argument in errors.
 #[pyfunction]
-fn json_to_toml(py: Python<'_>, json: &str, param: &str) -> PyResult<String> {
-    let mut value: serde_json::Value = serde_json::from_str(json)
-        .map_err(|e| error::param(py, param, format!("cannot be written as TOML: {e}")))?;
+fn to_toml(py: Python<'_>, value: &Bound<'_, PyAny>, param: &str) -> PyResult<String> {
+    let mut value = convert::to_value(value, param).map_err(|e| error::to_py(py, &e))?;
     drop_nulls(&mut value);
     if !value.is_object() {
         return Err(error::param(
@@ -379,7 +390,7 @@ fn _wattage(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sweep_variants, m)?)?;
     m.add_function(wrap_pyfunction!(catalog_entries, m)?)?;
     m.add_function(wrap_pyfunction!(catalog_entry, m)?)?;
-    m.add_function(wrap_pyfunction!(json_to_toml, m)?)?;
+    m.add_function(wrap_pyfunction!(to_toml, m)?)?;
     m.add_function(wrap_pyfunction!(builtin_scenarios, m)?)?;
     m.add_function(wrap_pyfunction!(_peak_concurrency, m)?)?;
     Ok(())

@@ -46,7 +46,7 @@ def test_user_catalog_files_extend_the_listing(tmp_path):
     entry = wattage.catalog.entry("regions", "us-average").to_dict()
     entry.update(id="moon-base", name="Moon base", aliases=[], carbon_g_per_kwh=1.0)
     path = tmp_path / "moon.toml"
-    path.write_text(wattage._wattage.json_to_toml(json.dumps({"region": [entry]}), "catalog"))
+    path.write_text(wattage._wattage.to_toml({"region": [entry]}, "catalog"))
     regions = wattage.catalog.regions(catalog=path)
     assert regions["id"].tolist()[-1] == "moon-base"
     assert len(regions) == len(wattage.catalog.regions()) + 1

@@ -62,7 +62,7 @@ def test_a_user_catalog_is_read(cli, tmp_path):
     entry = wattage.catalog.entry("models", "llama-3.1-8b").to_dict()
     entry.update(id="my-8b", name="My 8B", aliases=[], hf_repos=[], params_active_b=7.0)
     path = tmp_path / "mine.toml"
-    path.write_text(wattage._wattage.json_to_toml(json.dumps({"model": [entry]}), "catalog"))
+    path.write_text(wattage._wattage.to_toml({"model": [entry]}, "catalog"))
     r = wattage.estimate(model="my-8b", catalog=path, samples=0)
     expected = cli.json("--catalog", path, "estimate", "--model", "my-8b", "--samples", "0")
     assert r.to_dict() == expected

@@ -122,11 +122,12 @@ def test_csv_profiles_resolve_beside_the_scenario(cli, tmp_path):
 
 
 def test_optimize_equals_the_cli(cli, tmp_path):
-    """An LP may have several optima: the objective is compared, not the design."""
+    """An LP may have several optima, and the CLI may be built with another solver (HiGHS
+    with the cargo feature `highs`): the objective is compared to a tolerance, not the design."""
     r = wattage.optimize(PEAK, duration="2d", extend=True)
     out = tmp_path / "opt"
     expected = cli.json("optimize", PEAK, "--duration", "2d", "--extend", "--out", out)
-    assert r.objective_usd == pytest.approx(expected["objective_usd"], rel=1e-9)
+    assert r.objective_usd == pytest.approx(expected["objective_usd"], rel=1e-6)
     for k in ("scenario", "steps", "step_s", "duration_h", "lp_cols", "lp_rows", "lp_nnz"):
         assert r[k] == expected[k], k
     assert r.rule_based is not None and r.rule_based.lp_cost_usd == pytest.approx(r.objective_usd)

@@ -119,7 +119,7 @@ def estimate(
     Raises:
         InputError: A bad value; ``param`` names the keyword.
     """
-    spec = _inputs.spec_json(
+    spec = dict(
         model=model,
         hardware=hardware,
         gpus=gpus,
@@ -179,7 +179,7 @@ def train(
     Raises:
         InputError: A bad value or combination.
     """
-    spec = _inputs.spec_json(
+    spec = dict(
         model=model,
         tokens=tokens,
         mfu=mfu,
@@ -274,7 +274,7 @@ def simulate_serving(
     Raises:
         InputError: A bad value, or a bad ``config`` or ``trace`` file.
     """
-    spec = _inputs.spec_json(
+    spec = dict(
         model=model,
         hardware=hardware,
         gpus=gpus,
@@ -338,9 +338,7 @@ def simulate_site(
         InputError: A bad value, or an error in the scenario (``file``, ``line``, ``field``).
     """
     src = _inputs.source(scenario, "scenario")
-    spec = _inputs.spec_json(
-        duration=duration, step=step, seed=seed, seeds=seeds, resolution=resolution
-    )
+    spec = dict(duration=duration, step=step, seed=seed, seeds=seeds, resolution=resolution)
     h = _wattage.simulate_site(src, spec)
     return ReliabilityResult(h) if h.kind() == "reliability" else SiteResult(h)
 
@@ -373,7 +371,7 @@ def optimize(
         InputError: A bad value, scenario or expansion file.
     """
     src = _inputs.source(scenario, "scenario")
-    spec = _inputs.spec_json(
+    spec = dict(
         expansion=expansion,
         extend=extend,
         step=_inputs.duration_text(step, "step"),
@@ -479,9 +477,7 @@ def sweep(
     rng = _variants(variants)
     n = _inputs.count(threads, "threads", minimum=1)
     h = _wattage.sweep(src, rng, n, _inputs.catalogs(catalog))
-    import json
-
-    return SweepResult(json.loads(h.json()), h)
+    return SweepResult(h.data(), h)
 
 
 def sweep_variants(spec: Source) -> list[Record]:

@@ -1,10 +1,9 @@
-"""Arguments into what the extension module takes: keyword arguments as one JSON object, and
-scenarios as a path or as TOML text with a name and a folder."""
+"""Arguments into what the extension module takes: scenarios as a path or as TOML text with
+a name and a folder; ``set=``, ``catalog=``, durations and counts in the engine's terms.
+(Keyword values themselves are converted and checked in Rust, each under its keyword.)"""
 
 from __future__ import annotations
 
-import json
-import math
 import numbers
 import os
 from collections.abc import Mapping
@@ -65,8 +64,7 @@ def source(value: Any, param: str) -> Union[str, Text]:
             return Text(value, "<string>", "")
         return value
     if isinstance(value, Mapping):
-        plain = {str(k): _plain(v, param) for k, v in value.items() if v is not None}
-        return Text(_wattage.json_to_toml(json.dumps(plain), param), "<dict>", "")
+        return Text(_wattage.to_toml(dict(value), param), "<dict>", "")
     raise param_error(
         param,
         f"must be a path, a TOML string or a dict, not {type(value).__name__}",
@@ -87,38 +85,6 @@ def portable(src: Union[str, Text]) -> Text:
     except OSError as e:
         raise param_error("spec", f"cannot read `{src}`: {e.strerror}") from None
     return Text(text, os.path.basename(path), os.path.dirname(path))
-
-
-def _plain(value: Any, param: str) -> Any:
-    """``value`` as plain JSON data (numpy scalars, paths and tuples converted); non-finite
-    numbers and other objects are an :class:`InputError` about ``param``."""
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, numbers.Integral):
-        return int(value)
-    if isinstance(value, numbers.Real):
-        x = float(value)
-        if not math.isfinite(x):
-            raise param_error(param, f"must be a finite number, found {x}")
-        return x
-    if isinstance(value, os.PathLike):
-        return os.fsdecode(os.fspath(value))
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v, param) for k, v in value.items() if v is not None}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v, param) for v in value]
-    if hasattr(value, "tolist"):  # numpy arrays
-        return _plain(value.tolist(), param)
-    raise param_error(param, f"unsupported value of type {type(value).__name__}: {value!r}")
-
-
-def spec_json(**kwargs: Any) -> str:
-    """Keyword arguments as the JSON object the engine's spec is read from (``None`` left out,
-    so the engine's defaults apply)."""
-    return json.dumps(
-        {k: _plain(v, k) for k, v in kwargs.items() if v is not None},
-        allow_nan=False,
-    )
 
 
 def overrides(value: Any) -> Optional[list[str]]:
@@ -164,7 +130,7 @@ def duration_text(value: Any, param: str) -> Optional[str]:
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
-        return repr(_plain(value, param))
+        return repr(float(value))
     raise param_error(param, f"expected a duration such as \"1h\" or \"7d\", found {value!r}")
 
 

@@ -121,7 +121,7 @@ class _Result(Record):
     __slots__ = ()
 
     def __init__(self, handle: "Handle", data: Optional[dict[str, Any]] = None) -> None:
-        super().__init__(json.loads(handle.json()) if data is None else data)
+        super().__init__(handle.data() if data is None else data)
         object.__setattr__(self, "_handle", handle)
 
     def _table(self, name: str) -> "pandas.DataFrame":

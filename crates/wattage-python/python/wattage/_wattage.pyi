@@ -5,7 +5,7 @@ check them and return typed results. Every function here releases the GIL while 
 works, and raises ``wattage.InputError`` / ``wattage.WattageError``.
 """
 
-from typing import Optional, Sequence, Union
+from typing import Any, Mapping, Optional, Sequence, Union
 
 __version__: str
 
@@ -18,8 +18,8 @@ class Handle:
     def kind(self) -> str:
         """``estimate``, ``train``, ``serving``, ``capacity``, ``site``, ``reliability``,
         ``optimize``, ``run``, ``compare`` or ``sweep``."""
-    def json(self) -> str:
-        """The result as the JSON the CLI prints with ``--json``."""
+    def data(self) -> Any:
+        """The result as the JSON the CLI prints with ``--json``, as dicts and lists."""
     def tables(self) -> list[str]:
         """Names of the tables ``table`` can encode."""
     def table(self, name: str) -> bytes:
@@ -31,22 +31,24 @@ class Handle:
     def report_html(self) -> str:
         """The HTML report of a run, comparison or sweep."""
 
-def estimate(spec_json: str, catalogs: Sequence[str]) -> Handle:
-    """Estimates one request; ``spec_json`` is a JSON object of ``EstimateSpec`` fields."""
+#: Keyword arguments: the engine spec's field names to values (``None`` left out).
+Kwargs = Mapping[str, Any]
 
-def train(spec_json: str, catalogs: Sequence[str]) -> Handle:
-    """Estimates a training run; ``spec_json`` holds ``TrainSpec`` fields."""
+def estimate(kw: Kwargs, catalogs: Sequence[str]) -> Handle:
+    """Estimates one request; ``kw`` holds ``EstimateSpec`` fields."""
 
-def simulate_serving(spec_json: str, catalogs: Sequence[str]) -> Handle:
-    """Simulates a serving fleet or plans its capacity; ``spec_json`` holds ``ServingSpec``
-    fields."""
+def train(kw: Kwargs, catalogs: Sequence[str]) -> Handle:
+    """Estimates a training run; ``kw`` holds ``TrainSpec`` fields."""
 
-def simulate_site(source: Source, spec_json: str) -> Handle:
+def simulate_serving(kw: Kwargs, catalogs: Sequence[str]) -> Handle:
+    """Simulates a serving fleet or plans its capacity; ``kw`` holds ``ServingSpec`` fields."""
+
+def simulate_site(source: Source, kw: Kwargs) -> Handle:
     """Simulates a site scenario (``duration``, ``step``, ``seed``, ``seeds``,
     ``resolution``)."""
 
-def optimize(source: Source, spec_json: str) -> Handle:
-    """Optimizes a site scenario; ``spec_json`` holds ``OptimizeSpec`` fields."""
+def optimize(source: Source, kw: Kwargs) -> Handle:
+    """Optimizes a site scenario; ``kw`` holds ``OptimizeSpec`` fields."""
 
 def run(source: Optional[Source], catalogs: Sequence[str]) -> Handle:
     """Runs a scenario from token to grid (``None``: the built-in default)."""
@@ -71,8 +73,8 @@ def catalog_entries(kind: str, catalogs: Sequence[str]) -> str:
 def catalog_entry(kind: str, name: str, catalogs: Sequence[str]) -> str:
     """One catalog entry as JSON."""
 
-def json_to_toml(json: str, param: str) -> str:
-    """A JSON object as TOML text; errors name ``param``."""
+def to_toml(value: Mapping[str, Any], param: str) -> str:
+    """A dict as TOML text (``None`` values left out); errors name ``param``."""
 
 def builtin_scenarios() -> list[tuple[str, str]]:
     """The built-in scenarios as ``(name, TOML)``."""
