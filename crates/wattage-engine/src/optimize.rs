@@ -7,8 +7,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 use wattage_optimize::{
-    ConvertOptions, Expansion, Method, OptimizeOptions, SiteProblem, Solution, design_of, optimize,
-    rule_based_cost,
+    ConvertOptions, Expansion, Method, OptimizeOptions, SiteProblem, Solution, Solver, design_of,
+    optimize_with, rule_based_cost,
 };
 use wattage_site::Scenario;
 use wattage_site::eval::{Design, evaluate_design};
@@ -34,8 +34,11 @@ pub struct OptimizeSpec {
     pub check_step: Option<String>,
     /// Skip the rule-based check run.
     pub no_check: bool,
-    /// Solver algorithm: `simplex` or `ipm`.
+    /// HiGHS's algorithm: `simplex` or `ipm`.
     pub method: String,
+    /// LP solver: `clarabel` or `highs` [default: HiGHS when this build has it, else
+    /// Clarabel].
+    pub solver: Option<String>,
 }
 
 impl Default for OptimizeSpec {
@@ -48,6 +51,7 @@ impl Default for OptimizeSpec {
             check_step: None,
             no_check: false,
             method: "simplex".into(),
+            solver: None,
         }
     }
 }
@@ -194,6 +198,30 @@ pub struct OptimizeSummary {
     pub solver_iterations: i64,
     /// The rule-based check of the design.
     pub rule_based: Option<CheckOut>,
+    /// The LP solver that found the optimum (not in `summary.json`, whose keys predate it).
+    #[serde(skip)]
+    pub solver: &'static str,
+}
+
+/// The LP solver a spec names (`None`: HiGHS when this build has it, else Clarabel); one the
+/// build lacks is an error naming the parameter and how to get it.
+pub fn solver_param(name: Option<&str>) -> Result<Solver> {
+    let s = match name {
+        Some(n) => n
+            .parse::<Solver>()
+            .map_err(|e| Error::param("solver", e.to_string()))?,
+        None => Solver::DEFAULT,
+    };
+    if !s.is_available() {
+        return Err(Error::param(
+            "solver",
+            format!(
+                "this build has no {}; rebuild with `--features wattage-optimize/highs` (needs cmake and libclang-dev)",
+                s.name()
+            ),
+        ));
+    }
+    Ok(s)
 }
 
 /// An optimization's results.
@@ -285,6 +313,7 @@ pub fn summarize(
         lp_nnz: s.stats.nnz,
         solver_iterations: s.stats.iterations,
         rule_based: check,
+        solver: Solver::DEFAULT.name(),
     }
 }
 
@@ -373,7 +402,8 @@ pub fn run(
         method,
         time_limit: None,
     };
-    let s = optimize(&p, &opts).map_err(|e| Error::input(format!("`{name}`: {e}")))?;
+    let solver = solver_param(a.solver.as_deref())?;
+    let s = optimize_with(&p, &opts, solver).map_err(|e| Error::input(format!("`{name}`: {e}")))?;
     let design = design_of(sc, &s);
     let check = if a.no_check {
         None
@@ -381,7 +411,8 @@ pub fn run(
         let step = check_step.unwrap_or(sc.simulation.step);
         Some(check_run(sc, &p, &s, &design, step)?)
     };
-    let summary = summarize(sc, &p, &s, &design, check);
+    let mut summary = summarize(sc, &p, &s, &design, check);
+    summary.solver = solver.name();
     Ok(OptimizeResult {
         summary,
         problem: p,

@@ -33,9 +33,13 @@ pub struct Args {
     /// Skip the rule-based check run
     #[arg(long)]
     pub no_check: bool,
-    /// Solver algorithm
+    /// HiGHS's algorithm
     #[arg(long, value_enum, default_value = "simplex")]
     pub method: MethodArg,
+    /// LP solver: clarabel (pure Rust, every build) or highs (builds with the `highs`
+    /// feature) [default: highs when built in, else clarabel]
+    #[arg(long)]
+    pub solver: Option<String>,
     /// Print JSON on stdout
     #[arg(long)]
     pub json: bool,
@@ -108,8 +112,8 @@ fn print_text(sm: &OptimizeSummary) {
         sm.max_marginal_price_usd_per_mwh
     ));
     out(format!(
-        "  LP {} cols x {} rows, {} non-zeros; build {:.3} s, solve {:.3} s",
-        sm.lp_cols, sm.lp_rows, sm.lp_nnz, sm.build_s, sm.solve_s
+        "  LP {} cols x {} rows, {} non-zeros; build {:.3} s, solve {:.3} s ({}, {} iterations)",
+        sm.lp_cols, sm.lp_rows, sm.lp_nnz, sm.build_s, sm.solve_s, sm.solver, sm.solver_iterations
     ));
     if let Some(r) = &sm.rule_based {
         out(format!(
@@ -145,6 +149,7 @@ impl Args {
                 MethodArg::Ipm => "ipm".into(),
                 MethodArg::Simplex => "simplex".into(),
             },
+            solver: self.solver.clone(),
         }
     }
 }

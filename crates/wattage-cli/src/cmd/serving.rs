@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use wattage_engine::FileSystem;
-use wattage_units::{Power, Time};
 use wattage_engine::serving::{self as job, ServingOutcome, ServingSpec};
+use wattage_units::{Power, Time};
 
 use crate::common::{Global, ReplicaArgs, out, out_json, write_atomic, write_files};
 

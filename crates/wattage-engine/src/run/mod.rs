@@ -264,7 +264,7 @@ pub fn execute(cat: &Catalog, loaded: Loaded, progress: &dyn Progress) -> Result
 /// rule-based dispatch's cost on the optimal design beside it.
 fn optimize_site(site: &Scenario, sc: &RunScenario) -> Result<OptimizeSummary> {
     use wattage_optimize::{
-        ConvertOptions, Expansion, OptimizeOptions, SiteProblem, design_of, optimize,
+        ConvertOptions, Expansion, OptimizeOptions, SiteProblem, design_of, optimize_with,
     };
     let ex = Expansion::typical(site);
     let co = ConvertOptions {
@@ -274,7 +274,8 @@ fn optimize_site(site: &Scenario, sc: &RunScenario) -> Result<OptimizeSummary> {
     };
     let p = SiteProblem::from_scenario(site, &ex, &co)
         .map_err(|e| Error::input(format!("optimizing the site: {e}")))?;
-    let s = optimize(&p, &OptimizeOptions::default())
+    let solver = crate::optimize::solver_param(sc.optimize.solver.as_deref())?;
+    let s = optimize_with(&p, &OptimizeOptions::default(), solver)
         .map_err(|e| Error::input(format!("optimizing the site: {e}")))?;
     let design = design_of(site, &s);
     // The rule-based check at the site's own step over the LP's horizon.

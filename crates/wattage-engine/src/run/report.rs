@@ -531,7 +531,7 @@ fn flatten(prefix: &str, v: &Value, rows: &mut Vec<(String, String)>) {
     }
 }
 
-fn optimize_section(v: &Value) -> Option<Section> {
+fn optimize_section(v: &Value, solver: &str) -> Option<Section> {
     v.as_object()?;
     let mut rows = Vec::new();
     flatten("", v, &mut rows);
@@ -547,9 +547,14 @@ fn optimize_section(v: &Value) -> Option<Section> {
         .get("rule_based")
         .and_then(|r| r.get("cost_usd"))
         .and_then(Value::as_f64);
-    let mut sec = Section::new("Cheapest design (linear program)").paragraph(
-        "The site's design and dispatch optimized by linear programming (HiGHS) over the same scenario, where the site may extend its batteries, turbines, solar and grid connection at annualized capital cost; then the rule-based simulator run second by second on the optimal design, to see what the hourly plan cannot (ramps, swings, outages).",
-    );
+    let solver = match solver {
+        "highs" => "HiGHS",
+        "clarabel" => "Clarabel",
+        other => other,
+    };
+    let mut sec = Section::new("Cheapest design (linear program)").paragraph(format!(
+        "The site's design and dispatch optimized by linear programming ({solver}) over the same scenario, where the site may extend its batteries, turbines, solar and grid connection at annualized capital cost; then the rule-based simulator run second by second on the optimal design, to see what the hourly plan cannot (ramps, swings, outages).",
+    ));
     if let (Some(lp), Some(rb)) = (lp, rb) {
         sec = sec.figures(vec![
             KeyFigure::new("Optimal cost (LP)", lp / 1e6, "M$"),
@@ -592,7 +597,7 @@ pub fn build(r: &RunResult) -> Result<Report> {
     if let Some(o) = &r.optimized {
         let v = serde_json::to_value(o)
             .map_err(|e| Error::internal(format!("cannot serialise the optimum: {e}")))?;
-        if let Some(sec) = optimize_section(&v) {
+        if let Some(sec) = optimize_section(&v, o.solver) {
             rep = rep.section(sec);
         }
     }

@@ -212,6 +212,10 @@ pub struct Optimize {
     /// LP horizon, hours (default: the whole simulated horizon).
     #[serde(default)]
     pub duration_h: Option<f64>,
+    /// LP solver, `clarabel` or `highs` (default: HiGHS when the build has it, else
+    /// Clarabel).
+    #[serde(default)]
+    pub solver: Option<String>,
 }
 
 impl Default for Optimize {
@@ -220,6 +224,7 @@ impl Default for Optimize {
             enabled: false,
             step_h: 1.0,
             duration_h: None,
+            solver: None,
         }
     }
 }
@@ -491,6 +496,9 @@ fn validate(s: &RunScenario, src: &TomlDoc) -> Result<()> {
                 o.step_h
             ),
         ));
+    }
+    if let Err(e) = crate::optimize::solver_param(o.solver.as_deref()) {
+        return Err(bad("optimize.solver", &e.message));
     }
     if let Some(d) = o.duration_h
         && !(d.is_finite() && d >= o.step_h)
