@@ -436,6 +436,7 @@ def compare(
 
 
 def _variants(value: Any) -> Optional[tuple[int, int]]:
+    """``variants=``: ``(start, stop)`` or a ``range``, checked; ``None`` for all."""
     if value is None:
         return None
     if isinstance(value, range) and value.step == 1:

@@ -62,13 +62,16 @@ class WattageError(Exception):
         self.snippet = snippet
 
     def __str__(self) -> str:
+        """The CLI's text: location, field, message, snippet, then one ``hint:`` line each."""
         return self.text + "".join(f"\nhint: {h}" for h in self.hints)
 
     def __reduce__(self) -> tuple[Any, ...]:
+        """Pickles the error with every attribute."""
         # Keep every attribute through pickling (errors cross process boundaries in Dask).
         return (_rebuild, (type(self), self.text, self._fields()))
 
     def _fields(self) -> dict[str, Any]:
+        """The attributes beside the text, for pickling."""
         return {
             "message": self.message,
             "param": self.param,
@@ -89,6 +92,7 @@ class InputError(WattageError, ValueError):
 
 
 def _rebuild(cls: type, text: str, fields: dict[str, Any]) -> WattageError:
+    """Unpickles an error with its attributes."""
     return cls(text, **fields)
 
 

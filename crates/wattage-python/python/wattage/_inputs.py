@@ -107,6 +107,7 @@ def overrides(value: Any) -> Optional[list[str]]:
 
 
 def _number_text(v: Any) -> str:
+    """An override's value as the CLI's text (a number, or a range as given)."""
     if isinstance(v, bool):
         raise param_error("set", f"expected a number or a range, found {v!r}")
     if isinstance(v, numbers.Real):

@@ -29,6 +29,7 @@ def _frame(data: bytes) -> "pandas.DataFrame":
 
 
 def _wrap(value: Any) -> Any:
+    """JSON data as records: dicts become :class:`Record`, lists are wrapped item by item."""
     if isinstance(value, dict):
         return Record(value)
     if isinstance(value, list):
@@ -37,6 +38,7 @@ def _wrap(value: Any) -> Any:
 
 
 def _short(value: Any) -> str:
+    """A value in a one-line ``repr``: floats to 6 significant digits, containers summarized."""
     if isinstance(value, bool) or value is None:
         return repr(value)
     if isinstance(value, float):
@@ -62,6 +64,7 @@ class Record:
         object.__setattr__(self, "_data", data)
 
     def __getattr__(self, name: str) -> Any:
+        """A JSON key as an attribute (nested objects as records)."""
         try:
             value = self._data[name]
         except KeyError:
@@ -125,6 +128,7 @@ class _Result(Record):
         object.__setattr__(self, "_handle", handle)
 
     def _table(self, name: str) -> "pandas.DataFrame":
+        """Table ``name`` as a DataFrame, decoded once and kept."""
         cache = self.__dict__.setdefault("_tables", {})
         if name not in cache:
             cache[name] = _frame(self._handle.table(name))

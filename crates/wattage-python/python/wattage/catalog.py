@@ -25,6 +25,7 @@ CatalogArg = Union[str, "os.PathLike[str]", Sequence[Union[str, "os.PathLike[str
 
 
 def _frame(kind: str, catalog: CatalogArg) -> "pandas.DataFrame":
+    """Catalog ``kind`` as a DataFrame, one row per entry."""
     import pandas as pd
 
     rows = json.loads(_wattage.catalog_entries(kind, _inputs.catalogs(catalog)))

@@ -83,6 +83,7 @@ def sweep(
 
 
 def _abs(path: str) -> str:
+    """``path`` made absolute, for workers whose working directory differs."""
     import os
 
     return os.path.abspath(path)
