@@ -156,11 +156,11 @@ pub fn write_folder(dir: &Path, files: &[Artifact]) -> anyhow::Result<()> {
             dir.display()
         )));
     }
-    if dir.exists() {
-        if let Err(e) = std::fs::remove_dir_all(dir) {
-            let _ = std::fs::remove_dir_all(&tmp);
-            return Err(e).with_context(|| format!("cannot replace `{}`", dir.display()));
-        }
+    if dir.exists()
+        && let Err(e) = std::fs::remove_dir_all(dir)
+    {
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Err(e).with_context(|| format!("cannot replace `{}`", dir.display()));
     }
     std::fs::rename(&tmp, dir).with_context(|| format!("cannot write `{}`", dir.display()))?;
     Ok(())

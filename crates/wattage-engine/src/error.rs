@@ -38,9 +38,28 @@ pub enum Location {
     },
 }
 
-/// The error of every engine job.
+/// The error of every engine job: [`ErrorData`] behind one pointer, so results stay small
+/// (its fields read through `Deref`: `e.message`, `e.location`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Error {
+#[serde(transparent)]
+pub struct Error(Box<ErrorData>);
+
+impl std::ops::Deref for Error {
+    type Target = ErrorData;
+    fn deref(&self) -> &ErrorData {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Error {
+    fn deref_mut(&mut self) -> &mut ErrorData {
+        &mut self.0
+    }
+}
+
+/// What an [`Error`] holds.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ErrorData {
     /// Input or internal.
     pub kind: ErrorKind,
     /// Where.
@@ -80,22 +99,21 @@ impl ParamStyle {
 impl Error {
     /// A bad-input error with no location yet.
     pub fn input(message: impl Into<String>) -> Self {
-        Self {
+        Self(Box::new(ErrorData {
             kind: ErrorKind::Input,
             location: Location::Nowhere,
             field: None,
             message: message.into(),
             snippet: None,
             hints: Vec::new(),
-        }
+        }))
     }
 
     /// An internal error.
     pub fn internal(message: impl Into<String>) -> Self {
-        Self {
-            kind: ErrorKind::Internal,
-            ..Self::input(message)
-        }
+        let mut e = Self::input(message);
+        e.kind = ErrorKind::Internal;
+        e
     }
 
     /// A bad value of parameter `name`.
@@ -111,15 +129,14 @@ impl Error {
         field: &str,
         message: impl Into<String>,
     ) -> Self {
-        Self {
-            location: Location::File {
-                path: path.into(),
-                line,
-                column,
-            },
-            field: (!field.is_empty()).then(|| field.to_string()),
-            ..Self::input(message)
-        }
+        let mut e = Self::input(message);
+        e.location = Location::File {
+            path: path.into(),
+            line,
+            column,
+        };
+        e.field = (!field.is_empty()).then(|| field.to_string());
+        e
     }
 
     /// Places the error at parameter `name`.

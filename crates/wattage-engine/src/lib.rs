@@ -33,7 +33,7 @@ pub mod table;
 pub mod train;
 
 pub use compare::Comparison;
-pub use error::{Error, ErrorKind, Location, ParamStyle, Result};
+pub use error::{Error, ErrorData, ErrorKind, Location, ParamStyle, Result};
 pub use estimate::{EstimateResult, EstimateSpec};
 pub use io::{FileSystem, Input, Progress, Silent, Sources};
 pub use optimize::{OptimizeResult, OptimizeSpec, OptimizeSummary};

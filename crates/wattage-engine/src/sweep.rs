@@ -464,13 +464,16 @@ fn site_kpis(k: &wattage_site::sim::Kpis) -> Vec<(&'static str, f64)> {
     ]
 }
 
+/// A variant's seed and its KPIs by name.
+type VariantKpis = (u64, Vec<(String, f64)>);
+
 /// One variant, run.
 fn run_variant(
     cat: &Catalog,
     src: &dyn Sources,
     spec: &SweepSpec,
     v: &Variant,
-) -> Result<(u64, Vec<(String, f64)>)> {
+) -> Result<VariantKpis> {
     let text = spec.variant_text(v)?;
     let origin = spec.variant_origin(v);
     match spec.kind {
@@ -566,7 +569,7 @@ pub fn run(
     let total = todo.len() as u64;
     let done = AtomicU64::new(0);
     progress.stage(&format!("sweep `{}`: {total} variants", spec.name));
-    let work = || -> Vec<Result<(u64, Vec<(String, f64)>)>> {
+    let work = || -> Vec<Result<VariantKpis>> {
         todo.par_iter()
             .map(|v| {
                 let r = run_variant(cat, src, spec, v);
@@ -734,7 +737,8 @@ impl SweepResult {
                 .iter()
                 .map(|r| r.kpis[ki])
                 .fold(f64::NEG_INFINITY, f64::max);
-            if !(hi > lo) {
+            // Nothing to draw when the KPI does not vary (or is not a number).
+            if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) {
                 continue;
             }
             // mean per (group, x)

@@ -349,8 +349,9 @@ fn apply_overrides(s: &RunScenario, src: &TomlDoc, site: &mut Scenario) -> Resul
     // The engine's own checks, now, with the run file's field and line. A horizon shorter
     // than the step is the step's fault when only the step was overridden.
     let horizon_h = site.simulation.duration.h();
-    RunOptions::from_scenario(site).check().map_err(|e| {
-        let err = match e.field.as_str() {
+    RunOptions::from_scenario(site)
+        .check()
+        .map_err(|e| match e.field.as_str() {
             "step" => src.error("site.step_s", &e.message),
             "duration" if st.duration_h.is_none() => src.error(
                 "site.step_s",
@@ -358,9 +359,7 @@ fn apply_overrides(s: &RunScenario, src: &TomlDoc, site: &mut Scenario) -> Resul
             ),
             "duration" => src.error("site.duration_h", &e.message),
             _ => src.error("site.output_resolution_s", &e.message),
-        };
-        err
-    })?;
+        })?;
     Ok(())
 }
 
