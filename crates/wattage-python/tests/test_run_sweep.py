@@ -12,6 +12,11 @@ from pandas.api.types import is_float_dtype, is_integer_dtype, is_string_dtype
 
 import wattage
 
+try:
+    import tomllib
+except ImportError:  # Python 3.10
+    import tomli as tomllib
+
 from conftest import DATA, without
 
 RUN = DATA / "run_small.toml"
@@ -86,8 +91,6 @@ def test_run_writes_the_clis_folder(run_result, cli_run, tmp_path):
 
 
 def test_run_from_dict_and_the_default_scenario_text():
-    import tomllib
-
     data = tomllib.loads(RUN.read_text())
     data["site"]["optimize"] = None  # None is left out, as if absent
     data["optimize"]["enabled"] = False

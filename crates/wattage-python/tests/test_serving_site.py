@@ -9,6 +9,11 @@ from pandas.api.types import is_float_dtype, is_integer_dtype
 
 import wattage
 
+try:
+    import tomllib
+except ImportError:  # Python 3.10
+    import tomli as tomllib
+
 from conftest import DATA, SCENARIOS, without
 
 PEAK = SCENARIOS / "peak-shaving.toml"
@@ -84,8 +89,6 @@ def test_reliability_equals_the_cli(cli):
 
 def test_a_scenario_as_path_toml_string_dict_or_builtin_gives_one_result(tmp_path):
     text = PEAK.read_text()
-    import tomllib
-
     as_dict = tomllib.loads(text)
     results = [
         wattage.simulate_site(src, duration=24, step=60).to_dict()
