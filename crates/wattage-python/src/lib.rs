@@ -7,11 +7,6 @@
 //! handle's JSON into typed result objects and its tables into DataFrames. Engine errors
 //! become `wattage.InputError` / `wattage.WattageError` with parameters named as keywords.
 
-// Results here carry the engine's `wattage_engine::Error` as it is (144 bytes: message,
-// location, field, snippet, hints); it is the engine's API, and every call ends in a Python
-// exception anyway, so boxing it at each call would buy nothing.
-#![allow(clippy::result_large_err)]
-
 mod args;
 mod convert;
 mod error;

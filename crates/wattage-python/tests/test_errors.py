@@ -112,6 +112,7 @@ def test_a_bad_keyword_names_it_as_a_keyword(cli):
         (lambda: wattage.optimize(PEAK, step="fortnight"), "step"),
         (lambda: wattage.optimize(PEAK, duration=[1]), "duration"),
         (lambda: wattage.optimize(PEAK, method="magic"), "method"),
+        (lambda: wattage.optimize(PEAK, solver="gurobi"), "solver"),
         (lambda: wattage.optimize(PEAK, expansion="/nonexistent.toml"), None),
         (lambda: wattage.optimize(PEAK, expansion=PEAK, extend=True), None),
         (lambda: wattage.run("name = 'x'\n"), None),

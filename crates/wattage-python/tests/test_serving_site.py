@@ -147,6 +147,13 @@ def test_optimize_equals_the_cli(cli, tmp_path):
     assert (balance - d.load_mw).abs().max() < 1e-6
 
 
+def test_optimize_with_a_named_solver(cli):
+    r = wattage.optimize(PEAK, duration="1d", solver="clarabel")
+    expected = cli.json("optimize", PEAK, "--duration", "1d", "--solver", "clarabel")
+    assert r.objective_usd == pytest.approx(expected["objective_usd"], rel=1e-9), "the same solver"
+    assert set(r.to_dict()) == set(expected)
+
+
 def test_optimize_keywords(cli):
     fixed = wattage.optimize("builtin:peak-shaving", step=3600, duration="1d", no_check=True, method="ipm")
     assert fixed.rule_based is None and fixed.steps == 24

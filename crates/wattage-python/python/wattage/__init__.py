@@ -352,6 +352,7 @@ def optimize(
     check_step: Union[str, float, None] = None,
     no_check: bool = False,
     method: str = "simplex",
+    solver: Optional[str] = None,
 ) -> OptimizeResult:
     """The cheapest design and dispatch of a site by linear programming (HiGHS), then the
     rule-based simulator on that design at the scenario's own step (``wattage optimize``).
@@ -365,10 +366,12 @@ def optimize(
         duration: Horizon (``"7d"``, ``"8760h"``, ``"1y"``) [default: the scenario's].
         check_step: Step of the rule-based check run [default: the scenario's step].
         no_check: Skip the rule-based check run.
-        method: Solver algorithm: ``simplex`` or ``ipm``.
+        method: HiGHS's algorithm: ``simplex`` or ``ipm``.
+        solver: LP solver: ``clarabel`` (pure Rust, every build) or ``highs`` (a build with
+            the ``highs`` feature) [default: HiGHS when built in, else Clarabel].
 
     Raises:
-        InputError: A bad value, scenario or expansion file.
+        InputError: A bad value, scenario or expansion file, or a solver this build lacks.
     """
     src = _inputs.source(scenario, "scenario")
     spec = dict(
@@ -379,6 +382,7 @@ def optimize(
         check_step=_inputs.duration_text(check_step, "check_step"),
         no_check=no_check,
         method=method,
+        solver=solver,
     )
     return OptimizeResult(_wattage.optimize(src, spec))
 
