@@ -1,5 +1,10 @@
 //! From a [`SiteProblem`] to a [`LinearProgram`]: columns laid out series by series (each
 //! component's per-step variables are one contiguous block), rows appended as triplets.
+//!
+//! Only what the problem needs is formulated: a fixed rating is a number, not a column (a
+//! constraint between one variable and a fixed rating is that variable's bound, and a fixed
+//! rating in a longer row moves to its right-hand side); a fleet has committed-capacity columns
+//! only when something depends on the commitment (a minimum stable load or a start-up cost).
 
 use crate::lp::{Col, LinearProgram, LpBuilder, Row};
 use crate::problem::{HOURS_PER_MONTH, HOURS_PER_YEAR, SiteProblem, SocEnd, at};
@@ -21,19 +26,38 @@ pub struct Layout {
     pub turbines: Vec<TurbineCols>,
     /// Battery columns, one entry per battery.
     pub batteries: Vec<BatteryCols>,
-    /// Solar columns: (capacity, first output column).
-    pub solar: Vec<(Col, Col)>,
+    /// Solar: (rating, first output column).
+    pub solar: Vec<(Rating, Col)>,
     /// First column of each miner fleet's consumption.
     pub miners: Vec<Col>,
     /// First unserved-load column.
     pub unserved: Col,
 }
 
+/// A rating: a column when the optimizer chooses it, a number when it is fixed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Rating {
+    /// Chosen by the optimizer: this column.
+    Col(Col),
+    /// Fixed at this value (MW or MWh).
+    Fixed(f64),
+}
+
+impl Rating {
+    /// Its value in the solution `x`.
+    pub fn value(self, x: &[f64]) -> f64 {
+        match self {
+            Rating::Col(c) => x[c],
+            Rating::Fixed(v) => v,
+        }
+    }
+}
+
 /// Columns of the grid connection.
 #[derive(Clone, Debug)]
 pub struct GridCols {
     /// Connection rating (MW).
-    pub cap: Col,
+    pub cap: Rating,
     /// First import column.
     pub import: Col,
     /// First export column, when export is allowed.
@@ -46,11 +70,12 @@ pub struct GridCols {
 #[derive(Clone, Debug)]
 pub struct TurbineCols {
     /// Rating (MW).
-    pub cap: Col,
+    pub cap: Rating,
     /// First output column.
     pub output: Col,
-    /// First committed-capacity column.
-    pub committed: Col,
+    /// First committed-capacity column, when something depends on the commitment (a minimum
+    /// stable load or a start-up cost); otherwise any capacity may run at no cost.
+    pub committed: Option<Col>,
     /// First start-up column, when start-ups cost something.
     pub startup: Option<Col>,
 }
@@ -59,9 +84,9 @@ pub struct TurbineCols {
 #[derive(Clone, Debug)]
 pub struct BatteryCols {
     /// Power rating (MW).
-    pub power: Col,
+    pub power: Rating,
     /// Energy rating (MWh).
-    pub energy: Col,
+    pub energy: Rating,
     /// First charge column.
     pub charge: Col,
     /// First discharge column.
@@ -75,6 +100,72 @@ pub(crate) fn month_of(t: usize, dt_h: f64) -> usize {
     ((t as f64 * dt_h) / HOURS_PER_MONTH + 1e-9).floor() as usize
 }
 
+/// A [`LpBuilder`] that knows fixed ratings: terms on a [`Rating::Fixed`] move to the row's
+/// bounds, and a row bounding one column by a fixed rating becomes the column's bound.
+struct Builder {
+    b: LpBuilder,
+    /// Objective constant: the capital of existing capacity, `-annual * existing * f`.
+    offset: f64,
+}
+
+impl Builder {
+    /// A rating between `existing` and `max` at `annual` per unit-year over `year_frac` of a
+    /// year: a column when it can change, its value otherwise.
+    fn rating(&mut self, existing: f64, max: f64, annual: f64, year_frac: f64) -> Rating {
+        if max > existing {
+            let c = self.b.col(annual * year_frac, existing, max);
+            self.offset -= annual * year_frac * existing;
+            Rating::Col(c)
+        } else {
+            Rating::Fixed(existing)
+        }
+    }
+
+    /// `lower <= sum(terms) + sum(k R) <= upper`; fixed ratings shift the bounds.
+    fn row(&mut self, lower: f64, upper: f64, terms: &[(Col, f64)], ratings: &[(Rating, f64)]) {
+        let (mut lo, mut up) = (lower, upper);
+        let mut cols = terms.to_vec();
+        for &(rt, k) in ratings {
+            match rt {
+                Rating::Col(c) => cols.push((c, k)),
+                Rating::Fixed(v) => {
+                    lo -= k * v;
+                    up -= k * v;
+                }
+            }
+        }
+        self.b.row(lo, up, &cols);
+    }
+
+    /// `x <= k R`: a bound when `R` is fixed, a row otherwise.
+    fn at_most(&mut self, x: Col, k: f64, r: Rating) {
+        match r {
+            Rating::Fixed(v) => self.b.tighten_upper(x, k * v),
+            Rating::Col(c) => {
+                self.b.row(-INF, 0.0, &[(x, 1.0), (c, -k)]);
+            }
+        }
+    }
+
+    /// `x >= k R`: a bound when `R` is fixed, a row otherwise.
+    fn at_least(&mut self, x: Col, k: f64, r: Rating) {
+        match r {
+            Rating::Fixed(v) => self.b.tighten_lower(x, k * v),
+            Rating::Col(c) => {
+                self.b.row(0.0, INF, &[(x, 1.0), (c, -k)]);
+            }
+        }
+    }
+
+    /// Adds `k R` to row `row` (a fixed rating moves to its bounds).
+    fn rating_entry(&mut self, row: Row, r: Rating, k: f64) {
+        match r {
+            Rating::Col(c) => self.b.entry(row, c, k),
+            Rating::Fixed(v) => self.b.shift_row(row, -k * v),
+        }
+    }
+}
+
 /// Formulates the problem. Variables are in MW (power), MWh (energy) and US dollars
 /// (objective); the problem must have been validated.
 pub fn formulate(p: &SiteProblem) -> (LinearProgram, Layout) {
@@ -83,41 +174,37 @@ pub fn formulate(p: &SiteProblem) -> (LinearProgram, Layout) {
     let year_frac = n as f64 * dt / HOURS_PER_YEAR;
     let per_step_cols =
         3 + 3 * p.turbines.len() + 4 * p.batteries.len() + p.solar.len() + p.miners.len();
-    let mut b = LpBuilder::with_capacity(
-        n * per_step_cols + 16,
-        n * (2 * per_step_cols + 4),
-        n * per_step_cols * 5,
-    );
+    let mut bd = Builder {
+        b: LpBuilder::with_capacity(
+            n * per_step_cols + 16,
+            n * (2 * per_step_cols + 4),
+            n * per_step_cols * 5,
+        ),
+        offset: 0.0,
+    };
     let mut lay = Layout {
         n,
         dt_h: dt,
         ..Layout::default()
     };
-    let mut offset = 0.0;
-    // `cost * (x - existing) * year_frac`: the existing part is a constant.
-    let mut capacity_col = |b: &mut LpBuilder, existing: f64, max: f64, annual: f64| {
-        let c = b.col(annual * year_frac, existing, max);
-        offset -= annual * year_frac * existing;
-        c
-    };
 
     // Balance rows first, so that their indices are 0..n.
-    lay.balance = b.lp_rows();
+    lay.balance = bd.b.lp_rows();
     for t in 0..n {
         let l = p.load[t].mw();
-        b.empty_row(l, l);
+        bd.b.empty_row(l, l);
     }
     let carbon_usd_per_g = p.carbon_price_usd_per_t / 1e6;
-    let mut carbon_row: Option<Row> = p.carbon_cap_t.map(|cap| b.empty_row(-INF, cap * 1e6));
+    let carbon_row: Option<Row> = p.carbon_cap_t.map(|cap| bd.b.empty_row(-INF, cap * 1e6));
     // Grams of CO2e per MW over one step: g/kWh x 1000 kWh/MWh x dt.
     let g_per_mw_step = |ci_g_per_kwh: f64| ci_g_per_kwh * 1000.0 * dt;
 
-    // Reserve rows (filled by turbines and batteries).
+    // Reserve rows (filled by the grid, turbines, batteries and miners).
     let reserve_mw = p.reserve.mw();
     let reserve_rows = if reserve_mw > 0.0 {
-        let r0 = b.lp_rows();
+        let r0 = bd.b.lp_rows();
         for _ in 0..n {
-            b.empty_row(reserve_mw, INF);
+            bd.b.empty_row(reserve_mw, INF);
         }
         Some(r0)
     } else {
@@ -126,38 +213,38 @@ pub fn formulate(p: &SiteProblem) -> (LinearProgram, Layout) {
 
     if let Some(g) = &p.grid {
         let c = &g.connection;
-        let cap = capacity_col(
-            &mut b,
+        let cap = bd.rating(
             c.existing.mw(),
             c.max.mw(),
             c.annual_cost_usd_per_mw,
+            year_frac,
         );
-        let import = b.cols(n, 0.0, 0.0, INF);
+        let import = bd.b.cols(n, 0.0, 0.0, INF);
         for t in 0..n {
             let ci = g_per_mw_step(at(&g.carbon_intensity, t).base());
-            b.set_cost(
+            bd.b.set_cost(
                 import + t,
                 at(&g.price, t).base() * dt + carbon_usd_per_g * ci,
             );
-            b.entry(lay.balance + t, import + t, 1.0);
-            b.row(-INF, 0.0, &[(import + t, 1.0), (cap, -1.0)]);
+            bd.b.entry(lay.balance + t, import + t, 1.0);
+            bd.at_most(import + t, 1.0, cap);
             // Unused import capacity is reserve too: the connection can pick up a loss.
             if let Some(r0) = reserve_rows {
-                b.entry(r0 + t, cap, 1.0);
-                b.entry(r0 + t, import + t, -1.0);
+                bd.rating_entry(r0 + t, cap, 1.0);
+                bd.b.entry(r0 + t, import + t, -1.0);
             }
-            if let Some(r) = carbon_row.as_mut() {
-                b.entry(*r, import + t, ci);
+            if let Some(r) = carbon_row {
+                bd.b.entry(r, import + t, ci);
             }
         }
         let export = if g.export_cap.mw() > 0.0 {
-            let export = b.cols(n, 0.0, 0.0, g.export_cap.mw());
+            let export = bd.b.cols(n, 0.0, 0.0, g.export_cap.mw());
             for t in 0..n {
-                b.set_cost(
+                bd.b.set_cost(
                     export + t,
                     -at(&g.price, t).base() * g.export_price_fraction * dt,
                 );
-                b.entry(lay.balance + t, export + t, -1.0);
+                bd.b.entry(lay.balance + t, export + t, -1.0);
             }
             Some(export)
         } else {
@@ -165,16 +252,16 @@ pub fn formulate(p: &SiteProblem) -> (LinearProgram, Layout) {
         };
         let peaks = if g.demand_charge_usd_per_kw_month > 0.0 {
             let months = month_of(n - 1, dt) + 1;
-            let first = b.cols(months, 0.0, 0.0, INF);
+            let first = bd.b.cols(months, 0.0, 0.0, INF);
             for m in 0..months {
                 let start_h = m as f64 * HOURS_PER_MONTH;
                 let hours = (n as f64 * dt - start_h).min(HOURS_PER_MONTH);
                 let usd_per_mw =
                     g.demand_charge_usd_per_kw_month * 1000.0 * hours / HOURS_PER_MONTH;
-                b.set_cost(first + m, usd_per_mw);
+                bd.b.set_cost(first + m, usd_per_mw);
             }
             for t in 0..n {
-                b.row(
+                bd.b.row(
                     -INF,
                     0.0,
                     &[(import + t, 1.0), (first + month_of(t, dt), -1.0)],
@@ -194,51 +281,72 @@ pub fn formulate(p: &SiteProblem) -> (LinearProgram, Layout) {
 
     for tb in &p.turbines {
         let c = &tb.capacity;
-        let cap = capacity_col(
-            &mut b,
+        let cap = bd.rating(
             c.existing.mw(),
             c.max.mw(),
             c.annual_cost_usd_per_mw,
+            year_frac,
         );
         let ci = g_per_mw_step(tb.carbon_intensity.base());
         let energy_cost =
             (tb.heat_rate_mmbtu_per_mwh * tb.fuel_price_usd_per_mmbtu + tb.vom_usd_per_mwh) * dt
                 + carbon_usd_per_g * ci;
-        let output = b.cols(n, energy_cost, 0.0, INF);
-        let committed = b.cols(n, 0.0, 0.0, INF);
-        let startup = (tb.startup_cost_usd_per_mw > 0.0)
-            .then(|| b.cols(n, tb.startup_cost_usd_per_mw, 0.0, INF));
+        let output = bd.b.cols(n, energy_cost, 0.0, INF);
+        // Without a minimum stable load or a start-up cost, committing capacity costs nothing
+        // and constrains nothing: every step may commit the whole rating, so the output is
+        // bounded by the rating and the reserve counts the rating less the output.
+        let needs_commitment = tb.min_stable_fraction > 0.0 || tb.startup_cost_usd_per_mw > 0.0;
+        let committed = needs_commitment.then(|| bd.b.cols(n, 0.0, 0.0, INF));
+        let startup = match committed {
+            Some(_) if tb.startup_cost_usd_per_mw > 0.0 => {
+                Some(bd.b.cols(n, tb.startup_cost_usd_per_mw, 0.0, INF))
+            }
+            _ => None,
+        };
         // A ramp limit that allows the full range within one step never binds.
         let ramp = tb
             .ramp_fraction_per_min
             .map(|r| r * 60.0 * dt)
             .filter(|&r| r < 1.0);
         for t in 0..n {
-            let (pt, ut) = (output + t, committed + t);
-            b.entry(lay.balance + t, pt, 1.0);
-            b.row(-INF, 0.0, &[(pt, 1.0), (ut, -1.0)]);
-            if tb.min_stable_fraction > 0.0 {
-                b.row(-INF, 0.0, &[(ut, tb.min_stable_fraction), (pt, -1.0)]);
-            }
-            b.row(-INF, 0.0, &[(ut, 1.0), (cap, -1.0)]);
-            if let Some(s) = startup {
-                // Cyclic: the commitment before the first step is the one after the last.
-                let prev = committed + (t + n - 1) % n;
-                if prev != ut {
-                    b.row(0.0, INF, &[(s + t, 1.0), (ut, -1.0), (prev, 1.0)]);
+            let pt = output + t;
+            bd.b.entry(lay.balance + t, pt, 1.0);
+            match committed {
+                Some(u) => {
+                    let ut = u + t;
+                    bd.b.row(-INF, 0.0, &[(pt, 1.0), (ut, -1.0)]);
+                    if tb.min_stable_fraction > 0.0 {
+                        bd.b.row(-INF, 0.0, &[(ut, tb.min_stable_fraction), (pt, -1.0)]);
+                    }
+                    bd.at_most(ut, 1.0, cap);
+                    if let Some(s) = startup {
+                        // Cyclic: the commitment before the first step is the one after the
+                        // last.
+                        let prev = u + (t + n - 1) % n;
+                        if prev != ut {
+                            bd.b.row(0.0, INF, &[(s + t, 1.0), (ut, -1.0), (prev, 1.0)]);
+                        }
+                    }
+                    if let Some(r0) = reserve_rows {
+                        bd.b.entry(r0 + t, ut, 1.0);
+                        bd.b.entry(r0 + t, pt, -1.0);
+                    }
+                }
+                None => {
+                    bd.at_most(pt, 1.0, cap);
+                    if let Some(r0) = reserve_rows {
+                        bd.rating_entry(r0 + t, cap, 1.0);
+                        bd.b.entry(r0 + t, pt, -1.0);
+                    }
                 }
             }
             if let (Some(r), true) = (ramp, t > 0) {
                 let prev = output + t - 1;
-                b.row(-INF, 0.0, &[(pt, 1.0), (prev, -1.0), (cap, -r)]);
-                b.row(-INF, 0.0, &[(prev, 1.0), (pt, -1.0), (cap, -r)]);
+                bd.row(-INF, 0.0, &[(pt, 1.0), (prev, -1.0)], &[(cap, -r)]);
+                bd.row(-INF, 0.0, &[(prev, 1.0), (pt, -1.0)], &[(cap, -r)]);
             }
-            if let Some(r0) = reserve_rows {
-                b.entry(r0 + t, ut, 1.0);
-                b.entry(r0 + t, pt, -1.0);
-            }
-            if let Some(r) = carbon_row.as_mut() {
-                b.entry(*r, pt, ci);
+            if let Some(r) = carbon_row {
+                bd.b.entry(r, pt, ci);
             }
         }
         lay.turbines.push(TurbineCols {
@@ -252,29 +360,29 @@ pub fn formulate(p: &SiteProblem) -> (LinearProgram, Layout) {
     for bat in &p.batteries {
         let pw = &bat.power;
         let en = &bat.energy;
-        let power = capacity_col(
-            &mut b,
+        let power = bd.rating(
             pw.existing.mw(),
             pw.max.mw(),
             pw.annual_cost_usd_per_mw,
+            year_frac,
         );
-        let energy = capacity_col(
-            &mut b,
+        let energy = bd.rating(
             en.existing.mwh(),
             en.max.mwh(),
             en.annual_cost_usd_per_mwh,
+            year_frac,
         );
-        let charge = b.cols(n, 0.0, 0.0, INF);
-        let discharge = b.cols(n, bat.wear_cost_usd_per_mwh * dt, 0.0, INF);
-        let soc = b.cols(n, 0.0, 0.0, INF);
-        let held = reserve_rows.map(|_| b.cols(n, 0.0, 0.0, INF));
+        let charge = bd.b.cols(n, 0.0, 0.0, INF);
+        let discharge = bd.b.cols(n, bat.wear_cost_usd_per_mwh * dt, 0.0, INF);
+        let soc = bd.b.cols(n, 0.0, 0.0, INF);
+        let held = reserve_rows.map(|_| bd.b.cols(n, 0.0, 0.0, INF));
         let (eta_c, eta_d) = (bat.charge_efficiency, bat.discharge_efficiency);
         for t in 0..n {
             let (ct, dt_col, et) = (charge + t, discharge + t, soc + t);
-            b.entry(lay.balance + t, dt_col, 1.0);
-            b.entry(lay.balance + t, ct, -1.0);
-            b.row(-INF, 0.0, &[(ct, 1.0), (power, -1.0)]);
-            b.row(-INF, 0.0, &[(dt_col, 1.0), (power, -1.0)]);
+            bd.b.entry(lay.balance + t, dt_col, 1.0);
+            bd.b.entry(lay.balance + t, ct, -1.0);
+            bd.at_most(ct, 1.0, power);
+            bd.at_most(dt_col, 1.0, power);
             // e_t = e_{t-1} + eta_c c_t dt - d_t dt / eta_d
             let flow = [(et, 1.0), (ct, -eta_c * dt), (dt_col, dt / eta_d)];
             match (t, bat.soc_end) {
@@ -283,45 +391,39 @@ pub fn formulate(p: &SiteProblem) -> (LinearProgram, Layout) {
                     SocEnd::Fixed {
                         initial_fraction, ..
                     },
-                ) => {
-                    let r = b.row(0.0, 0.0, &flow);
-                    b.entry(r, energy, -initial_fraction);
-                }
+                ) => bd.row(0.0, 0.0, &flow, &[(energy, -initial_fraction)]),
                 (0, SocEnd::Cyclic) if n == 1 => {
-                    b.row(0.0, 0.0, &flow[1..]);
+                    bd.b.row(0.0, 0.0, &flow[1..]);
                 }
                 _ => {
                     let prev = soc + (t + n - 1) % n;
-                    let r = b.row(0.0, 0.0, &flow);
-                    b.entry(r, prev, -1.0);
+                    bd.b.row(0.0, 0.0, &[flow[0], flow[1], flow[2], (prev, -1.0)]);
                 }
             }
-            b.row(-INF, 0.0, &[(et, 1.0), (energy, -bat.soc_max_fraction)]);
+            bd.at_most(et, bat.soc_max_fraction, energy);
             if bat.soc_min_fraction > 0.0 {
-                b.row(0.0, INF, &[(et, 1.0), (energy, -bat.soc_min_fraction)]);
+                bd.at_least(et, bat.soc_min_fraction, energy);
             }
             if let (Some(h), Some(r0)) = (held, reserve_rows) {
                 // Headroom: stop charging and discharge up to the rating, for one step, from
                 // the energy above the floor.
-                b.row(
+                bd.row(
                     -INF,
                     0.0,
-                    &[(h + t, 1.0), (power, -1.0), (dt_col, 1.0), (ct, -1.0)],
+                    &[(h + t, 1.0), (dt_col, 1.0), (ct, -1.0)],
+                    &[(power, -1.0)],
                 );
-                b.row(
+                bd.row(
                     -INF,
                     0.0,
-                    &[
-                        (h + t, dt / eta_d),
-                        (et, -1.0),
-                        (energy, bat.soc_min_fraction),
-                    ],
+                    &[(h + t, dt / eta_d), (et, -1.0)],
+                    &[(energy, bat.soc_min_fraction)],
                 );
-                b.entry(r0 + t, h + t, 1.0);
+                bd.b.entry(r0 + t, h + t, 1.0);
             }
         }
         if let SocEnd::Fixed { final_fraction, .. } = bat.soc_end {
-            b.row(0.0, INF, &[(soc + n - 1, 1.0), (energy, -final_fraction)]);
+            bd.at_least(soc + n - 1, final_fraction, energy);
         }
         lay.batteries.push(BatteryCols {
             power,
@@ -334,43 +436,121 @@ pub fn formulate(p: &SiteProblem) -> (LinearProgram, Layout) {
 
     for s in &p.solar {
         let c = &s.capacity;
-        let cap = capacity_col(
-            &mut b,
+        let cap = bd.rating(
             c.existing.mw(),
             c.max.mw(),
             c.annual_cost_usd_per_mw,
+            year_frac,
         );
-        let out = b.cols(n, 0.0, 0.0, INF);
+        let out = bd.b.cols(n, 0.0, 0.0, INF);
         for t in 0..n {
-            b.entry(lay.balance + t, out + t, 1.0);
-            b.row(
-                -INF,
-                0.0,
-                &[(out + t, 1.0), (cap, -at(&s.capacity_factor, t))],
-            );
+            bd.b.entry(lay.balance + t, out + t, 1.0);
+            bd.at_most(out + t, at(&s.capacity_factor, t), cap);
         }
         lay.solar.push((cap, out));
     }
 
     for m in &p.miners {
-        let first = b.cols(n, -m.revenue.base() * dt, 0.0, m.capacity.mw());
+        let first = bd.b.cols(n, -m.revenue.base() * dt, 0.0, m.capacity.mw());
         for t in 0..n {
-            b.entry(lay.balance + t, first + t, -1.0);
+            bd.b.entry(lay.balance + t, first + t, -1.0);
             if let Some(r0) = reserve_rows {
-                b.entry(r0 + t, first + t, 1.0);
+                bd.b.entry(r0 + t, first + t, 1.0);
             }
         }
         lay.miners.push(first);
     }
 
-    lay.unserved = b.cols(n, p.value_of_lost_load.base() * dt, 0.0, 0.0);
+    lay.unserved = bd.b.cols(n, p.value_of_lost_load.base() * dt, 0.0, 0.0);
     for t in 0..n {
         let u = lay.unserved + t;
-        b.set_upper(u, p.load[t].mw());
-        b.entry(lay.balance + t, u, 1.0);
+        bd.b.set_upper(u, p.load[t].mw());
+        bd.b.entry(lay.balance + t, u, 1.0);
     }
 
-    let mut lp = b.finish();
-    lp.offset = offset;
+    let mut lp = bd.b.finish();
+    lp.offset = bd.offset;
     (lp, lay)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::problem::{BatterySpec, EnergyCapacity, GridSpec, PowerCapacity, TurbineSpec};
+    use wattage_units::{CarbonIntensity, Energy, EnergyPrice, Power, Time};
+
+    fn site(extendable: bool, min_stable: f64) -> SiteProblem {
+        let mut p = SiteProblem::new(Time::from_h(1.0), vec![Power::from_mw(100.0); 24]);
+        let cap = |mw: f64| {
+            if extendable {
+                PowerCapacity::extendable(Power::from_mw(mw), Power::from_mw(2.0 * mw), 1.0)
+            } else {
+                PowerCapacity::fixed(Power::from_mw(mw))
+            }
+        };
+        p.grid = Some(GridSpec {
+            connection: cap(80.0),
+            price: vec![EnergyPrice::from_usd_per_mwh(50.0)],
+            export_cap: Power::ZERO,
+            export_price_fraction: 1.0,
+            demand_charge_usd_per_kw_month: 0.0,
+            carbon_intensity: vec![CarbonIntensity::from_g_per_kwh(0.0)],
+        });
+        p.turbines.push(TurbineSpec {
+            name: "gt".into(),
+            capacity: cap(50.0),
+            min_stable_fraction: min_stable,
+            ramp_fraction_per_min: None,
+            heat_rate_mmbtu_per_mwh: 10.0,
+            fuel_price_usd_per_mmbtu: 4.0,
+            vom_usd_per_mwh: 0.0,
+            startup_cost_usd_per_mw: 0.0,
+            carbon_intensity: CarbonIntensity::from_g_per_kwh(400.0),
+        });
+        p.batteries.push(BatterySpec {
+            name: "bess".into(),
+            power: cap(10.0),
+            energy: EnergyCapacity::fixed(Energy::from_mwh(40.0)),
+            charge_efficiency: 0.95,
+            discharge_efficiency: 0.95,
+            soc_min_fraction: 0.1,
+            soc_max_fraction: 0.9,
+            soc_end: SocEnd::Cyclic,
+            wear_cost_usd_per_mwh: 0.0,
+        });
+        p
+    }
+
+    /// Fixed ratings and a fleet without minimum load: per step, import, output, charge,
+    /// discharge, state of charge and unserved load; the balance and the state-of-charge step
+    /// are the only rows, every rating a bound.
+    #[test]
+    fn fixed_ratings_are_bounds_and_no_commitment_without_a_minimum_load() {
+        let p = site(false, 0.0);
+        let (lp, lay) = formulate(&p);
+        assert_eq!((lp.cols(), lp.rows()), (6 * 24, 2 * 24));
+        assert!(lay.turbines[0].committed.is_none());
+        assert_eq!(lay.turbines[0].cap, Rating::Fixed(50.0));
+        let g = lay.grid.as_ref().map(|g| g.import).unwrap_or_default();
+        assert_eq!(lp.col_upper[g], 80.0);
+        let b = &lay.batteries[0];
+        assert_eq!((lp.col_lower[b.soc], lp.col_upper[b.soc]), (4.0, 36.0));
+        assert_eq!(lp.col_upper[b.charge], 10.0);
+    }
+
+    /// Extendable ratings are columns with their rows; a minimum load brings the commitment.
+    #[test]
+    fn extendable_ratings_and_minimum_load_keep_their_columns() {
+        let (lp, lay) = formulate(&site(true, 0.3));
+        // Three rating columns; per step the six series above plus the commitment.
+        assert_eq!(lp.cols(), 3 + 7 * 24);
+        // Per step: balance, state of charge, import <= G, p <= u, min load, u <= K,
+        // charge <= P, discharge <= P.
+        assert_eq!(lp.rows(), 8 * 24);
+        assert!(lay.turbines[0].committed.is_some());
+        assert!(matches!(
+            lay.grid.as_ref().map(|g| g.cap),
+            Some(Rating::Col(_))
+        ));
+    }
 }

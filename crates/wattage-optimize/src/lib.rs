@@ -65,6 +65,24 @@
 //! ([`lp::LpBuilder`]); a year of hourly steps of a campus is about 10^5 columns and 1.5 x 10^5
 //! rows.
 //!
+//! Only what the problem needs is formulated, so that the solver's presolve has nothing to
+//! remove ([`formulate::Rating`]):
+//!
+//! - A fixed rating (`X_existing == X_max`) is a number, not a column: a row between one
+//!   variable and the rating (`imp <= G`, `c, d <= P`, `soc_min E <= e <= soc_max E`,
+//!   `e_T-1 >= s1 E`, `pv <= cf S`, `u <= K`) is that variable's bound, and in a longer row
+//!   (ramp, reserve, battery headroom, the first state-of-charge step) the rating moves to the
+//!   right-hand side. A year of peak-shaving with its design fixed went from 70,081 rows to
+//!   26,280, Colossus from 131,401 to 78,840.
+//! - The committed capacity `u` (and the start-ups `s`) exist only for a fleet with a minimum
+//!   stable load or a start-up cost. Without them committing costs nothing and constrains
+//!   nothing, so `u = K` is optimal: the output is bounded by `p <= K` directly and the reserve
+//!   counts `K - p`. Such a fleet reports its output as committed, or its rating when a reserve
+//!   is held.
+//!
+//! The optimum is the same LP's (a bound and a one-variable row are the same constraint); the
+//! balance rows, whose duals are the prices, are untouched.
+//!
 //! Assumptions: a fleet of turbines is one continuous committed capacity (no integer units);
 //! billing months are twelfths of a year; the reserve is held for one step; running miners
 //! count as reserve because they curtail within seconds.

@@ -114,6 +114,24 @@ impl LpBuilder {
         self.lp.col_upper[c] = upper;
     }
 
+    /// Lowers the upper bound of a column to `upper` if that is tighter.
+    pub fn tighten_upper(&mut self, c: Col, upper: f64) {
+        let u = &mut self.lp.col_upper[c];
+        *u = u.min(upper);
+    }
+
+    /// Raises the lower bound of a column to `lower` if that is tighter.
+    pub fn tighten_lower(&mut self, c: Col, lower: f64) {
+        let l = &mut self.lp.col_lower[c];
+        *l = l.max(lower);
+    }
+
+    /// Adds `delta` to both bounds of a row (a constant moved to the right-hand side).
+    pub fn shift_row(&mut self, r: Row, delta: f64) {
+        self.lp.row_lower[r] += delta;
+        self.lp.row_upper[r] += delta;
+    }
+
     /// Number of rows added so far (the index the next row will get).
     pub fn lp_rows(&self) -> Row {
         self.lp.row_lower.len()

@@ -170,7 +170,7 @@ pub(crate) fn extract(
     let mut grid_import = vec![0.0; n];
     let mut grid_export = vec![0.0; n];
     if let (Some(g), Some(gc)) = (&p.grid, &lay.grid) {
-        let cap = v(gc.cap);
+        let cap = clean(gc.cap.value(x)).max(0.0);
         grid_cap = Some(Power::from_mw(cap));
         costs.capital += Usd::from_base(
             g.connection.annual_cost_usd_per_mw * (cap - g.connection.existing.mw()) * year_frac,
@@ -205,13 +205,19 @@ pub(crate) fn extract(
     let mut turbines = Vec::new();
     let mut turbine_caps = Vec::new();
     for (tb, tc) in p.turbines.iter().zip(&lay.turbines) {
-        let cap = v(tc.cap);
+        let cap = clean(tc.cap.value(x)).max(0.0);
         turbine_caps.push((tb.name.clone(), Power::from_mw(cap)));
         costs.capital += Usd::from_base(
             tb.capacity.annual_cost_usd_per_mw * (cap - tb.capacity.existing.mw()) * year_frac,
         );
         let output = series(tc.output);
-        let committed = series(tc.committed);
+        // Without a commitment column nothing depends on it: the fleet commits what it runs,
+        // or, when a reserve is held, its whole rating (all of it counts as reserve).
+        let committed = match tc.committed {
+            Some(u) => series(u),
+            None if p.reserve.mw() > 0.0 => vec![cap; n],
+            None => output.clone(),
+        };
         let started = match tc.startup {
             Some(s) => series(s),
             None => vec![0.0; n],
@@ -232,7 +238,10 @@ pub(crate) fn extract(
     let mut batteries = Vec::new();
     let mut battery_caps = Vec::new();
     for (bat, bc) in p.batteries.iter().zip(&lay.batteries) {
-        let (pw, en) = (v(bc.power), v(bc.energy));
+        let (pw, en) = (
+            clean(bc.power.value(x)).max(0.0),
+            clean(bc.energy.value(x)).max(0.0),
+        );
         battery_caps.push((bat.name.clone(), Power::from_mw(pw), Energy::from_mwh(en)));
         costs.capital += Usd::from_base(
             (bat.power.annual_cost_usd_per_mw * (pw - bat.power.existing.mw())
@@ -253,7 +262,7 @@ pub(crate) fn extract(
     let mut solar = Vec::new();
     let mut solar_caps = Vec::new();
     for (s, &(cap_col, out)) in p.solar.iter().zip(&lay.solar) {
-        let cap = v(cap_col);
+        let cap = clean(cap_col.value(x)).max(0.0);
         solar_caps.push((s.name.clone(), Power::from_mw(cap)));
         costs.capital += Usd::from_base(
             s.capacity.annual_cost_usd_per_mw * (cap - s.capacity.existing.mw()) * year_frac,
