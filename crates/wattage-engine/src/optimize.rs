@@ -394,13 +394,20 @@ pub fn run(
         .as_deref()
         .map(|d| duration_param("check_step", d))
         .transpose()?;
-    let p = SiteProblem::from_scenario(sc, &ex, &co).map_err(|e| {
-        Error::input(format!("`{name}`: {e}"))
-            .hint("steps are at most 1h; durations look like 7d or 8760h")
+    let p = SiteProblem::from_scenario(sc, &ex, &co).map_err(|e| match &e {
+        wattage_optimize::OptimizeError::Invalid { field, message } if field == "step_s" => {
+            Error::param("step", format!("{message} seconds (at most 1h)"))
+        }
+        wattage_optimize::OptimizeError::Invalid { field, message } if field == "duration_h" => {
+            Error::param("duration", message.clone())
+        }
+        _ => Error::input(format!("`{name}`: {e}"))
+            .hint("steps are at most 1h; durations look like 7d or 8760h"),
     })?;
     let opts = OptimizeOptions {
         method,
         time_limit: None,
+        ..OptimizeOptions::default()
     };
     let solver = solver_param(a.solver.as_deref())?;
     let s = optimize_with(&p, &opts, solver).map_err(|e| Error::input(format!("`{name}`: {e}")))?;

@@ -148,6 +148,39 @@ pub fn parse_scope(param: &str, s: &str) -> Result<Scope> {
     }
 }
 
+/// The spec's parameter for a field the simulator names (its schema is the `config` file's).
+fn param_of(field: &str) -> Option<&'static str> {
+    Some(match field {
+        "rate_per_s" => "rate",
+        "duration_s" => "duration",
+        "requests" => "requests",
+        "clients" => "clients",
+        "replicas" => "replicas",
+        "gpus" => "gpus",
+        "arrivals.cv" => "arrival_cv",
+        "profile.peak_to_trough" => "diurnal",
+        "power_resolution_s" => "power_resolution",
+        "scheduler.max_num_seqs" | "scheduler.batch_size" => "max_num_seqs",
+        "scheduler.max_batched_tokens" => "max_batched_tokens",
+        "scope.pue" => "pue",
+        "time_scale" => "trace_scale",
+        "trace" => "trace",
+        _ => return None,
+    })
+}
+
+/// A simulator error, placed at the spec's parameter when the field is one, else named by
+/// its `config` file field.
+fn sim_error(e: wattage_serving::SimError) -> Error {
+    match e {
+        wattage_serving::SimError::Invalid { field, reason } => match param_of(field) {
+            Some(p) => Error::param(p, reason),
+            None => Error::input(format!("invalid `{field}`: {reason}")),
+        },
+        other => Error::input(other.to_string()),
+    }
+}
+
 /// Everything resolved from the spec and its file, ready to simulate.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -467,7 +500,7 @@ pub enum ServingOutcome {
 /// Runs a plan's simulation, telling `progress` how far it has come.
 pub fn simulate(p: &Plan, progress: &dyn Progress) -> Result<SimOutput> {
     let mut sim = Simulator::with_seed(&p.deployment, p.params, &p.config, &p.workload, p.seed)
-        .map_err(|e| Error::input(e.to_string()))?;
+        .map_err(sim_error)?;
     let (len, by_time) = match (p.expected_end_s, p.expected_requests) {
         (Some(t), _) => ((t * 10.0) as u64, true),
         (None, Some(n)) => (n, false),
@@ -505,7 +538,7 @@ pub fn run(
             p.seed,
             p.max_replicas,
         )
-        .map_err(|e| Error::input(e.to_string()))?;
+        .map_err(sim_error)?;
         return Ok(ServingOutcome::Planned(Box::new(CapacityResult {
             plan,
             slo,

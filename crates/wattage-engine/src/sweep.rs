@@ -642,7 +642,9 @@ impl SweepResult {
                 let mut c = vec![r.index.to_string(), r.name.clone()];
                 c.extend(r.values.iter().map(value_text));
                 c.push(r.seed.to_string());
-                c.extend(r.kpis.iter().map(|x| format!("{x}")));
+                // Debug formatting keeps a decimal point (`0.0`), so every KPI column is
+                // typed as a float however its values fall.
+                c.extend(r.kpis.iter().map(|x| format!("{x:?}")));
                 c
             })
             .collect()

@@ -146,6 +146,20 @@ pub fn run(cat: &Catalog, a: &TrainSpec) -> Result<TrainResult> {
             .map_or(region.carbon(), CarbonIntensity::from_g_per_kwh),
     };
     let r = training::estimate(&t).map_err(request_error)?;
+    if ![
+        r.gpu_hours,
+        r.duration.s(),
+        r.power.w(),
+        r.energy.j(),
+        r.co2e.g(),
+    ]
+    .iter()
+    .all(|x| x.is_finite())
+    {
+        return Err(Error::input(
+            "the run is too large to compute (its energy overflows); check `{tokens}`, `{gpu_hours}`, `{days}` and `{gpus}`",
+        ));
+    }
     Ok(TrainResult {
         flop: r.flop.map(|f| f.count()),
         gpu_hours: r.gpu_hours,
