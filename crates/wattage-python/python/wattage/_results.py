@@ -124,8 +124,18 @@ class _Result(Record):
     __slots__ = ()
 
     def __init__(self, handle: "Handle", data: Optional[dict[str, Any]] = None) -> None:
-        super().__init__(handle.data() if data is None else data)
+        # The JSON is converted from the engine's result when first read, not here: a call
+        # whose result is not read (a loop of estimates keeping one field) pays only for it.
         object.__setattr__(self, "_handle", handle)
+        if data is not None:
+            object.__setattr__(self, "_data", data)
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "_data":
+            data = self._handle.data()
+            object.__setattr__(self, "_data", data)
+            return data
+        return super().__getattr__(name)
 
     def _table(self, name: str) -> "pandas.DataFrame":
         """Table ``name`` as a DataFrame, decoded once and kept."""
