@@ -39,6 +39,9 @@ pub struct OptimizeSpec {
     /// LP solver: `clarabel` or `highs` [default: HiGHS when this build has it, else
     /// Clarabel].
     pub solver: Option<String>,
+    /// Relative gap at which HiGHS stops a mixed-integer program (turbines with
+    /// `commitment = "integer"`) [default: 1e-4].
+    pub mip_gap: Option<f64>,
 }
 
 impl Default for OptimizeSpec {
@@ -52,6 +55,7 @@ impl Default for OptimizeSpec {
             no_check: false,
             method: "simplex".into(),
             solver: None,
+            mip_gap: None,
         }
     }
 }
@@ -196,6 +200,10 @@ pub struct OptimizeSummary {
     pub lp_nnz: usize,
     /// Solver iterations.
     pub solver_iterations: i64,
+    /// Relative gap reached by a mixed-integer program (integer unit commitment); absent for
+    /// a linear program.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mip_gap: Option<f64>,
     /// The rule-based check of the design.
     pub rule_based: Option<CheckOut>,
     /// The LP solver that found the optimum (not in `summary.json`, whose keys predate it).
@@ -312,6 +320,7 @@ pub fn summarize(
         lp_rows: s.stats.rows,
         lp_nnz: s.stats.nnz,
         solver_iterations: s.stats.iterations,
+        mip_gap: s.stats.mip_gap,
         rule_based: check,
         solver: Solver::DEFAULT.name(),
     }
@@ -404,10 +413,20 @@ pub fn run(
         _ => Error::input(format!("`{name}`: {e}"))
             .hint("steps are at most 1h; durations look like 7d or 8760h"),
     })?;
+    let mip_gap = match a.mip_gap {
+        None => wattage_optimize::DEFAULT_MIP_GAP,
+        Some(g) if g.is_finite() && (0.0..1.0).contains(&g) => g,
+        Some(g) => {
+            return Err(Error::param(
+                "mip_gap",
+                format!("{g}: expected a relative gap in [0, 1)"),
+            ));
+        }
+    };
     let opts = OptimizeOptions {
         method,
         time_limit: None,
-        ..OptimizeOptions::default()
+        mip_gap,
     };
     let solver = solver_param(a.solver.as_deref())?;
     let s = optimize_with(&p, &opts, solver).map_err(|e| Error::input(format!("`{name}`: {e}")))?;

@@ -242,6 +242,7 @@ pub(crate) fn solve(lp: &LinearProgram, o: &OptimizeOptions) -> Result<LpSolutio
         x: sol.x.clone(),
         row_dual,
         iterations: i64::from(sol.iterations),
+        mip_gap: None,
         handover: Time::from_s(handover),
         solve: Time::from_s(solve),
     })

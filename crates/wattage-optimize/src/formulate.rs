@@ -7,7 +7,9 @@
 //! only when something depends on the commitment (a minimum stable load or a start-up cost).
 
 use crate::lp::{Col, LinearProgram, LpBuilder, Row};
-use crate::problem::{HOURS_PER_MONTH, HOURS_PER_YEAR, SiteProblem, SocEnd, at};
+use crate::problem::{
+    Commitment, HOURS_PER_MONTH, HOURS_PER_YEAR, SiteProblem, SocEnd, TurbineSpec, at,
+};
 
 const INF: f64 = f64::INFINITY;
 
@@ -76,8 +78,23 @@ pub struct TurbineCols {
     /// First committed-capacity column, when something depends on the commitment (a minimum
     /// stable load or a start-up cost); otherwise any capacity may run at no cost.
     pub committed: Option<Col>,
-    /// First start-up column, when start-ups cost something.
+    /// First start-up column, when start-ups cost something (MW started; units started for
+    /// integer commitment).
     pub startup: Option<Col>,
+    /// Integer commitment: the units-online columns and their shut-downs.
+    pub units: Option<UnitCols>,
+}
+
+/// Columns of a fleet committed in whole units.
+#[derive(Clone, Debug)]
+pub struct UnitCols {
+    /// First column of the number of units online (integer).
+    pub online: Col,
+    /// Rating of one unit (MW).
+    pub unit_mw: f64,
+    /// First shut-down column (units shut down at the start of each step), when shut-downs
+    /// cost something or a minimum down time applies.
+    pub shutdown: Option<Col>,
 }
 
 /// Columns of one battery.
@@ -164,6 +181,111 @@ impl Builder {
             Rating::Fixed(v) => self.b.shift_row(row, -k * v),
         }
     }
+}
+
+/// The columns and rows of a fleet committed in whole units (`None` for a linear fleet):
+///
+/// ```text
+/// n_t integer, U n_t <= K,  min U n_t <= p_t <= U n_t,        units online, output
+/// s_t - d_t = n_t - n_t-1  (cyclic),                           start-ups, shut-downs
+/// sum_{k < UT} s_t-k <= n_t,  sum_{k < DT} d_t-k <= K / U - n_t  minimum up and down times
+/// reserve: U n_t - p_t
+/// ```
+///
+/// with start-ups and shut-downs costing their price per MW times `U` per unit. `s` exists
+/// only when start-ups cost something or a minimum up time spans two steps or more, `d` the
+/// same for shut-downs; with only one of them the transition row is an inequality. Returns the
+/// unit columns and the start-up columns.
+fn integer_units(
+    bd: &mut Builder,
+    tb: &TurbineSpec,
+    cap: Rating,
+    output: Col,
+    n: usize,
+    dt: f64,
+    reserve_rows: Option<Row>,
+) -> Option<(UnitCols, Option<Col>)> {
+    let Commitment::Integer {
+        unit,
+        min_up,
+        min_down,
+        shutdown_cost_usd_per_mw,
+    } = tb.commitment
+    else {
+        return None;
+    };
+    let u = unit.mw();
+    // Steps a unit must stay on (off) after a start (shut-down); 1 is no constraint.
+    let steps = |h: f64| ((h / dt - 1e-9).ceil().max(1.0) as usize).min(n);
+    let (up, down) = (steps(min_up.h()), steps(min_down.h()));
+    let online = bd.b.cols(n, 0.0, 0.0, INF);
+    bd.b.integer(online, n);
+    let start_cost = tb.startup_cost_usd_per_mw * u;
+    let stop_cost = shutdown_cost_usd_per_mw * u;
+    let startup = (start_cost > 0.0 || up > 1).then(|| bd.b.cols(n, start_cost, 0.0, INF));
+    let shutdown = (stop_cost > 0.0 || down > 1).then(|| bd.b.cols(n, stop_cost, 0.0, INF));
+    for t in 0..n {
+        let (pt, nt) = (output + t, online + t);
+        // U n_t <= K: a whole number of units when the rating is fixed.
+        match cap {
+            Rating::Fixed(k) => bd.b.tighten_upper(nt, (k / u + 1e-9).floor()),
+            Rating::Col(c) => {
+                bd.b.row(-INF, 0.0, &[(nt, u), (c, -1.0)]);
+            }
+        }
+        bd.b.row(-INF, 0.0, &[(pt, 1.0), (nt, -u)]);
+        if tb.min_stable_fraction > 0.0 {
+            bd.b.row(-INF, 0.0, &[(nt, tb.min_stable_fraction * u), (pt, -1.0)]);
+        }
+        if let Some(r0) = reserve_rows {
+            bd.b.entry(r0 + t, nt, u);
+            bd.b.entry(r0 + t, pt, -1.0);
+        }
+        let prev = online + (t + n - 1) % n;
+        let mut terms: Vec<(Col, f64)> = Vec::with_capacity(4);
+        if prev != nt {
+            terms.extend([(nt, -1.0), (prev, 1.0)]);
+        }
+        match (startup, shutdown) {
+            (Some(s), Some(d)) => {
+                terms.extend([(s + t, 1.0), (d + t, -1.0)]);
+                bd.b.row(0.0, 0.0, &terms);
+            }
+            (Some(s), None) => {
+                terms.push((s + t, 1.0));
+                bd.b.row(0.0, INF, &terms);
+            }
+            (None, Some(d)) => {
+                terms.push((d + t, -1.0));
+                bd.b.row(-INF, 0.0, &terms);
+            }
+            (None, None) => {}
+        }
+        if let (Some(s), true) = (startup, up > 1) {
+            let mut terms: Vec<(Col, f64)> = (0..up).map(|k| (s + (t + n - k) % n, 1.0)).collect();
+            terms.push((nt, -1.0));
+            bd.b.row(-INF, 0.0, &terms);
+        }
+        if let (Some(d), true) = (shutdown, down > 1) {
+            // Units not online: a whole number of them when the rating is fixed.
+            let cap = match cap {
+                Rating::Fixed(k) => Rating::Fixed((k / u + 1e-9).floor() * u),
+                c => c,
+            };
+            let mut terms: Vec<(Col, f64)> =
+                (0..down).map(|k| (d + (t + n - k) % n, 1.0)).collect();
+            terms.push((nt, 1.0));
+            bd.row(-INF, 0.0, &terms, &[(cap, -1.0 / u)]);
+        }
+    }
+    Some((
+        UnitCols {
+            online,
+            unit_mw: u,
+            shutdown,
+        },
+        startup,
+    ))
 }
 
 /// Formulates the problem. Variables are in MW (power), MWh (energy) and US dollars
@@ -296,13 +418,16 @@ pub fn formulate(p: &SiteProblem) -> (LinearProgram, Layout) {
         // and constrains nothing: every step may commit the whole rating, so the output is
         // bounded by the rating and the reserve counts the rating less the output.
         let needs_commitment = tb.min_stable_fraction > 0.0 || tb.startup_cost_usd_per_mw > 0.0;
-        let committed = needs_commitment.then(|| bd.b.cols(n, 0.0, 0.0, INF));
-        let startup = match committed {
-            Some(_) if tb.startup_cost_usd_per_mw > 0.0 => {
+        let units = integer_units(&mut bd, tb, cap, output, n, dt, reserve_rows);
+        let committed = (units.is_none() && needs_commitment).then(|| bd.b.cols(n, 0.0, 0.0, INF));
+        let startup = match (&units, committed) {
+            (Some((_, s)), _) => *s,
+            (None, Some(_)) if tb.startup_cost_usd_per_mw > 0.0 => {
                 Some(bd.b.cols(n, tb.startup_cost_usd_per_mw, 0.0, INF))
             }
             _ => None,
         };
+        let units = units.map(|(u, _)| u);
         // A ramp limit that allows the full range within one step never binds.
         let ramp = tb
             .ramp_fraction_per_min
@@ -332,6 +457,8 @@ pub fn formulate(p: &SiteProblem) -> (LinearProgram, Layout) {
                         bd.b.entry(r0 + t, pt, -1.0);
                     }
                 }
+                // Whole units: the rows are `integer_units`'.
+                None if units.is_some() => {}
                 None => {
                     bd.at_most(pt, 1.0, cap);
                     if let Some(r0) = reserve_rows {
@@ -354,6 +481,7 @@ pub fn formulate(p: &SiteProblem) -> (LinearProgram, Layout) {
             output,
             committed,
             startup,
+            units,
         });
     }
 
@@ -506,6 +634,7 @@ mod tests {
             vom_usd_per_mwh: 0.0,
             startup_cost_usd_per_mw: 0.0,
             carbon_intensity: CarbonIntensity::from_g_per_kwh(400.0),
+            commitment: Commitment::Linear,
         });
         p.batteries.push(BatterySpec {
             name: "bess".into(),

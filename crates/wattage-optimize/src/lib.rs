@@ -122,7 +122,7 @@ use wattage_units::Time;
 
 pub use clarabel_model::CLARABEL_TOLERANCE;
 pub use problem::{
-    BatterySpec, EnergyCapacity, GridSpec, HOURS_PER_MONTH, HOURS_PER_YEAR, MinerSpec,
+    BatterySpec, Commitment, EnergyCapacity, GridSpec, HOURS_PER_MONTH, HOURS_PER_YEAR, MinerSpec,
     PowerCapacity, SiteProblem, SocEnd, SolarSpec, TurbineSpec,
 };
 pub use scenario::{ConvertOptions, Expansion, design_of, rule_based_cost};
@@ -158,6 +158,15 @@ pub enum OptimizeError {
     Solver {
         /// The solver's status.
         status: String,
+    },
+    /// A fleet committed in whole units makes a mixed-integer program, which only HiGHS
+    /// solves; `field` names the fleet's commitment.
+    #[error("`{field}` is `integer`: integer unit commitment needs HiGHS's MIP solver, {reason}")]
+    NeedsMip {
+        /// The fleet's commitment, e.g. `turbines[0].commitment`.
+        field: String,
+        /// Why it cannot run: no HiGHS in the build, or another solver asked for.
+        reason: String,
     },
     /// The solver asked for is not compiled into this build.
     #[error(
@@ -206,15 +215,24 @@ pub enum Method {
 pub struct OptimizeOptions {
     /// HiGHS's algorithm (only [`Solver::Highs`] reads it).
     pub method: Method,
-    /// Stop after this long (then [`OptimizeError::Solver`]).
+    /// Stop after this long: a linear program then fails ([`OptimizeError::Solver`]); a
+    /// mixed-integer program returns the best solution found, if any, with the gap reached
+    /// ([`SolveStats::mip_gap`]).
     pub time_limit: Option<Time>,
+    /// Relative gap at which HiGHS stops a mixed-integer program (integer unit commitment):
+    /// `(cost - bound) / cost`. Linear programs ignore it.
+    pub mip_gap: f64,
 }
+
+/// [`OptimizeOptions::mip_gap`] by default: 1e-4, HiGHS's own default.
+pub const DEFAULT_MIP_GAP: f64 = 1e-4;
 
 impl Default for OptimizeOptions {
     fn default() -> Self {
         Self {
             method: Method::Simplex,
             time_limit: None,
+            mip_gap: DEFAULT_MIP_GAP,
         }
     }
 }
@@ -312,6 +330,8 @@ pub struct LpSolution {
     pub objective: f64,
     /// Simplex plus interior-point iterations.
     pub iterations: i64,
+    /// A mixed-integer program: the relative gap reached.
+    pub mip_gap: Option<f64>,
     /// Time to hand the LP to the solver (translation and model set-up).
     pub handover: Time,
     /// Time the solver took.
@@ -326,6 +346,12 @@ pub fn solve_lp(
     o: &OptimizeOptions,
     solver: Solver,
 ) -> Result<LpSolution, OptimizeError> {
+    if lp.is_mip() && solver != Solver::Highs {
+        return Err(OptimizeError::NeedsMip {
+            field: "the program".into(),
+            reason: format!("and {solver} solves only linear programs"),
+        });
+    }
     match solver {
         Solver::Clarabel => clarabel_model::solve(lp, o),
         #[cfg(feature = "highs")]
@@ -350,6 +376,23 @@ pub fn optimize_with(
     solver: Solver,
 ) -> Result<Solution, OptimizeError> {
     p.validate()?;
+    if let Some(i) = p.turbines.iter().position(|t| t.commitment.is_integer()) {
+        let reason = if !Solver::Highs.is_available() {
+            "and this build has no HiGHS; rebuild with `--features highs` (needs cmake and \
+             libclang-dev), or set the fleet's commitment to `linear`"
+                .to_string()
+        } else if solver != Solver::Highs {
+            format!("and {solver} solves only linear programs; use the solver `highs`")
+        } else {
+            String::new()
+        };
+        if !reason.is_empty() {
+            return Err(OptimizeError::NeedsMip {
+                field: format!("turbines[{i}].commitment"),
+                reason,
+            });
+        }
+    }
     let t0 = Instant::now();
     let (lp, layout) = formulate::formulate(p);
     let formulate = t0.elapsed().as_secs_f64();
@@ -361,6 +404,7 @@ pub fn optimize_with(
         build: Time::from_s(formulate) + solved.handover,
         solve: solved.solve,
         iterations: solved.iterations,
+        mip_gap: solved.mip_gap,
     };
     Ok(solution::extract(
         p,

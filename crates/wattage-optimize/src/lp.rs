@@ -32,6 +32,8 @@ pub struct LinearProgram {
     pub value: Vec<f64>,
     /// A constant added to the objective.
     pub offset: f64,
+    /// Columns that must take integer values, in increasing order (empty: a linear program).
+    pub integer: Vec<Col>,
 }
 
 impl LinearProgram {
@@ -42,6 +44,10 @@ impl LinearProgram {
     /// Number of rows.
     pub fn rows(&self) -> usize {
         self.row_lower.len()
+    }
+    /// True when some column must be integer (a mixed-integer program).
+    pub fn is_mip(&self) -> bool {
+        !self.integer.is_empty()
     }
     /// Number of non-zeros of the matrix.
     pub fn nnz(&self) -> usize {
@@ -102,6 +108,11 @@ impl LpBuilder {
         self.lp.col_lower.resize(first + n, lower);
         self.lp.col_upper.resize(first + n, upper);
         first
+    }
+
+    /// Marks columns `first..first + n` as integer.
+    pub fn integer(&mut self, first: Col, n: usize) {
+        self.lp.integer.extend(first..first + n);
     }
 
     /// Sets the objective coefficient of a column.
@@ -190,6 +201,8 @@ impl LpBuilder {
             value[p] = self.vals_t[k];
             next[c] += 1;
         }
+        lp.integer.sort_unstable();
+        lp.integer.dedup();
         lp.col_start = start;
         lp.index = index;
         lp.value = value;

@@ -146,6 +146,42 @@ pub struct TurbineSpec {
     pub startup_cost_usd_per_mw: f64,
     /// Emissions per MWh of electricity.
     pub carbon_intensity: CarbonIntensity,
+    /// One continuous committed capacity (the default, a linear program) or whole units (a
+    /// mixed-integer program, HiGHS only).
+    #[serde(default)]
+    pub commitment: Commitment,
+}
+
+/// How a turbine fleet is committed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Commitment {
+    /// The committed capacity is a continuous variable between zero and the rating (the
+    /// linear relaxation of unit commitment): start-up costs are per MW started and the
+    /// minimum stable load applies to the committed capacity.
+    #[default]
+    Linear,
+    /// Whole units: an integer number of units online in each step, each producing between
+    /// its minimum stable load and its rating, started and shut down at a cost per unit, and
+    /// kept on (off) for at least the minimum up (down) time. Needs HiGHS's MIP solver.
+    Integer {
+        /// Rating of one unit; the fleet has `floor(rating / unit)` units.
+        unit: Power,
+        /// A unit started stays on at least this long (rounded up to whole steps).
+        min_up: Time,
+        /// A unit shut down stays off at least this long (rounded up to whole steps).
+        min_down: Time,
+        /// Cost of shutting one unit down, US dollars per MW of unit rating (the start-up
+        /// cost is the fleet's `startup_cost_usd_per_mw`, per MW of unit rating too).
+        shutdown_cost_usd_per_mw: f64,
+    },
+}
+
+impl Commitment {
+    /// True for [`Commitment::Integer`].
+    pub fn is_integer(&self) -> bool {
+        matches!(self, Commitment::Integer { .. })
+    }
 }
 
 /// What the battery's state of charge must be at the end of the horizon.
@@ -338,6 +374,33 @@ impl SiteProblem {
                 tb.startup_cost_usd_per_mw,
             )?;
             check_nonneg(&format!("{f}.carbon_intensity"), tb.carbon_intensity.base())?;
+            if let Commitment::Integer {
+                unit,
+                min_up,
+                min_down,
+                shutdown_cost_usd_per_mw,
+            } = tb.commitment
+            {
+                check_nonneg(&format!("{f}.commitment.unit_mw"), unit.mw())?;
+                if unit.mw() <= 0.0 {
+                    return Err(OptimizeError::invalid(
+                        format!("{f}.commitment.unit_mw"),
+                        "must be positive",
+                    ));
+                }
+                if tb.capacity.max.mw() / unit.mw() > 1e6 {
+                    return Err(OptimizeError::invalid(
+                        format!("{f}.commitment.unit_mw"),
+                        "makes more than a million units of the fleet's largest rating",
+                    ));
+                }
+                check_nonneg(&format!("{f}.commitment.min_up_h"), min_up.h())?;
+                check_nonneg(&format!("{f}.commitment.min_down_h"), min_down.h())?;
+                check_nonneg(
+                    &format!("{f}.commitment.shutdown_cost_usd_per_mw"),
+                    shutdown_cost_usd_per_mw,
+                )?;
+            }
         }
         for (i, b) in self.batteries.iter().enumerate() {
             let f = format!("batteries[{i}]");

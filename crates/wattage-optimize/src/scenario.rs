@@ -12,14 +12,15 @@ use serde::Deserialize;
 use wattage_site::Scenario;
 use wattage_site::eval::Design;
 use wattage_site::scenario::{
-    Carbon, DemandCharge, Grid, InferenceLoad, InferenceShape, Profile, Series, SolarSource, Tariff,
+    Carbon, DemandCharge, Grid, InferenceLoad, InferenceShape, Profile, Series, SolarSource,
+    Tariff, TurbineCommitment,
 };
 use wattage_site::sim::{Kpis, RunOptions, Simulator};
 use wattage_units::{CarbonIntensity, Energy, EnergyPrice, Power, Time, Usd};
 
 use crate::problem::{
-    BatterySpec, EnergyCapacity, GridSpec, MinerSpec, PowerCapacity, SiteProblem, SocEnd,
-    SolarSpec, TurbineSpec,
+    BatterySpec, Commitment, EnergyCapacity, GridSpec, MinerSpec, PowerCapacity, SiteProblem,
+    SocEnd, SolarSpec, TurbineSpec,
 };
 use crate::{OptimizeError, Solution};
 
@@ -406,6 +407,15 @@ impl SiteProblem {
                 vom_usd_per_mwh: tg.variable_om.usd_per_mwh(),
                 startup_cost_usd_per_mw: per_unit(tg.start_cost.usd()),
                 carbon_intensity: tg.co2_per_mwh,
+                commitment: match tg.commitment {
+                    TurbineCommitment::Linear => Commitment::Linear,
+                    TurbineCommitment::Integer => Commitment::Integer {
+                        unit: tg.unit,
+                        min_up: tg.min_up,
+                        min_down: tg.min_down,
+                        shutdown_cost_usd_per_mw: per_unit(tg.shutdown_cost.usd()),
+                    },
+                },
             });
         }
 

@@ -3,7 +3,7 @@
 use wattage_units::{Co2e, Energy, EnergyPrice, Power, Time, Usd};
 
 use crate::formulate::{Layout, month_of};
-use crate::problem::{HOURS_PER_MONTH, HOURS_PER_YEAR, SiteProblem, at};
+use crate::problem::{Commitment, HOURS_PER_MONTH, HOURS_PER_YEAR, SiteProblem, at};
 
 /// Optimal ratings of every asset (fixed ones are reported as given).
 #[derive(Clone, Debug, PartialEq)]
@@ -66,7 +66,7 @@ pub struct CostBreakdown {
     pub fuel: Usd,
     /// Turbine variable operation and maintenance.
     pub turbine_vom: Usd,
-    /// Turbine start-ups.
+    /// Turbine start-ups, and shut-downs of fleets committed in whole units.
     pub startup: Usd,
     /// Grid energy bought.
     pub grid_energy: Usd,
@@ -117,8 +117,13 @@ pub struct SolveStats {
     pub build: Time,
     /// Time the solver took.
     pub solve: Time,
-    /// Simplex plus interior-point iterations.
+    /// Simplex plus interior-point iterations (for a mixed-integer program, HiGHS's simplex
+    /// iterations over the whole branch and bound).
     pub iterations: i64,
+    /// A mixed-integer program (integer unit commitment): the relative gap between the
+    /// solution and the best bound when HiGHS stopped (at most the gap asked for, unless the
+    /// time limit came first); `None` for a linear program.
+    pub mip_gap: Option<f64>,
 }
 
 /// The optimum.
@@ -213,15 +218,30 @@ pub(crate) fn extract(
         let output = series(tc.output);
         // Without a commitment column nothing depends on it: the fleet commits what it runs,
         // or, when a reserve is held, its whole rating (all of it counts as reserve).
-        let committed = match tc.committed {
-            Some(u) => series(u),
-            None if p.reserve.mw() > 0.0 => vec![cap; n],
-            None => output.clone(),
+        let committed = match (&tc.units, tc.committed) {
+            (Some(u), _) => series(u.online).iter().map(|k| k * u.unit_mw).collect(),
+            (None, Some(u)) => series(u),
+            (None, None) if p.reserve.mw() > 0.0 => vec![cap; n],
+            (None, None) => output.clone(),
         };
-        let started = match tc.startup {
-            Some(s) => series(s),
+        // Whole units: starts and stops counted in units, reported in MW of unit rating.
+        let unit_mw = tc.units.as_ref().map_or(1.0, |u| u.unit_mw);
+        let started: Vec<f64> = match tc.startup {
+            Some(s) => series(s).iter().map(|k| k * unit_mw).collect(),
             None => vec![0.0; n],
         };
+        if let (
+            Some(u),
+            Commitment::Integer {
+                shutdown_cost_usd_per_mw,
+                ..
+            },
+        ) = (&tc.units, tb.commitment)
+            && let Some(d) = u.shutdown
+        {
+            let stopped_mw: f64 = series(d).iter().sum::<f64>() * unit_mw;
+            costs.startup += Usd::from_base(stopped_mw * shutdown_cost_usd_per_mw);
+        }
         let energy: f64 = output.iter().sum::<f64>() * dt;
         costs.fuel +=
             Usd::from_base(energy * tb.heat_rate_mmbtu_per_mwh * tb.fuel_price_usd_per_mmbtu);

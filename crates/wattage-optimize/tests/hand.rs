@@ -3,7 +3,7 @@
 
 use approx::assert_abs_diff_eq;
 use wattage_optimize::{
-    BatterySpec, CostBreakdown, EnergyCapacity, GridSpec, MinerSpec, OptimizeError,
+    BatterySpec, Commitment, CostBreakdown, EnergyCapacity, GridSpec, MinerSpec, OptimizeError,
     OptimizeOptions, PowerCapacity, SiteProblem, SocEnd, Solution, TurbineSpec, available_solvers,
     optimize, optimize_with,
 };
@@ -43,6 +43,7 @@ fn turbine(name: &str, cap_mw: f64, usd_per_mwh: f64) -> TurbineSpec {
         vom_usd_per_mwh: 0.0,
         startup_cost_usd_per_mw: 0.0,
         carbon_intensity: CarbonIntensity::from_g_per_kwh(400.0),
+        commitment: Commitment::Linear,
     }
 }
 

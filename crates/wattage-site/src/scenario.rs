@@ -386,6 +386,10 @@ pub mod raw {
         pub variable_om_usd_per_mwh: Option<f64>,
         pub forced_outage_rate: Option<f64>,
         pub mttr_h: Option<f64>,
+        pub commitment: Option<String>,
+        pub min_up_h: Option<f64>,
+        pub min_down_h: Option<f64>,
+        pub shutdown_cost_usd: Option<f64>,
     }
 
     #[derive(Debug, Clone, Deserialize, Default)]
@@ -800,6 +804,26 @@ pub struct TurbineGroup {
     pub forced_outage_rate: f64,
     /// Mean time to repair.
     pub mttr: Time,
+    /// How the optimizer commits the units: one continuous capacity or whole units.
+    pub commitment: TurbineCommitment,
+    /// A unit started stays on at least this long (integer commitment only).
+    pub min_up: Time,
+    /// A unit shut down stays off at least this long (integer commitment only).
+    pub min_down: Time,
+    /// Cost of one shut-down (integer commitment only).
+    pub shutdown_cost: Usd,
+}
+
+/// How the optimizer commits a turbine group (the rule-based simulator always runs whole
+/// units).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TurbineCommitment {
+    /// One continuous committed capacity: the linear relaxation, solved by either solver.
+    #[default]
+    Linear,
+    /// Whole units online, with minimum up and down times and start-up and shut-down costs
+    /// per unit: a mixed-integer program, solved by HiGHS.
+    Integer,
 }
 
 impl TurbineGroup {
@@ -1381,6 +1405,27 @@ fn convert(r: &raw::RawScenario) -> VResult<Scenario> {
         if !(0.0..1.0).contains(&forced) {
             return bad(p("forced_outage_rate"), "must be in [0, 1)");
         }
+        let commitment = match t.commitment.as_deref().unwrap_or("linear") {
+            "linear" => TurbineCommitment::Linear,
+            "integer" => TurbineCommitment::Integer,
+            other => {
+                return bad(
+                    p("commitment"),
+                    format!("is `{other}`; expected `linear` or `integer`"),
+                );
+            }
+        };
+        if commitment == TurbineCommitment::Linear {
+            for (k, v) in [
+                ("min_up_h", t.min_up_h),
+                ("min_down_h", t.min_down_h),
+                ("shutdown_cost_usd", t.shutdown_cost_usd),
+            ] {
+                if v.is_some() {
+                    return bad(p(k), "applies only with `commitment = \"integer\"`");
+                }
+            }
+        }
         turbines.push(TurbineGroup {
             name: t.name.clone().unwrap_or_else(|| format!("turbines-{i}")),
             count: t.count,
@@ -1412,6 +1457,13 @@ fn convert(r: &raw::RawScenario) -> VResult<Scenario> {
             )?),
             forced_outage_rate: forced,
             mttr: Time::from_h(positive(&p("mttr_h"), t.mttr_h.unwrap_or(24.0))?),
+            commitment,
+            min_up: Time::from_h(non_negative(&p("min_up_h"), t.min_up_h.unwrap_or(0.0))?),
+            min_down: Time::from_h(non_negative(&p("min_down_h"), t.min_down_h.unwrap_or(0.0))?),
+            shutdown_cost: Usd::new(non_negative(
+                &p("shutdown_cost_usd"),
+                t.shutdown_cost_usd.unwrap_or(0.0),
+            )?),
         });
     }
 
@@ -1778,6 +1830,33 @@ mod tests {
         let e = parse_scenario(&text).unwrap_err();
         assert_eq!(e.field, "batteries[0].soc_min");
         assert_eq!(e.line, 15);
+    }
+
+    #[test]
+    fn turbine_commitment_is_linear_or_integer() {
+        let gt = "\n[[turbines]]\ncount = 2\nunit_mw = 10\nramp_mw_per_min = 1\nheat_rate_mmbtu_per_mwh = 10\nfuel_usd_per_mmbtu = 3\n";
+        let sc = parse_scenario(&format!("{BASE}{gt}")).unwrap();
+        assert_eq!(sc.turbines[0].commitment, TurbineCommitment::Linear);
+        let sc = parse_scenario(&format!(
+            "{BASE}{gt}commitment = \"integer\"\nmin_up_h = 2\nmin_down_h = 1.5\nshutdown_cost_usd = 300\n"
+        ))
+        .unwrap();
+        let t = &sc.turbines[0];
+        assert_eq!(t.commitment, TurbineCommitment::Integer);
+        assert_eq!((t.min_up.h(), t.min_down.h()), (2.0, 1.5));
+        assert_eq!(t.shutdown_cost.usd(), 300.0);
+
+        let e = parse_scenario(&format!("{BASE}{gt}commitment = \"binary\"\n")).unwrap_err();
+        assert_eq!(e.field, "turbines[0].commitment", "{e}");
+        assert!(e.message.contains("`linear` or `integer`"), "{e}");
+        let e = parse_scenario(&format!("{BASE}{gt}min_up_h = 2\n")).unwrap_err();
+        assert_eq!(e.field, "turbines[0].min_up_h", "{e}");
+        assert!(e.message.contains("commitment = \"integer\""), "{e}");
+        let e = parse_scenario(&format!(
+            "{BASE}{gt}commitment = \"integer\"\nmin_down_h = -1\n"
+        ))
+        .unwrap_err();
+        assert_eq!(e.field, "turbines[0].min_down_h", "{e}");
     }
 
     #[test]

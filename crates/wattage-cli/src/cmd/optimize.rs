@@ -40,6 +40,10 @@ pub struct Args {
     /// feature) [default: highs when built in, else clarabel]
     #[arg(long)]
     pub solver: Option<String>,
+    /// Relative gap at which HiGHS stops the mixed-integer program of turbines with
+    /// `commitment = "integer"` [default: 1e-4]
+    #[arg(long, value_name = "GAP")]
+    pub mip_gap: Option<f64>,
     /// Print JSON on stdout
     #[arg(long)]
     pub json: bool,
@@ -115,6 +119,9 @@ fn print_text(sm: &OptimizeSummary) {
         "  LP {} cols x {} rows, {} non-zeros; build {:.3} s, solve {:.3} s ({}, {} iterations)",
         sm.lp_cols, sm.lp_rows, sm.lp_nnz, sm.build_s, sm.solve_s, sm.solver, sm.solver_iterations
     ));
+    if let Some(g) = sm.mip_gap {
+        out(format!("  integer unit commitment: gap reached {g:.2e}"));
+    }
     if let Some(r) = &sm.rule_based {
         out(format!(
             "rule-based dispatch of this design at {} s steps: {} ({:+.2}% vs the LP)",
@@ -150,6 +157,7 @@ impl Args {
                 MethodArg::Simplex => "simplex".into(),
             },
             solver: self.solver.clone(),
+            mip_gap: self.mip_gap,
         }
     }
 }
