@@ -83,7 +83,23 @@
 //! The optimum is the same LP's (a bound and a one-variable row are the same constraint); the
 //! balance rows, whose duals are the prices, are untouched.
 //!
-//! Assumptions: a fleet of turbines is one continuous committed capacity (no integer units);
+//! **Integer unit commitment.** A fleet with [`Commitment::Integer`] replaces `u` by `U n_t`
+//! with `n_t` the (integer) number of units of rating `U` online, `n_t <= K / U`:
+//!
+//! ```text
+//! min_g U n_t <= p_t <= U n_t,   s_t - d_t = n_t - n_t-1 (cyclic),     s, d >= 0
+//! sum_{k < UT} s_t-k <= n_t,     sum_{k < DT} d_t-k <= K / U - n_t      minimum up / down
+//! cost  + start_g U s_t + stop_g U d_t;   reserve  U n_t - p_t
+//! ```
+//!
+//! (`UT`, `DT`: the minimum up and down times in whole steps; `s`, `d` exist only when
+//! something depends on them). It is a mixed-integer program: HiGHS's branch and cut stops at
+//! [`OptimizeOptions::mip_gap`] (or its time limit, keeping the best solution), and
+//! [`SolveStats::mip_gap`] reports the gap reached. A MIP has no duals, so the prices are those
+//! of the committed dispatch: the LP with every `n_t` fixed at its optimum, solved again.
+//! Without HiGHS, or with Clarabel asked for, it is [`OptimizeError::NeedsMip`].
+//!
+//! Assumptions: a linear fleet of turbines is one continuous committed capacity;
 //! billing months are twelfths of a year; the reserve is held for one step; running miners
 //! count as reserve because they curtail within seconds.
 //!

@@ -100,7 +100,11 @@ mod with_highs {
         p.turbines = vec![units(1.0, 100.0, 50.0, 0.0, 0.5, 3.0)];
         let s = solve(&p);
         assert_abs_diff_eq!(s.objective.usd(), 26_500.0, epsilon = 1e-6);
-        let out: Vec<f64> = s.dispatch.turbines[0].output.iter().map(|v| v.mw()).collect();
+        let out: Vec<f64> = s.dispatch.turbines[0]
+            .output
+            .iter()
+            .map(|v| v.mw())
+            .collect();
         let want = [100.0, 100.0, 50.0, 100.0, 0.0, 0.0, 0.0, 0.0];
         for (t, (o, w)) in out.iter().zip(want).enumerate() {
             assert_abs_diff_eq!(*o, w, epsilon = 1e-6);
