@@ -5,10 +5,9 @@
 //! 1e-7 feasibility tolerances times these magnitudes.
 
 use wattage_optimize::{
-    BatterySpec, Commitment, EnergyCapacity, GridSpec, OptimizeError, OptimizeOptions,
-    PowerCapacity, SiteProblem, SocEnd, Solver, TurbineSpec, optimize_with,
+    Commitment, OptimizeOptions, PowerCapacity, SiteProblem, Solver, TurbineSpec, optimize_with,
 };
-use wattage_units::{CarbonIntensity, Energy, EnergyPrice, Power, Time};
+use wattage_units::{CarbonIntensity, Power, Time};
 
 fn mw(v: f64) -> Power {
     Power::from_mw(v)
@@ -47,6 +46,7 @@ fn units(
     }
 }
 
+#[cfg(feature = "highs")]
 fn linear(mut t: TurbineSpec) -> TurbineSpec {
     t.commitment = Commitment::Linear;
     t
@@ -63,6 +63,8 @@ fn exact() -> OptimizeOptions {
 mod with_highs {
     use super::*;
     use approx::assert_abs_diff_eq;
+    use wattage_optimize::{BatterySpec, EnergyCapacity, GridSpec, OptimizeError, SocEnd};
+    use wattage_units::{Energy, EnergyPrice};
 
     fn solve(p: &SiteProblem) -> wattage_optimize::Solution {
         optimize_with(p, &exact(), Solver::Highs).expect("optimum")
