@@ -195,9 +195,7 @@ fn range_error_in_the_second_service_points_at_its_line() {
     assert!(first < line);
     let err = run_err(&scenario, &dir.join("out"));
     assert!(
-        err.contains(&format!(
-            "run.toml:{line}:13: field `service[1].peak_hour`"
-        )),
+        err.contains(&format!("run.toml:{line}:13: field `service[1].peak_hour`")),
         "{err}"
     );
     assert!(
