@@ -112,6 +112,61 @@ pub struct BatteryCols {
     pub soc: Col,
 }
 
+/// How a problem over representative periods (typical days) stands for a longer horizon: the
+/// problem's steps are `weight.len()` periods of `len` steps, one after the other, and period
+/// `i` stands for `weight[i]` periods of the horizon ([`crate::periods::TypicalDays`]).
+///
+/// Operating costs and emissions of a step count `weight` times; every inter-temporal
+/// constraint (battery state of charge, turbine commitment and start-ups, minimum up and down
+/// times, ramps) wraps around within each period, which is cyclic; capital is charged for the
+/// whole horizon; and a billing month's peak import is at least the import of every step that
+/// stands for one of its steps.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Periods {
+    /// Steps in one period.
+    pub len: usize,
+    /// Periods of the horizon each one stands for.
+    pub weight: Vec<f64>,
+    /// For each step of the problem, the billing months (of the horizon) of the steps it
+    /// stands for.
+    pub months: Vec<Vec<usize>>,
+    /// Steps of the horizon.
+    pub full_steps: usize,
+}
+
+/// The steps of a problem: a weight for each and how they wrap around (the whole horizon, or
+/// each representative period, is cyclic).
+struct Steps<'a> {
+    /// Number of steps.
+    n: usize,
+    /// Length of a cyclic block: the horizon or one period.
+    len: usize,
+    periods: Option<&'a Periods>,
+}
+
+impl Steps<'_> {
+    /// How many steps of the horizon step `t` stands for.
+    fn w(&self, t: usize) -> f64 {
+        self.periods.map_or(1.0, |q| q.weight[t / q.len])
+    }
+    /// The step `k` (at most `len`) before `t`, wrapping around within `t`'s block.
+    fn back(&self, t: usize, k: usize) -> usize {
+        let s = t - t % self.len;
+        s + (t - s + self.len - k % self.len) % self.len
+    }
+}
+
+/// `n` columns, one per step, costing `cost` times the step's weight.
+fn step_cols(b: &mut LpBuilder, st: &Steps, n: usize, cost: f64, lo: f64, hi: f64) -> Col {
+    let c = b.cols(n, cost, lo, hi);
+    if st.periods.is_some() && cost != 0.0 {
+        for t in 0..n {
+            b.set_cost(c + t, cost * st.w(t));
+        }
+    }
+    c
+}
+
 /// Month index of step `t` and the number of (possibly partial) billing months.
 pub(crate) fn month_of(t: usize, dt_h: f64) -> usize {
     ((t as f64 * dt_h) / HOURS_PER_MONTH + 1e-9).floor() as usize
@@ -201,8 +256,8 @@ fn integer_units(
     tb: &TurbineSpec,
     cap: Rating,
     output: Col,
-    n: usize,
     dt: f64,
+    st: &Steps,
     reserve_rows: Option<Row>,
 ) -> Option<(UnitCols, Option<Col>)> {
     let Commitment::Integer {
@@ -215,15 +270,18 @@ fn integer_units(
         return None;
     };
     let u = unit.mw();
+    let n = st.n;
     // Steps a unit must stay on (off) after a start (shut-down); 1 is no constraint.
-    let steps = |h: f64| ((h / dt - 1e-9).ceil().max(1.0) as usize).min(n);
+    let steps = |h: f64| ((h / dt - 1e-9).ceil().max(1.0) as usize).min(st.len);
     let (up, down) = (steps(min_up.h()), steps(min_down.h()));
     let online = bd.b.cols(n, 0.0, 0.0, INF);
     bd.b.integer(online, n);
     let start_cost = tb.startup_cost_usd_per_mw * u;
     let stop_cost = shutdown_cost_usd_per_mw * u;
-    let startup = (start_cost > 0.0 || up > 1).then(|| bd.b.cols(n, start_cost, 0.0, INF));
-    let shutdown = (stop_cost > 0.0 || down > 1).then(|| bd.b.cols(n, stop_cost, 0.0, INF));
+    let startup =
+        (start_cost > 0.0 || up > 1).then(|| step_cols(&mut bd.b, st, n, start_cost, 0.0, INF));
+    let shutdown =
+        (stop_cost > 0.0 || down > 1).then(|| step_cols(&mut bd.b, st, n, stop_cost, 0.0, INF));
     for t in 0..n {
         let (pt, nt) = (output + t, online + t);
         // U n_t <= K: a whole number of units when the rating is fixed.
@@ -241,7 +299,7 @@ fn integer_units(
             bd.b.entry(r0 + t, nt, u);
             bd.b.entry(r0 + t, pt, -1.0);
         }
-        let prev = online + (t + n - 1) % n;
+        let prev = online + st.back(t, 1);
         let mut terms: Vec<(Col, f64)> = Vec::with_capacity(4);
         if prev != nt {
             terms.extend([(nt, -1.0), (prev, 1.0)]);
@@ -262,7 +320,7 @@ fn integer_units(
             (None, None) => {}
         }
         if let (Some(s), true) = (startup, up > 1) {
-            let mut terms: Vec<(Col, f64)> = (0..up).map(|k| (s + (t + n - k) % n, 1.0)).collect();
+            let mut terms: Vec<(Col, f64)> = (0..up).map(|k| (s + st.back(t, k), 1.0)).collect();
             terms.push((nt, -1.0));
             bd.b.row(-INF, 0.0, &terms);
         }
@@ -272,8 +330,7 @@ fn integer_units(
                 Rating::Fixed(k) => Rating::Fixed((k / u + 1e-9).floor() * u),
                 c => c,
             };
-            let mut terms: Vec<(Col, f64)> =
-                (0..down).map(|k| (d + (t + n - k) % n, 1.0)).collect();
+            let mut terms: Vec<(Col, f64)> = (0..down).map(|k| (d + st.back(t, k), 1.0)).collect();
             terms.push((nt, 1.0));
             bd.row(-INF, 0.0, &terms, &[(cap, -1.0 / u)]);
         }
@@ -291,9 +348,21 @@ fn integer_units(
 /// Formulates the problem. Variables are in MW (power), MWh (energy) and US dollars
 /// (objective); the problem must have been validated.
 pub fn formulate(p: &SiteProblem) -> (LinearProgram, Layout) {
+    formulate_periods(p, None)
+}
+
+/// [`formulate`], or with `periods`, the problem's steps as representative periods standing
+/// for a longer horizon ([`Periods`]; its lengths must match the problem's steps).
+pub fn formulate_periods(p: &SiteProblem, periods: Option<&Periods>) -> (LinearProgram, Layout) {
     let n = p.steps();
     let dt = p.step.h();
-    let year_frac = n as f64 * dt / HOURS_PER_YEAR;
+    let st = Steps {
+        n,
+        len: periods.map_or(n, |q| q.len),
+        periods,
+    };
+    let full_steps = periods.map_or(n, |q| q.full_steps);
+    let year_frac = full_steps as f64 * dt / HOURS_PER_YEAR;
     let per_step_cols =
         3 + 3 * p.turbines.len() + 4 * p.batteries.len() + p.solar.len() + p.miners.len();
     let mut bd = Builder {
@@ -346,7 +415,7 @@ pub fn formulate(p: &SiteProblem) -> (LinearProgram, Layout) {
             let ci = g_per_mw_step(at(&g.carbon_intensity, t).base());
             bd.b.set_cost(
                 import + t,
-                at(&g.price, t).base() * dt + carbon_usd_per_g * ci,
+                (at(&g.price, t).base() * dt + carbon_usd_per_g * ci) * st.w(t),
             );
             bd.b.entry(lay.balance + t, import + t, 1.0);
             bd.at_most(import + t, 1.0, cap);
@@ -356,7 +425,7 @@ pub fn formulate(p: &SiteProblem) -> (LinearProgram, Layout) {
                 bd.b.entry(r0 + t, import + t, -1.0);
             }
             if let Some(r) = carbon_row {
-                bd.b.entry(r, import + t, ci);
+                bd.b.entry(r, import + t, ci * st.w(t));
             }
         }
         let export = if g.export_cap.mw() > 0.0 {
@@ -364,7 +433,7 @@ pub fn formulate(p: &SiteProblem) -> (LinearProgram, Layout) {
             for t in 0..n {
                 bd.b.set_cost(
                     export + t,
-                    -at(&g.price, t).base() * g.export_price_fraction * dt,
+                    -at(&g.price, t).base() * g.export_price_fraction * dt * st.w(t),
                 );
                 bd.b.entry(lay.balance + t, export + t, -1.0);
             }
@@ -373,21 +442,21 @@ pub fn formulate(p: &SiteProblem) -> (LinearProgram, Layout) {
             None
         };
         let peaks = if g.demand_charge_usd_per_kw_month > 0.0 {
-            let months = month_of(n - 1, dt) + 1;
+            let months = month_of(full_steps - 1, dt) + 1;
             let first = bd.b.cols(months, 0.0, 0.0, INF);
             for m in 0..months {
                 let start_h = m as f64 * HOURS_PER_MONTH;
-                let hours = (n as f64 * dt - start_h).min(HOURS_PER_MONTH);
+                let hours = (full_steps as f64 * dt - start_h).min(HOURS_PER_MONTH);
                 let usd_per_mw =
                     g.demand_charge_usd_per_kw_month * 1000.0 * hours / HOURS_PER_MONTH;
                 bd.b.set_cost(first + m, usd_per_mw);
             }
             for t in 0..n {
-                bd.b.row(
-                    -INF,
-                    0.0,
-                    &[(import + t, 1.0), (first + month_of(t, dt), -1.0)],
-                );
+                let own = [month_of(t, dt)];
+                let months = periods.map_or(&own[..], |q| &q.months[t][..]);
+                for &m in months {
+                    bd.b.row(-INF, 0.0, &[(import + t, 1.0), (first + m, -1.0)]);
+                }
             }
             Some((first, months))
         } else {
@@ -413,18 +482,23 @@ pub fn formulate(p: &SiteProblem) -> (LinearProgram, Layout) {
         let energy_cost =
             (tb.heat_rate_mmbtu_per_mwh * tb.fuel_price_usd_per_mmbtu + tb.vom_usd_per_mwh) * dt
                 + carbon_usd_per_g * ci;
-        let output = bd.b.cols(n, energy_cost, 0.0, INF);
+        let output = step_cols(&mut bd.b, &st, n, energy_cost, 0.0, INF);
         // Without a minimum stable load or a start-up cost, committing capacity costs nothing
         // and constrains nothing: every step may commit the whole rating, so the output is
         // bounded by the rating and the reserve counts the rating less the output.
         let needs_commitment = tb.min_stable_fraction > 0.0 || tb.startup_cost_usd_per_mw > 0.0;
-        let units = integer_units(&mut bd, tb, cap, output, n, dt, reserve_rows);
+        let units = integer_units(&mut bd, tb, cap, output, dt, &st, reserve_rows);
         let committed = (units.is_none() && needs_commitment).then(|| bd.b.cols(n, 0.0, 0.0, INF));
         let startup = match (&units, committed) {
             (Some((_, s)), _) => *s,
-            (None, Some(_)) if tb.startup_cost_usd_per_mw > 0.0 => {
-                Some(bd.b.cols(n, tb.startup_cost_usd_per_mw, 0.0, INF))
-            }
+            (None, Some(_)) if tb.startup_cost_usd_per_mw > 0.0 => Some(step_cols(
+                &mut bd.b,
+                &st,
+                n,
+                tb.startup_cost_usd_per_mw,
+                0.0,
+                INF,
+            )),
             _ => None,
         };
         let units = units.map(|(u, _)| u);
@@ -447,7 +521,7 @@ pub fn formulate(p: &SiteProblem) -> (LinearProgram, Layout) {
                     if let Some(s) = startup {
                         // Cyclic: the commitment before the first step is the one after the
                         // last.
-                        let prev = u + (t + n - 1) % n;
+                        let prev = u + st.back(t, 1);
                         if prev != ut {
                             bd.b.row(0.0, INF, &[(s + t, 1.0), (ut, -1.0), (prev, 1.0)]);
                         }
@@ -467,13 +541,16 @@ pub fn formulate(p: &SiteProblem) -> (LinearProgram, Layout) {
                     }
                 }
             }
-            if let (Some(r), true) = (ramp, t > 0) {
-                let prev = output + t - 1;
+            // Within a representative period the ramp wraps around too (the period is
+            // cyclic); over the whole horizon it does not.
+            let ramped = if periods.is_some() { st.len > 1 } else { t > 0 };
+            if let (Some(r), true) = (ramp, ramped) {
+                let prev = output + st.back(t, 1);
                 bd.row(-INF, 0.0, &[(pt, 1.0), (prev, -1.0)], &[(cap, -r)]);
                 bd.row(-INF, 0.0, &[(prev, 1.0), (pt, -1.0)], &[(cap, -r)]);
             }
             if let Some(r) = carbon_row {
-                bd.b.entry(r, pt, ci);
+                bd.b.entry(r, pt, ci * st.w(t));
             }
         }
         lay.turbines.push(TurbineCols {
@@ -501,7 +578,7 @@ pub fn formulate(p: &SiteProblem) -> (LinearProgram, Layout) {
             year_frac,
         );
         let charge = bd.b.cols(n, 0.0, 0.0, INF);
-        let discharge = bd.b.cols(n, bat.wear_cost_usd_per_mwh * dt, 0.0, INF);
+        let discharge = step_cols(&mut bd.b, &st, n, bat.wear_cost_usd_per_mwh * dt, 0.0, INF);
         let soc = bd.b.cols(n, 0.0, 0.0, INF);
         let held = reserve_rows.map(|_| bd.b.cols(n, 0.0, 0.0, INF));
         let (eta_c, eta_d) = (bat.charge_efficiency, bat.discharge_efficiency);
@@ -513,18 +590,24 @@ pub fn formulate(p: &SiteProblem) -> (LinearProgram, Layout) {
             bd.at_most(dt_col, 1.0, power);
             // e_t = e_{t-1} + eta_c c_t dt - d_t dt / eta_d
             let flow = [(et, 1.0), (ct, -eta_c * dt), (dt_col, dt / eta_d)];
-            match (t, bat.soc_end) {
+            // Representative periods are each cyclic, whatever the horizon's end condition.
+            let soc_end = if periods.is_some() {
+                SocEnd::Cyclic
+            } else {
+                bat.soc_end
+            };
+            match (t, soc_end) {
                 (
                     0,
                     SocEnd::Fixed {
                         initial_fraction, ..
                     },
                 ) => bd.row(0.0, 0.0, &flow, &[(energy, -initial_fraction)]),
-                (0, SocEnd::Cyclic) if n == 1 => {
+                (_, SocEnd::Cyclic) if st.len == 1 => {
                     bd.b.row(0.0, 0.0, &flow[1..]);
                 }
                 _ => {
-                    let prev = soc + (t + n - 1) % n;
+                    let prev = soc + st.back(t, 1);
                     bd.b.row(0.0, 0.0, &[flow[0], flow[1], flow[2], (prev, -1.0)]);
                 }
             }
@@ -550,7 +633,7 @@ pub fn formulate(p: &SiteProblem) -> (LinearProgram, Layout) {
                 bd.b.entry(r0 + t, h + t, 1.0);
             }
         }
-        if let SocEnd::Fixed { final_fraction, .. } = bat.soc_end {
+        if let (SocEnd::Fixed { final_fraction, .. }, None) = (bat.soc_end, periods) {
             bd.at_least(soc + n - 1, final_fraction, energy);
         }
         lay.batteries.push(BatteryCols {
@@ -579,7 +662,14 @@ pub fn formulate(p: &SiteProblem) -> (LinearProgram, Layout) {
     }
 
     for m in &p.miners {
-        let first = bd.b.cols(n, -m.revenue.base() * dt, 0.0, m.capacity.mw());
+        let first = step_cols(
+            &mut bd.b,
+            &st,
+            n,
+            -m.revenue.base() * dt,
+            0.0,
+            m.capacity.mw(),
+        );
         for t in 0..n {
             bd.b.entry(lay.balance + t, first + t, -1.0);
             if let Some(r0) = reserve_rows {
@@ -589,7 +679,14 @@ pub fn formulate(p: &SiteProblem) -> (LinearProgram, Layout) {
         lay.miners.push(first);
     }
 
-    lay.unserved = bd.b.cols(n, p.value_of_lost_load.base() * dt, 0.0, 0.0);
+    lay.unserved = step_cols(
+        &mut bd.b,
+        &st,
+        n,
+        p.value_of_lost_load.base() * dt,
+        0.0,
+        0.0,
+    );
     for t in 0..n {
         let u = lay.unserved + t;
         bd.b.set_upper(u, p.load[t].mw());

@@ -128,6 +128,7 @@ pub mod formulate;
 #[cfg(feature = "highs")]
 mod highs_model;
 pub mod lp;
+pub mod periods;
 mod problem;
 pub mod scenario;
 mod solution;
@@ -238,6 +239,10 @@ pub struct OptimizeOptions {
     /// Relative gap at which HiGHS stops a mixed-integer program (integer unit commitment):
     /// `(cost - bound) / cost`. Linear programs ignore it.
     pub mip_gap: f64,
+    /// Solve over this many typical days standing for the horizon instead of the whole
+    /// horizon ([`periods::TypicalDays`]; see the crate docs, *Representative periods*):
+    /// faster, approximate. `None` (the default) solves the whole horizon.
+    pub typical_days: Option<u32>,
 }
 
 /// [`OptimizeOptions::mip_gap`] by default: 1e-4, HiGHS's own default.
@@ -249,6 +254,7 @@ impl Default for OptimizeOptions {
             method: Method::Simplex,
             time_limit: None,
             mip_gap: DEFAULT_MIP_GAP,
+            typical_days: None,
         }
     }
 }
@@ -410,7 +416,18 @@ pub fn optimize_with(
         }
     }
     let t0 = Instant::now();
-    let (lp, layout) = formulate::formulate(p);
+    let typical = o
+        .typical_days
+        .map(|k| periods::TypicalDays::choose(p, k as usize))
+        .transpose()?;
+    let (lp, layout) = match &typical {
+        None => formulate::formulate(p),
+        Some(td) => {
+            let reduced = td.reduce(p);
+            let q = td.periods(p.steps(), p.step.h());
+            formulate::formulate_periods(&reduced, Some(&q))
+        }
+    };
     let formulate = t0.elapsed().as_secs_f64();
     let solved = solve_lp(&lp, o, solver)?;
     let stats = SolveStats {
@@ -429,5 +446,6 @@ pub fn optimize_with(
         &solved.row_dual,
         solved.objective,
         stats,
+        typical.as_ref(),
     ))
 }

@@ -3,6 +3,7 @@
 use wattage_units::{Co2e, Energy, EnergyPrice, Power, Time, Usd};
 
 use crate::formulate::{Layout, month_of};
+use crate::periods::TypicalDays;
 use crate::problem::{Commitment, HOURS_PER_MONTH, HOURS_PER_YEAR, SiteProblem, at};
 
 /// Optimal ratings of every asset (fixed ones are reported as given).
@@ -153,6 +154,10 @@ fn clean(v: f64) -> f64 {
 }
 
 /// Reads the schedule, ratings, prices and costs from column values `x` and balance duals.
+///
+/// With `typical`, `lay` is the LP over `typical`'s days and `p` the whole horizon: each day
+/// of the horizon takes its typical day's schedule and prices (the duals divided by the days
+/// the typical day stands for), and the costs are those of that schedule over the horizon.
 pub(crate) fn extract(
     p: &SiteProblem,
     lay: &Layout,
@@ -160,13 +165,18 @@ pub(crate) fn extract(
     row_dual: &[f64],
     objective: f64,
     stats: SolveStats,
+    typical: Option<&TypicalDays>,
 ) -> Solution {
-    let n = lay.n;
+    let n = typical.map_or(lay.n, |td| td.assignment.len() * td.steps_per_day);
     let dt = lay.dt_h;
     let year_frac = n as f64 * dt / HOURS_PER_YEAR;
+    // The LP's step that stands for step `t`, and the days it stands for.
+    let idx = |t: usize| typical.map_or(t, |td| td.reduced_step(t));
+    let weight =
+        |t: usize| typical.map_or(1.0, |td| td.weight[td.assignment[t / td.steps_per_day]]);
     // Tiny negative values from solver tolerances are clamped to zero.
     let v = |c: usize| clean(x[c]).max(0.0);
-    let series = |first: usize| -> Vec<f64> { (first..first + n).map(v).collect() };
+    let series = |first: usize| -> Vec<f64> { (0..n).map(|t| v(first + idx(t))).collect() };
     let mw = |s: Vec<f64>| -> Vec<Power> { s.into_iter().map(Power::from_mw).collect() };
     let mut costs = CostBreakdown::default();
     let mut emissions_g = 0.0;
@@ -303,7 +313,7 @@ pub(crate) fn extract(
     costs.carbon = Usd::from_base(emissions_g / 1e6 * p.carbon_price_usd_per_t);
 
     let marginal_price = (0..n)
-        .map(|t| EnergyPrice::from_base(clean(row_dual[lay.balance + t] / dt)))
+        .map(|t| EnergyPrice::from_base(clean(row_dual[lay.balance + idx(t)] / (dt * weight(t)))))
         .collect();
 
     Solution {
