@@ -99,6 +99,36 @@
 //! of the committed dispatch: the LP with every `n_t` fixed at its optimum, solved again.
 //! Without HiGHS, or with Clarabel asked for, it is [`OptimizeError::NeedsMip`].
 //!
+//! **Representative periods.** With [`OptimizeOptions::typical_days`] `= Some(k)` the LP runs
+//! over `k` typical days instead of the whole horizon ([`periods::TypicalDays`]): each day is
+//! the vector of its steps' load, grid price, grid carbon intensity and solar capacity
+//! factors, each quantity divided by its range over the horizon; k-medoids (PAM's greedy BUILD,
+//! then alternating assignment and medoid update; ties to the earlier day, so deterministic)
+//! picks `k` real days, and each stands for `w_i` days, its cluster (`sum_i w_i` = the days of
+//! the horizon). If no medoid reaches the horizon's highest load, that load's day becomes a
+//! typical day of its own (`w = 1`) and the others are clustered into `k - 1`. The LP over the
+//! typical days one after the other ([`formulate::formulate_periods`]):
+//!
+//! - every per-step cost and revenue, and each step's emissions in the carbon cap, count `w_i`
+//!   times; capital is charged for the whole horizon;
+//! - each typical day is cyclic: battery state of charge, turbine commitment and start-ups,
+//!   minimum up and down times and ramps wrap around from its last step to its first. Energy
+//!   is not carried from one day to the next, and a battery's fixed start and end states
+//!   (`SocEnd::Fixed`) are not imposed (approximation);
+//! - a billing month's peak import is at least the import of every typical-day step that stands
+//!   for one of the month's steps, so the demand charge is that of the horizon's schedule made
+//!   of the typical days (approximation: a typical day's peak stands for its days' own peaks).
+//!
+//! The [`Solution`] is over the whole horizon: each day takes its typical day's schedule and
+//! prices (the balance dual divided by `w_i dt`), and the costs are that schedule's (equal to
+//! the LP's objective). The horizon must be whole days of whole steps, `1 <= k <= days`.
+//! With `k` = the days of the horizon the LP is the horizon's, except that each day is cyclic
+//! (`tests/typical_days.rs`: exact without storage or commitment; and with them on identical
+//! days for any `k`). Measured on a year of every reference scenario with `--extend`
+//! (`examples/typical_days`), 12 typical days give the year's design to solver precision and
+//! the year's objective to +0.02 to +0.6% (the design re-evaluated over the year reaches the
+//! year's optimum to 2e-10), in 0.4% to 5% of the year's time.
+//!
 //! Assumptions: a linear fleet of turbines is one continuous committed capacity;
 //! billing months are twelfths of a year; the reserve is held for one step; running miners
 //! count as reserve because they curtail within seconds.
