@@ -19,6 +19,37 @@ pub struct Global {
     /// Do not show progress bars
     #[arg(long, global = true)]
     pub quiet: bool,
+    /// Raise every work limit of this run (simulated requests, site steps, LP columns, Monte
+    /// Carlo samples) to N, for a run you mean to be this large (see docs/limits.md)
+    #[arg(long = "max-work", global = true, value_name = "N")]
+    pub max_work: Option<u64>,
+}
+
+/// A clap value parser for a whole-number flag with a row in the engine's range table:
+/// `ranged!(u32, "serving", "max_num_seqs")`. A negative or out-of-range value is rejected with
+/// the range, not as an unknown argument.
+macro_rules! ranged {
+    ($t:ty, $job:literal, $param:literal) => {
+        |s: &str| crate::common::parse_ranged::<$t>(s, $job, $param)
+    };
+}
+pub(crate) use ranged;
+
+/// Parses a whole number and checks it against the engine's range of `param` of `job`.
+pub fn parse_ranged<T: TryFrom<u64>>(s: &str, job: &str, param: &str) -> Result<T, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| "expected a whole number".to_string())?;
+    wattage_engine::limits::check(job, param, v).map_err(|e| e.message.clone())?;
+    if v < 0.0 || v.fract() != 0.0 {
+        return Err("expected a whole number".into());
+    }
+    let n: u64 = s
+        .trim()
+        .parse()
+        .map_err(|_| "expected a whole number".to_string())?;
+    T::try_from(n).map_err(|_| "is too large".to_string())
 }
 
 impl Global {
@@ -53,7 +84,7 @@ pub struct ReplicaArgs {
     #[arg(long = "hardware", visible_alias = "hw")]
     pub hardware: Option<String>,
     /// Accelerators per replica (tensor parallel) [default: the fewest that hold the weights]
-    #[arg(long)]
+    #[arg(long, value_parser = ranged!(u32, "serving", "gpus"))]
     pub gpus: Option<u32>,
     /// Weight precision: fp32, bf16, fp16, fp8, int8, fp4, int4 [default: the model's]
     #[arg(long)]
@@ -247,5 +278,13 @@ impl wattage_engine::Progress for Bars {
                 pb.finish_and_clear();
             }
         });
+    }
+
+    fn warn(&self, text: &str) {
+        let line = format!("warning: {}", ParamStyle::Flag.rename(text));
+        match self.bar.lock().ok().as_ref().and_then(|b| b.as_ref()) {
+            Some(pb) => pb.println(line),
+            None => eprintln!("{line}"),
+        }
     }
 }

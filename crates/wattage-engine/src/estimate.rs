@@ -54,6 +54,8 @@ pub struct EstimateSpec {
     pub seed: u64,
     /// Requests per day, to scale to a fleet.
     pub requests_per_day: Option<f64>,
+    /// Raise the work limit (here: Monte Carlo samples) to this size.
+    pub max_work: Option<u64>,
 }
 
 impl Default for EstimateSpec {
@@ -74,6 +76,7 @@ impl Default for EstimateSpec {
             samples: 20_000,
             seed: 42,
             requests_per_day: None,
+            max_work: None,
         }
     }
 }
@@ -198,6 +201,9 @@ pub struct EstimateResult {
     pub monte_carlo_samples: Option<usize>,
     /// Every assumption with its value, unit and source.
     pub assumptions: Vec<AssumptionRow>,
+    /// Warnings for the user (a run above a work threshold); not serialized.
+    #[serde(skip)]
+    pub warnings: Vec<String>,
     /// The resolved inputs and the model's own result (not serialized).
     #[serde(skip)]
     pub detail: EstimateDetail,
@@ -246,6 +252,16 @@ fn parse<T: std::str::FromStr<Err = String>>(param: &str, v: &str) -> Result<T> 
 /// Resolves a spec against the catalog: preset, model, hardware, GPUs, assumptions and their
 /// distributions, the request.
 pub fn prepare(cat: &Catalog, a: &EstimateSpec) -> Result<Prepared> {
+    crate::limits::check_all(
+        "estimate",
+        &[
+            ("gpus", a.gpus.map(f64::from)),
+            ("batch", a.batch),
+            ("input_tokens", a.input_tokens),
+            ("output_tokens", a.output_tokens),
+            ("requests_per_day", a.requests_per_day),
+        ],
+    )?;
     let preset = match &a.preset {
         Some(p) => Some(presets::find(p).ok_or_else(|| {
             Error::param("preset", format!("unknown preset `{p}`")).hint(format!(
@@ -306,14 +322,6 @@ pub fn prepare(cat: &Catalog, a: &EstimateSpec) -> Result<Prepared> {
             .batch
             .unwrap_or(if method == Method::Epoch { 1.0 } else { 32.0 }),
     };
-    if let Some(n) = a.requests_per_day
-        && !(n.is_finite() && n > 0.0)
-    {
-        return Err(Error::param(
-            "requests_per_day",
-            "must be a positive number",
-        ));
-    }
     Ok(Prepared {
         deployment,
         request,
@@ -327,6 +335,14 @@ pub fn prepare(cat: &Catalog, a: &EstimateSpec) -> Result<Prepared> {
 
 /// Estimates one request (and its Monte Carlo range when `samples` > 0).
 pub fn run(cat: &Catalog, spec: &EstimateSpec) -> Result<EstimateResult> {
+    let warnings = crate::io::Warnings::default();
+    crate::limits::admit(
+        crate::limits::Work::Samples,
+        u64::try_from(spec.samples).unwrap_or(u64::MAX),
+        "`{samples}`",
+        spec.max_work,
+        &warnings,
+    )?;
     let r = prepare(cat, spec)?;
     let e = estimate(&r.deployment, &r.request, &r.assumptions, r.method, r.scope)
         .map_err(request_error)?;
@@ -355,7 +371,9 @@ pub fn run(cat: &Catalog, spec: &EstimateSpec) -> Result<EstimateResult> {
             annual_gwh: f.annual_energy.gwh(),
         }
     });
-    Ok(result(r, e, mc, fleet))
+    let mut out = result(r, e, mc, fleet);
+    out.warnings = warnings.take();
+    Ok(out)
 }
 
 fn result(
@@ -417,6 +435,7 @@ fn result(
         fleet,
         monte_carlo_samples: mc.map(|m| m.samples),
         assumptions: r.assumptions.rows(&r.region, r.method),
+        warnings: Vec::new(),
         detail: EstimateDetail {
             deployment: r.deployment,
             request: r.request,

@@ -39,6 +39,9 @@ pub trait Progress: Sync {
     fn advance(&self, _done: u64, _total: u64) {}
     /// The current stage ended.
     fn end_stage(&self) {}
+    /// A warning the user should see (a run above a work threshold); the CLI prints it on
+    /// stderr.
+    fn warn(&self, _text: &str) {}
 }
 
 /// Reports nothing.
@@ -46,6 +49,28 @@ pub trait Progress: Sync {
 pub struct Silent;
 
 impl Progress for Silent {}
+
+/// Keeps the warnings, reports nothing else (for jobs that return their warnings).
+#[derive(Debug, Default)]
+pub struct Warnings(std::sync::Mutex<Vec<String>>);
+
+impl Warnings {
+    /// The warnings so far.
+    pub fn take(&self) -> Vec<String> {
+        self.0
+            .lock()
+            .map(|mut w| std::mem::take(&mut *w))
+            .unwrap_or_default()
+    }
+}
+
+impl Progress for Warnings {
+    fn warn(&self, text: &str) {
+        if let Ok(mut w) = self.0.lock() {
+            w.push(text.to_string());
+        }
+    }
+}
 
 /// A scenario (or any input file) given as a path or as text.
 #[derive(Debug, Clone, PartialEq)]

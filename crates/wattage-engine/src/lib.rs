@@ -22,6 +22,7 @@ pub mod compare;
 pub mod error;
 pub mod estimate;
 pub mod io;
+pub mod limits;
 pub mod locate;
 pub mod optimize;
 pub mod run;

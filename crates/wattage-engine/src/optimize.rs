@@ -34,6 +34,8 @@ pub struct OptimizeSpec {
     pub check_step: Option<String>,
     /// Skip the rule-based check run.
     pub no_check: bool,
+    /// Raise the work limits (LP columns, check-run steps) to this size.
+    pub max_work: Option<u64>,
     /// HiGHS's algorithm: `simplex` or `ipm`.
     pub method: String,
     /// LP solver: `clarabel` or `highs` [default: HiGHS when this build has it, else
@@ -49,6 +51,7 @@ impl Default for OptimizeSpec {
         Self {
             expansion: None,
             extend: false,
+            max_work: None,
             step: "1h".into(),
             duration: None,
             check_step: None,
@@ -370,6 +373,53 @@ pub fn expansion(src: &dyn Sources, sc: &Scenario, a: &OptimizeSpec) -> Result<E
     }
 }
 
+/// Checks an optimization's parameters against their ranges and its size against the work
+/// limits, before anything is built: the LP's columns (steps x columns per step) and the
+/// rule-based check's steps.
+fn admit(
+    sc: &Scenario,
+    co: &ConvertOptions,
+    check_step: Option<Time>,
+    a: &OptimizeSpec,
+) -> Result<()> {
+    use crate::limits::{Work, check, count};
+    check("optimize", "step", co.step.s())?;
+    if let Some(d) = co.duration {
+        check("optimize", "duration", d.h())?;
+    }
+    if let Some(s) = check_step {
+        check("optimize", "check_step", s.s())?;
+    }
+    if let Some(g) = a.mip_gap {
+        check("optimize", "mip_gap", g)?;
+    }
+    let horizon = co.duration.unwrap_or(sc.simulation.duration);
+    let steps = count(horizon.s() / co.step.s());
+    // Per step: grid import and export and unserved energy; output and commitment of each
+    // turbine fleet; charge, discharge and state of charge of each battery; each solar
+    // plant and miner fleet.
+    let per_step =
+        3 + 2 * sc.turbines.len() + 3 * sc.batteries.len() + sc.solar.len() + sc.miners.len();
+    crate::limits::admit(
+        Work::LpColumns,
+        steps.saturating_mul(per_step as u64),
+        &format!("about {per_step} per step, x the horizon (`{{duration}}`) / `{{step}}`"),
+        a.max_work,
+        &crate::io::Silent,
+    )?;
+    if !a.no_check {
+        let step = check_step.unwrap_or(sc.simulation.step);
+        crate::limits::admit(
+            Work::SiteSteps,
+            count(horizon.s() / step.s()),
+            "the rule-based check: the horizon (`{duration}`) / `{check_step}`; `{no_check}` skips it",
+            a.max_work,
+            &crate::io::Silent,
+        )?;
+    }
+    Ok(())
+}
+
 /// Optimizes a scenario (`name` names it in errors), then checks the design second by
 /// second unless asked not to.
 pub fn run(
@@ -403,6 +453,7 @@ pub fn run(
         .as_deref()
         .map(|d| duration_param("check_step", d))
         .transpose()?;
+    admit(sc, &co, check_step, a)?;
     let p = SiteProblem::from_scenario(sc, &ex, &co).map_err(|e| match &e {
         wattage_optimize::OptimizeError::Invalid { field, message } if field == "step_s" => {
             Error::param("step", format!("{message} seconds (at most 1h)"))

@@ -89,6 +89,8 @@ pub struct ServingSpec {
     pub seed: Option<u64>,
     /// Keep one record per completed request.
     pub record_requests: bool,
+    /// Raise the work limits (simulated requests, power series points) to this size.
+    pub max_work: Option<u64>,
 }
 
 /// The `config` file: the spec's settings, plus the library's own tables.
@@ -202,10 +204,39 @@ pub struct Plan {
     pub expected_end_s: Option<f64>,
     /// Requests the run is expected to complete (for progress).
     pub expected_requests: Option<u64>,
+    /// Requests the run is expected to simulate, for the work limit (`None`: a closed loop
+    /// bounded only by its duration).
+    pub work_requests: Option<u64>,
 }
 
 /// Resolves a spec: reads its `config` file and trace through `src`, the replica from `cat`.
 pub fn prepare(cat: &Catalog, src: &dyn Sources, a: &ServingSpec) -> Result<Plan> {
+    let f64_of = |v: Option<u32>| v.map(f64::from);
+    crate::limits::check_all(
+        "serving",
+        &[
+            ("gpus", f64_of(a.gpus)),
+            ("replicas", f64_of(a.replicas)),
+            ("rate", a.rate),
+            ("duration", a.duration),
+            ("requests", a.requests.map(|n| n as f64)),
+            ("clients", f64_of(a.clients)),
+            ("input_tokens", a.input_tokens),
+            ("output_tokens", a.output_tokens),
+            ("input_cv", a.input_cv),
+            ("output_cv", a.output_cv),
+            ("arrival_cv", a.arrival_cv),
+            ("diurnal", a.diurnal),
+            ("trace_scale", a.trace_scale),
+            ("max_num_seqs", f64_of(a.max_num_seqs)),
+            ("max_batched_tokens", f64_of(a.max_batched_tokens)),
+            ("pue", a.pue),
+            ("power_resolution", a.power_resolution),
+            ("slo_ttft_ms", a.slo_ttft_ms),
+            ("slo_itl_ms", a.slo_itl_ms),
+            ("max_replicas", f64_of(a.max_replicas)),
+        ],
+    )?;
     let f: ConfigFile = match &a.config {
         Some(p) => {
             let text = read(src, p)?;
@@ -307,6 +338,7 @@ pub fn prepare(cat: &Catalog, src: &dyn Sources, a: &ServingSpec) -> Result<Plan
     let clients = a.clients.or(f.clients);
     let expected_end_s;
     let mut expected_requests = requests;
+    let work_requests;
     let workload = if let Some(path) = trace_path {
         if clients.is_some() {
             return Err(Error::input("`{trace}` and `{clients}` cannot be combined"));
@@ -326,6 +358,32 @@ pub fn prepare(cat: &Catalog, src: &dyn Sources, a: &ServingSpec) -> Result<Plan
             o.duration_s = Some(d);
         }
         expected_end_s = o.duration_s;
+        let n = records.len() as u64;
+        let span = records.last().map_or(0.0, |r| r.time_s);
+        if o.duration_s.is_some() && n > 1 && span <= 0.0 && o.repeat != Some(1) {
+            return Err(Error::param(
+                "trace",
+                "every row has the same TIMESTAMP, so the trace has no length to repeat over `{duration}`",
+            )
+            .hint("give the rows their own timestamps, or leave out `{duration}` to replay the trace once"));
+        }
+        // Requests the replay makes: the trace times its repeats, to the duration at the
+        // trace's rate (or the target rate).
+        let by_repeats = o
+            .repeat
+            .map_or(if o.duration_s.is_some() { u64::MAX } else { n }, |k| {
+                n.saturating_mul(u64::from(k))
+            });
+        let by_time = match (o.duration_s, o.target_rate_per_s) {
+            (Some(d), Some(r)) => crate::limits::count(d * r),
+            (Some(d), None) => {
+                let gap = if n > 1 { span / (n - 1) as f64 } else { 1.0 };
+                let period = (span + gap) * o.time_scale.unwrap_or(1.0);
+                n.saturating_mul(crate::limits::count(d / period))
+            }
+            (None, _) => u64::MAX,
+        };
+        work_requests = Some(by_repeats.min(by_time).min(requests.unwrap_or(u64::MAX)));
         let t = TraceReplay {
             records,
             options: o,
@@ -342,6 +400,7 @@ pub fn prepare(cat: &Catalog, src: &dyn Sources, a: &ServingSpec) -> Result<Plan
         });
         expected_requests = requests;
         expected_end_s = duration;
+        work_requests = requests;
         Workload::ClosedLoop(ClosedLoop {
             clients: c,
             input,
@@ -370,6 +429,8 @@ pub fn prepare(cat: &Catalog, src: &dyn Sources, a: &ServingSpec) -> Result<Plan
             },
             None => f.profile.unwrap_or_default(),
         };
+        let by_time = duration.map_or(u64::MAX, |d| crate::limits::count(d * rate.unwrap_or(2.0)));
+        work_requests = Some(by_time.min(requests.unwrap_or(u64::MAX)));
         Workload::Synthetic(Synthetic {
             rate_per_s: rate.unwrap_or(2.0),
             arrivals,
@@ -402,7 +463,57 @@ pub fn prepare(cat: &Catalog, src: &dyn Sources, a: &ServingSpec) -> Result<Plan
         max_replicas: a.max_replicas.or(f.max_replicas).unwrap_or(4096),
         expected_end_s,
         expected_requests,
+        work_requests,
     })
+}
+
+/// Checks a plan's size against the work limits before it runs: the requests it simulates
+/// (each capacity-planning probe counts) and the points of its power series.
+pub fn admit(p: &Plan, max_work: Option<u64>, progress: &dyn Progress) -> Result<()> {
+    use crate::limits::{Work, admit, count};
+    // Capacity planning doubles the fleet up to `max_replicas`, then bisects: about two
+    // probes per bit of `max_replicas`.
+    let probes = if p.slo.is_some() {
+        2 * u64::from(32 - p.max_replicas.leading_zeros()) + 1
+    } else {
+        1
+    };
+    if let Some(n) = p.work_requests {
+        let what = match (&p.workload, probes) {
+            (Workload::Trace(_), 1) => {
+                "the trace's rows x its repeats over `{duration}`".to_string()
+            }
+            (Workload::Trace(_), k) => {
+                format!("the trace's rows x its repeats, x {k} capacity-planning probes")
+            }
+            (_, 1) => "`{rate}` x `{duration}`, or `{requests}`".to_string(),
+            (_, k) => format!(
+                "`{{rate}}` x `{{duration}}`, or `{{requests}}`, x {k} capacity-planning probes"
+            ),
+        };
+        admit(
+            Work::Requests,
+            n.saturating_mul(probes),
+            &what,
+            max_work,
+            progress,
+        )?;
+    }
+    let end_s = p.expected_end_s.or_else(|| match &p.workload {
+        Workload::Synthetic(s) => p.expected_requests.map(|n| n as f64 / s.rate_per_s),
+        _ => None,
+    });
+    if let Some(end) = end_s {
+        let bins = count(end / p.config.power_resolution_s);
+        admit(
+            Work::PowerBins,
+            bins,
+            "`{duration}` / `{power_resolution}`",
+            max_work,
+            progress,
+        )?;
+    }
+    Ok(())
 }
 
 /// Seed 003's flat 10% method on the simulated requests, for comparison.
@@ -528,6 +639,7 @@ pub fn run(
     progress: &dyn Progress,
 ) -> Result<ServingOutcome> {
     let p = prepare(cat, src, spec)?;
+    admit(&p, spec.max_work, progress)?;
     if let Some(slo) = p.slo {
         let plan = plan_capacity(
             &p.deployment,

@@ -47,6 +47,8 @@ pub struct SiteSpec {
     pub resolution: Option<f64>,
     /// Keep the time series.
     pub keep_series: bool,
+    /// Raise the work limit (site simulation steps) to this size.
+    pub max_work: Option<u64>,
 }
 
 /// What a site job produced.
@@ -59,14 +61,12 @@ pub enum SiteOutcome {
 }
 
 fn positive(name: &str, v: f64) -> Result<f64> {
-    if v.is_finite() && v > 0.0 {
-        Ok(v)
-    } else {
-        Err(Error::param(
-            name,
-            format!("must be a positive number, found {v}"),
-        ))
-    }
+    crate::limits::check("site", name, v)
+}
+
+/// Steps of `runs` simulations of `o` (saturating), for the work limit.
+pub fn steps(o: &RunOptions, runs: u64) -> u64 {
+    crate::limits::count(o.duration.s() / o.step.s()).saturating_mul(runs)
 }
 
 /// The run options of a spec on a scenario.
@@ -97,6 +97,20 @@ pub fn run(
     progress: &dyn Progress,
 ) -> Result<SiteOutcome> {
     let o = options(sc, a)?;
+    let runs = a.seeds.map(|n| n.unwrap_or(sc.reliability.seeds));
+    if let Some(n) = runs {
+        if n == 0 {
+            return Err(Error::param("seeds", "must be positive"));
+        }
+        crate::limits::check("site", "seeds", f64::from(n))?;
+    }
+    crate::limits::admit(
+        crate::limits::Work::SiteSteps,
+        steps(&o, u64::from(runs.unwrap_or(1))),
+        "the horizon (`{duration}`, `simulation.duration_h`) / the step (`{step}`, `simulation.step_s`), x `{seeds}`",
+        a.max_work,
+        progress,
+    )?;
     let sim_err = |e: wattage_site::ScenarioError| {
         Error::input(format!(
             "cannot simulate `{name}`: `{}` {}",

@@ -117,6 +117,9 @@ pub struct SweepSpec {
     pub params: Vec<String>,
     /// The variants, in order.
     pub variants: Vec<Variant>,
+    /// Raise the work limit (site steps over all variants) to this size (the `max_work`
+    /// parameter; not in the file).
+    pub max_work: Option<u64>,
 }
 
 /// The unit of a swept key, from its name's suffix (`energy_mwh` -> MWh).
@@ -360,6 +363,7 @@ impl SweepSpec {
             step,
             params,
             variants,
+            max_work: None,
         };
         // Every variant's paths apply to the base.
         let base: toml::Table = toml::from_str(&spec.base_text)
@@ -467,6 +471,32 @@ fn site_kpis(k: &wattage_site::sim::Kpis) -> Vec<(&'static str, f64)> {
 /// A variant's seed and its KPIs by name.
 type VariantKpis = (u64, Vec<(String, f64)>);
 
+/// Checks a sweep's size before it runs: for site sweeps, the base scenario's steps (with
+/// the sweep's `duration` and `step`) times the variants run.
+fn admit(spec: &SweepSpec, variants: u64, progress: &dyn Progress) -> Result<()> {
+    if spec.kind != SweepKind::Site {
+        return Ok(());
+    }
+    // A base that does not parse fails with its own error in the first variant.
+    let Ok(sc) = wattage_site::parse_scenario(&spec.base_text) else {
+        return Ok(());
+    };
+    let mut o = RunOptions::from_scenario(&sc);
+    if let Some(d) = spec.duration {
+        o.duration = d;
+    }
+    if let Some(s) = spec.step {
+        o.step = s;
+    }
+    crate::limits::admit(
+        crate::limits::Work::SiteSteps,
+        crate::site::steps(&o, variants),
+        "the variants x the horizon (`duration`) / the step (`step`)",
+        spec.max_work,
+        progress,
+    )
+}
+
 /// One variant, run.
 fn run_variant(
     cat: &Catalog,
@@ -567,6 +597,7 @@ pub fn run(
     }
     let todo = &spec.variants[range];
     let total = todo.len() as u64;
+    admit(spec, total, progress)?;
     let done = AtomicU64::new(0);
     progress.stage(&format!("sweep `{}`: {total} variants", spec.name));
     let work = || -> Vec<Result<VariantKpis>> {

@@ -91,6 +91,20 @@ pub struct TrainResult {
 
 /// Estimates a training run.
 pub fn run(cat: &Catalog, a: &TrainSpec) -> Result<TrainResult> {
+    crate::limits::check_all(
+        "train",
+        &[
+            ("tokens", a.tokens),
+            ("mfu", Some(a.mfu)),
+            ("gpu_hours", a.gpu_hours),
+            ("days", a.days),
+            ("gpus", Some(a.gpus)),
+            ("power_w", a.power_w),
+            ("server_factor", Some(a.server_factor)),
+            ("pue", a.pue),
+            ("carbon_g_per_kwh", a.carbon_g_per_kwh),
+        ],
+    )?;
     let hw = cat
         .hardware(&a.hardware)
         .map_err(|e| Error::from(e).at_param("hardware"))?;

@@ -168,6 +168,7 @@ struct SiteArgs {
     #[serde(deserialize_with = "seeds_arg")]
     seeds: Option<Option<u32>>,
     resolution: Option<f64>,
+    max_work: Option<u64>,
 }
 
 /// Simulates a site scenario step by step, or its reliability Monte Carlo over seeds
@@ -184,6 +185,7 @@ fn simulate_site(py: Python<'_>, source: Source, kw: &Bound<'_, PyDict>) -> PyRe
             seeds: a.seeds,
             resolution: a.resolution,
             keep_series: true,
+            max_work: a.max_work,
         };
         let name = source.name();
         let sc = wattage_engine::site::load(&FileSystem, &source.input())?;

@@ -27,11 +27,11 @@ pub fn parse_azure_str(text: &str) -> Result<Vec<TraceRecord>, SimError> {
 }
 
 /// Parses a trace from a reader. Errors name the 1-based line and the field at fault.
-/// Records are sorted by time and made relative to the first one.
+/// Timestamps must not decrease (an out-of-order row is an error at its line); times are
+/// made relative to the first record.
 pub fn parse_azure<R: BufRead>(reader: R) -> Result<Vec<TraceRecord>, SimError> {
     let mut cols: Option<(usize, usize, usize)> = None;
     let mut out = Vec::new();
-    let mut unsorted = false;
     for (i, line) in reader.lines().enumerate() {
         let lineno = i + 1;
         let line = line.map_err(|e| SimError::trace(lineno, "line", e.to_string()))?;
@@ -74,8 +74,14 @@ pub fn parse_azure<R: BufRead>(reader: R) -> Result<Vec<TraceRecord>, SimError> 
             .map_err(|r| SimError::trace(lineno, "ContextTokens", r))?;
         let output = parse_tokens(get(co, "GeneratedTokens")?)
             .map_err(|r| SimError::trace(lineno, "GeneratedTokens", r))?;
-        if let Some(last) = out.last().map(|r: &TraceRecord| r.time_s) {
-            unsorted |= t < last;
+        if let Some(last) = out.last().map(|r: &TraceRecord| r.time_s)
+            && t < last
+        {
+            return Err(SimError::trace(
+                lineno,
+                "TIMESTAMP",
+                "is earlier than the line before: a trace's timestamps must not decrease (sort it by TIMESTAMP)",
+            ));
         }
         out.push(TraceRecord {
             time_s: t,
@@ -88,9 +94,6 @@ pub fn parse_azure<R: BufRead>(reader: R) -> Result<Vec<TraceRecord>, SimError> 
     }
     if out.is_empty() {
         return Err(SimError::trace(2, "TIMESTAMP", "the trace has no requests"));
-    }
-    if unsorted {
-        out.sort_by(|a, b| a.time_s.total_cmp(&b.time_s));
     }
     let t0 = out[0].time_s;
     for r in &mut out {

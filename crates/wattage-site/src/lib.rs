@@ -4,6 +4,7 @@
 pub mod dispatch;
 pub mod eval;
 mod fx;
+pub mod limits;
 mod profile;
 pub mod scenario;
 pub mod sim;

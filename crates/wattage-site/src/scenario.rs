@@ -556,6 +556,7 @@ pub fn parse_profile_csv(
         message,
         ..ScenarioError::api(field, "")
     };
+    let range = crate::limits::range_of(field);
     let mut s = Series::default();
     for (i, line) in text.lines().enumerate() {
         let line = line.trim();
@@ -576,6 +577,14 @@ pub fn parse_profile_csv(
             Some((t, v)) => {
                 if let Some(why) = kind.reject(v) {
                     return Err(at_line(i, format!("value {v} {why}")));
+                }
+                if let Some(r) = range
+                    && !r.contains(v)
+                {
+                    return Err(at_line(
+                        i,
+                        format!("the value must be {} ({})", r.describe(), r.why),
+                    ));
                 }
                 s.times_s.push(t);
                 s.values.push(v);
@@ -1109,39 +1118,59 @@ fn bad<T>(field: impl Into<String>, msg: impl Into<String>) -> VResult<T> {
 
 fn finite(f: &str, v: f64) -> VResult<f64> {
     if v.is_finite() {
-        Ok(v)
+        in_range(f, v)
     } else {
         bad(f, "must be a finite number")
     }
 }
+/// `v` within `f`'s row of [`crate::limits::RANGES`] (the rules of each helper below come
+/// first, with their own messages).
+fn in_range(f: &str, v: f64) -> VResult<f64> {
+    match crate::limits::check(f, v) {
+        None => Ok(v),
+        Some(why) => bad(f, why),
+    }
+}
+/// A count within its row of the table.
+fn count<T: Copy + Into<f64>>(f: &str, v: T) -> VResult<T> {
+    in_range(f, v.into()).map(|_| v)
+}
 fn positive(f: &str, v: f64) -> VResult<f64> {
-    finite(f, v)?;
+    if !v.is_finite() {
+        return bad(f, "must be a finite number");
+    }
     if v > 0.0 {
-        Ok(v)
+        in_range(f, v)
     } else {
         bad(f, format!("must be positive, found {v}"))
     }
 }
 fn non_negative(f: &str, v: f64) -> VResult<f64> {
-    finite(f, v)?;
+    if !v.is_finite() {
+        return bad(f, "must be a finite number");
+    }
     if v >= 0.0 {
-        Ok(v)
+        in_range(f, v)
     } else {
         bad(f, format!("must not be negative, found {v}"))
     }
 }
 fn fraction(f: &str, v: f64) -> VResult<f64> {
-    finite(f, v)?;
+    if !v.is_finite() {
+        return bad(f, "must be a finite number");
+    }
     if (0.0..=1.0).contains(&v) {
-        Ok(v)
+        in_range(f, v)
     } else {
         bad(f, format!("must be between 0 and 1, found {v}"))
     }
 }
 fn efficiency(f: &str, v: f64) -> VResult<f64> {
-    finite(f, v)?;
+    if !v.is_finite() {
+        return bad(f, "must be a finite number");
+    }
     if v > 0.0 && v <= 1.0 {
-        Ok(v)
+        in_range(f, v)
     } else {
         bad(f, format!("must be in (0, 1], found {v}"))
     }
@@ -1155,14 +1184,8 @@ fn convert(r: &raw::RawScenario) -> VResult<Scenario> {
     let s = &r.simulation;
     let duration = positive("simulation.duration_h", s.duration_h)?;
     let step = positive("simulation.step_s", s.step_s)?;
-    if step > 3600.0 {
-        return bad("simulation.step_s", "must be at most 3600 s (one hour)");
-    }
     if duration * 3600.0 < step {
         return bad("simulation.duration_h", "is shorter than one step");
-    }
-    if duration > 24.0 * 366.0 * 10.0 {
-        return bad("simulation.duration_h", "must be at most ten years");
     }
     let res = s.output_resolution_s.unwrap_or(3600.0f64.max(step));
     positive("simulation.output_resolution_s", res)?;
@@ -1172,10 +1195,10 @@ fn convert(r: &raw::RawScenario) -> VResult<Scenario> {
             format!("must be at least the step ({step} s)"),
         );
     }
-    let doy = s.start_day_of_year.unwrap_or(1.0);
-    if !(1.0..=366.0).contains(&doy) {
-        return bad("simulation.start_day_of_year", "must be between 1 and 366");
-    }
+    let doy = finite(
+        "simulation.start_day_of_year",
+        s.start_day_of_year.unwrap_or(1.0),
+    )?;
     let simulation = Simulation {
         duration: Time::from_h(duration),
         step: Time::from_s(step),
@@ -1205,8 +1228,8 @@ fn convert(r: &raw::RawScenario) -> VResult<Scenario> {
                         l.diurnal_amplitude.unwrap_or(0.3),
                     )?,
                     peak_hour: {
-                        let h = l.peak_hour.unwrap_or(14.0);
-                        if !(0.0..24.0).contains(&h) {
+                        let h = finite(&p("peak_hour"), l.peak_hour.unwrap_or(14.0))?;
+                        if h >= 24.0 {
                             return bad(p("peak_hour"), "must be in [0, 24)");
                         }
                         h
@@ -1238,9 +1261,7 @@ fn convert(r: &raw::RawScenario) -> VResult<Scenario> {
         if t.gpus == 0 {
             return bad(p("gpus"), "must be positive");
         }
-        if t.gpus > 100_000_000 {
-            return bad(p("gpus"), "is implausibly large (over 100 million)");
-        }
+        count(&p("gpus"), t.gpus as f64)?;
         let compute = fraction(
             &p("compute_power_fraction"),
             t.compute_power_fraction.unwrap_or(0.9),
@@ -1314,12 +1335,6 @@ fn convert(r: &raw::RawScenario) -> VResult<Scenario> {
     let f = &r.facility;
     let pue = f.pue.unwrap_or(1.2);
     finite("facility.pue", pue)?;
-    if !(1.0..=5.0).contains(&pue) {
-        return bad(
-            "facility.pue",
-            format!("must be between 1 and 5, found {pue}"),
-        );
-    }
     let pue_per_degc = non_negative("facility.pue_per_degc", f.pue_per_degc.unwrap_or(0.0))?;
     let temperature = match &f.temperature {
         None => None,
@@ -1387,6 +1402,7 @@ fn convert(r: &raw::RawScenario) -> VResult<Scenario> {
         if t.count == 0 {
             return bad(p("count"), "must be positive");
         }
+        count(&p("count"), t.count)?;
         let co2 = match (t.co2_t_per_mwh, t.co2_kg_per_mmbtu) {
             (Some(_), Some(_)) => {
                 return bad(
@@ -1494,9 +1510,6 @@ fn convert(r: &raw::RawScenario) -> VResult<Scenario> {
             }
             (None, Some(lat)) => {
                 finite(&p("latitude_deg"), lat)?;
-                if !(-66.0..=66.0).contains(&lat) {
-                    return bad(p("latitude_deg"), "must be between -66 and 66 degrees");
-                }
                 SolarSource::ClearSky {
                     latitude_deg: lat,
                     weather_noise: fraction(&p("weather_noise"), s.weather_noise.unwrap_or(0.3))?,
@@ -1609,6 +1622,7 @@ fn convert(r: &raw::RawScenario) -> VResult<Scenario> {
     if seeds == 0 {
         return bad("reliability.seeds", "must be positive");
     }
+    count("reliability.seeds", seeds)?;
     let reliability = ReliabilitySettings {
         seeds,
         interruption_min: Time::from_s(non_negative(
@@ -1672,12 +1686,8 @@ fn convert_grid(g: &raw::RawGrid) -> VResult<Grid> {
         (None, p, Some(peak)) => {
             let s = g.peak_start_hour.unwrap_or(16.0);
             let e = g.peak_end_hour.unwrap_or(21.0);
-            if !(0.0..=24.0).contains(&s) {
-                return bad("grid.peak_start_hour", "must be between 0 and 24");
-            }
-            if !(0.0..=24.0).contains(&e) {
-                return bad("grid.peak_end_hour", "must be between 0 and 24");
-            }
+            finite("grid.peak_start_hour", s)?;
+            finite("grid.peak_end_hour", e)?;
             Tariff::TimeOfUse {
                 off_peak: EnergyPrice::from_usd_per_mwh(finite(
                     "grid.price_usd_per_mwh",

@@ -6,10 +6,11 @@ use wattage_engine::estimate::{
 };
 use wattage_request::Method;
 
-use crate::common::{Global, ReplicaArgs, out, out_json};
+use crate::common::{Global, ReplicaArgs, out, out_json, ranged};
 
 /// Arguments of `wattage estimate`.
 #[derive(clap::Args, Debug)]
+#[command(allow_negative_numbers = true)]
 pub struct Args {
     #[command(flatten)]
     pub replica: ReplicaArgs,
@@ -39,7 +40,7 @@ pub struct Args {
     #[arg(long = "set", value_name = "NAME=VALUE")]
     pub set: Vec<String>,
     /// Monte Carlo samples for the low/high range (0: none)
-    #[arg(long, default_value_t = 20_000)]
+    #[arg(long, default_value_t = 20_000, value_parser = ranged!(usize, "estimate", "samples"))]
     pub samples: usize,
     /// Seed of the Monte Carlo
     #[arg(long, default_value_t = 42)]
@@ -74,6 +75,7 @@ impl Args {
             samples: self.samples,
             seed: self.seed,
             requests_per_day: self.requests_per_day,
+            max_work: None,
         }
     }
 }
@@ -81,7 +83,14 @@ impl Args {
 /// Runs the command.
 pub fn run(g: &Global, a: Args) -> anyhow::Result<()> {
     let cat = g.catalog()?;
-    let r = job::run(&cat, &a.spec())?;
+    let spec = EstimateSpec {
+        max_work: g.max_work,
+        ..a.spec()
+    };
+    let r = job::run(&cat, &spec)?;
+    for w in &r.warnings {
+        eprintln!("warning: {}", ParamStyle::Flag.rename(w));
+    }
     if a.json {
         return out_json(&r);
     }

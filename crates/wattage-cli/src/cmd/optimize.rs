@@ -11,6 +11,7 @@ use crate::common::{Global, out, out_json, write_atomic};
 
 /// Arguments of `wattage optimize`.
 #[derive(clap::Args, Debug)]
+#[command(allow_negative_numbers = true)]
 pub struct Args {
     /// Site scenario (the same file as `wattage simulate site`)
     pub scenario: PathBuf,
@@ -22,13 +23,13 @@ pub struct Args {
     #[arg(long)]
     pub extend: bool,
     /// LP step, e.g. `1h`, `15m`, `300s`
-    #[arg(long, default_value = "1h")]
+    #[arg(long, default_value = "1h", allow_hyphen_values = true)]
     pub step: String,
     /// Horizon, e.g. `7d`, `8760h`, `1y` (default: the scenario's)
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub duration: Option<String>,
     /// Step of the rule-based check run (default: the scenario's step)
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub check_step: Option<String>,
     /// Skip the rule-based check run
     #[arg(long)]
@@ -148,6 +149,7 @@ impl Args {
         OptimizeSpec {
             expansion: self.expansion.clone(),
             extend: self.extend,
+            max_work: None,
             step: self.step.clone(),
             duration: self.duration.clone(),
             check_step: self.check_step.clone(),
@@ -163,10 +165,14 @@ impl Args {
 }
 
 /// Runs the command.
-pub fn run(_g: &Global, a: Args) -> anyhow::Result<()> {
+pub fn run(g: &Global, a: Args) -> anyhow::Result<()> {
     let sc = crate::cmd::site::load(&a.scenario)?;
     let name = a.scenario.display().to_string();
-    let r = wattage_engine::optimize::run(&FileSystem, &sc, &name, &a.spec())?;
+    let spec = OptimizeSpec {
+        max_work: g.max_work,
+        ..a.spec()
+    };
+    let r = wattage_engine::optimize::run(&FileSystem, &sc, &name, &spec)?;
     let sm = &r.summary;
     if let Some(dir) = &a.out {
         write_atomic(&dir.join("dispatch.csv"), r.dispatch_csv().as_bytes())?;

@@ -48,7 +48,8 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<()> {
     }
     let cat = g.catalog()?;
     let input = a.scenario.as_deref().map(Input::from);
-    let loaded = job::load(&FileSystem, input.as_ref())?;
+    let mut loaded = job::load(&FileSystem, input.as_ref())?;
+    loaded.max_work = g.max_work;
     let dir = a
         .out
         .clone()

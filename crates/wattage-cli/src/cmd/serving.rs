@@ -7,10 +7,11 @@ use wattage_engine::FileSystem;
 use wattage_engine::serving::{self as job, ServingOutcome, ServingSpec};
 use wattage_units::{Power, Time};
 
-use crate::common::{Global, ReplicaArgs, out, out_json, write_atomic, write_files};
+use crate::common::{Global, ReplicaArgs, out, out_json, ranged, write_atomic, write_files};
 
 /// Arguments of `wattage simulate serving`.
 #[derive(clap::Args, Debug)]
+#[command(allow_negative_numbers = true)]
 pub struct Args {
     #[command(flatten)]
     pub replica: ReplicaArgs,
@@ -18,7 +19,7 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Replicas in the fleet [default: 1]
-    #[arg(long)]
+    #[arg(long, value_parser = ranged!(u32, "serving", "replicas"))]
     pub replicas: Option<u32>,
     /// Mean arrival rate, requests/s (with --trace: rescale the trace to this rate) [default: 2]
     #[arg(long)]
@@ -27,10 +28,10 @@ pub struct Args {
     #[arg(long)]
     pub duration: Option<f64>,
     /// Stop after this many requests
-    #[arg(long)]
+    #[arg(long, value_parser = ranged!(u64, "serving", "requests"))]
     pub requests: Option<u64>,
     /// Closed loop: this many clients, each sending its next request when the last finishes
-    #[arg(long)]
+    #[arg(long, value_parser = ranged!(u32, "serving", "clients"))]
     pub clients: Option<u32>,
     /// Mean prompt tokens (lognormal) [default: 1000]
     #[arg(long = "input-tokens", visible_alias = "input")]
@@ -60,10 +61,10 @@ pub struct Args {
     #[arg(long)]
     pub scheduler: Option<String>,
     /// Most concurrent sequences per replica (vLLM max_num_seqs) [default: 256]
-    #[arg(long = "max-num-seqs", visible_alias = "batch")]
+    #[arg(long = "max-num-seqs", visible_alias = "batch", value_parser = ranged!(u32, "serving", "max_num_seqs"))]
     pub max_num_seqs: Option<u32>,
     /// Most tokens per iteration (vLLM max_num_batched_tokens) [default: 8192]
-    #[arg(long = "max-batched-tokens")]
+    #[arg(long = "max-batched-tokens", value_parser = ranged!(u32, "serving", "max_batched_tokens"))]
     pub max_batched_tokens: Option<u32>,
     /// Turn chunked prefill off
     #[arg(long = "no-chunked-prefill")]
@@ -87,7 +88,7 @@ pub struct Args {
     #[arg(long = "slo-itl-ms")]
     pub slo_itl_ms: Option<f64>,
     /// Capacity planning: largest fleet to try [default: 4096]
-    #[arg(long = "max-replicas")]
+    #[arg(long = "max-replicas", value_parser = ranged!(u32, "serving", "max_replicas"))]
     pub max_replicas: Option<u32>,
     /// Seed of the random stream [default: 42]
     #[arg(long)]
@@ -135,6 +136,7 @@ impl Args {
             max_replicas: self.max_replicas,
             seed: self.seed,
             record_requests: self.out.is_some(),
+            max_work: None,
         }
     }
 }
@@ -143,7 +145,11 @@ impl Args {
 pub fn run(g: &Global, a: Args) -> anyhow::Result<()> {
     let cat = g.catalog()?;
     let bars = g.bars();
-    let r = match job::run(&cat, &FileSystem, &a.spec(), &bars)? {
+    let spec = ServingSpec {
+        max_work: g.max_work,
+        ..a.spec()
+    };
+    let r = match job::run(&cat, &FileSystem, &spec, &bars)? {
         ServingOutcome::Simulated(r) => r,
         ServingOutcome::Planned(c) => {
             if a.json {

@@ -6,10 +6,11 @@ use anyhow::Context;
 use wattage_engine::{FileSystem, SiteOutcome, SiteSpec};
 use wattage_site::{Scenario, SimResult};
 
-use crate::common::{Global, out, out_json, write_atomic, write_files};
+use crate::common::{Global, out, out_json, ranged, write_atomic, write_files};
 
 /// Arguments of `wattage simulate site`.
 #[derive(clap::Args, Debug)]
+#[command(allow_negative_numbers = true)]
 pub struct Args {
     /// Scenario file (TOML); see `scenarios/` for examples
     pub scenario: PathBuf,
@@ -27,7 +28,7 @@ pub struct Args {
     pub seed: Option<u64>,
     /// Monte Carlo over N seeds (outage and failure draws); reports reliability. Without N:
     /// the scenario's `[reliability] seeds`
-    #[arg(long, value_name = "N", num_args = 0..=1)]
+    #[arg(long, value_name = "N", num_args = 0..=1, value_parser = ranged!(u32, "site", "seeds"))]
     pub seeds: Option<Option<u32>>,
     /// Write `timeseries.csv`, `timeseries.parquet` and `kpis.json` into this directory
     #[arg(long, value_name = "DIR")]
@@ -47,6 +48,7 @@ impl Args {
             seeds: self.seeds,
             resolution: self.resolution,
             keep_series: self.out.is_some(),
+            max_work: None,
         }
     }
 }
@@ -61,7 +63,11 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<()> {
     let sc = load(&a.scenario)?;
     let name = a.scenario.display().to_string();
     let bars = g.bars();
-    match wattage_engine::site::run(&sc, &name, &a.spec(), &bars)? {
+    let spec = SiteSpec {
+        max_work: g.max_work,
+        ..a.spec()
+    };
+    match wattage_engine::site::run(&sc, &name, &spec, &bars)? {
         SiteOutcome::Reliability(rel) => {
             if let Some(dir) = &a.out {
                 let json = serde_json::to_vec_pretty(&rel).context("cannot serialise")?;

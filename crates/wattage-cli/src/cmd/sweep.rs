@@ -46,7 +46,8 @@ fn range(s: &str) -> anyhow::Result<std::ops::Range<usize>> {
 /// Runs the command.
 pub fn run(g: &Global, a: Args) -> anyhow::Result<()> {
     let cat = g.catalog()?;
-    let spec = SweepSpec::load(&FileSystem, &Input::from(a.spec.as_path()))?;
+    let mut spec = SweepSpec::load(&FileSystem, &Input::from(a.spec.as_path()))?;
+    spec.max_work = g.max_work;
     if a.list {
         if a.json {
             return out_json(&spec.variants);

@@ -6,6 +6,7 @@ use crate::common::{Global, out, out_json};
 
 /// Arguments of `wattage train`.
 #[derive(clap::Args, Debug)]
+#[command(allow_negative_numbers = true)]
 pub struct Args {
     /// Model (catalog id, alias or Hugging Face repository); with --tokens
     #[arg(long, short = 'm')]

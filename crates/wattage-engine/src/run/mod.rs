@@ -137,6 +137,7 @@ pub fn deployments(cat: &Catalog, loaded: &Loaded) -> Result<Vec<Deployment>> {
 
 /// Runs every stage of a loaded scenario.
 pub fn execute(cat: &Catalog, loaded: Loaded, progress: &dyn Progress) -> Result<RunResult> {
+    admit(&loaded, progress)?;
     let sc = &loaded.scenario;
     let seed = sc.serving_seed();
     let region = cat.region(&sc.region).map_err(Error::from)?.clone();
@@ -258,6 +259,46 @@ pub fn execute(cat: &Catalog, loaded: Loaded, progress: &dyn Progress) -> Result
         optimized,
         timings,
     })
+}
+
+/// Checks the run's size against the work limits before anything runs: the site's steps
+/// over the whole horizon and, with `[optimize]`, the LP's columns and its check's steps.
+pub fn admit(loaded: &Loaded, progress: &dyn Progress) -> Result<()> {
+    use crate::limits::{Work, admit, count};
+    let site = &loaded.site;
+    let o = RunOptions::from_scenario(site);
+    admit(
+        Work::SiteSteps,
+        crate::site::steps(&o, 1),
+        "`site.duration_h` / `site.step_s`",
+        loaded.max_work,
+        progress,
+    )?;
+    let opt = &loaded.scenario.optimize;
+    if opt.enabled {
+        let horizon_s = opt.duration_h.map_or(o.duration.s(), |h| h * 3600.0);
+        let steps = count(horizon_s / (opt.step_h * 3600.0));
+        let per_step = 3
+            + 2 * site.turbines.len()
+            + 3 * site.batteries.len()
+            + site.solar.len()
+            + site.miners.len();
+        admit(
+            Work::LpColumns,
+            steps.saturating_mul(per_step as u64),
+            "`optimize.duration_h` / `optimize.step_h`",
+            loaded.max_work,
+            progress,
+        )?;
+        admit(
+            Work::SiteSteps,
+            count(horizon_s / o.step.s()),
+            "the optimizer's check: `optimize.duration_h` / `site.step_s`",
+            loaded.max_work,
+            progress,
+        )?;
+    }
+    Ok(())
 }
 
 /// The LP over the site (the design as it stands, extended where typical), with the

@@ -245,6 +245,9 @@ pub struct Loaded {
     pub site_origin: String,
     /// Index of the site's `[[inference]]` load that the services' fleet power replaces.
     pub load_index: usize,
+    /// Raise the work limits of the run to this size (the `max_work` parameter; not in the
+    /// file).
+    pub max_work: Option<u64>,
 }
 
 impl Loaded {
@@ -274,6 +277,15 @@ pub fn load(src: &dyn Sources, input: Option<&Input>) -> Result<Loaded> {
     validate(&scenario, &doc)?;
     let (site, site_origin) = load_site(src, &scenario, &doc, &dir)?;
     let load_index = inference_load(&scenario, &doc, &site, &site_origin)?;
+    let horizon_h = site.simulation.duration.h();
+    if let Some(d) = scenario.optimize.duration_h
+        && d > horizon_h * (1.0 + 1e-9)
+    {
+        return Err(doc.error(
+            "optimize.duration_h",
+            &format!("must be at most the site's horizon ({horizon_h} h): the optimizer plans the run's own site"),
+        ));
+    }
     Ok(Loaded {
         scenario,
         origin,
@@ -281,6 +293,7 @@ pub fn load(src: &dyn Sources, input: Option<&Input>) -> Result<Loaded> {
         site,
         site_origin,
         load_index,
+        max_work: None,
     })
 }
 
