@@ -155,6 +155,18 @@ pub fn write_files(dir: &Path, files: &[Artifact]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// An error when `dir`, an output folder to be written whole, is an existing file: checked
+/// before a run, so the run's work is not lost at the end.
+pub fn check_out_folder(dir: &Path) -> anyhow::Result<()> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(user(format!(
+            "the output folder `{}` is a file; give `-o` a folder (it is replaced whole)",
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
 /// Writes an output folder whole: into a temporary folder beside it, renamed at the end, so
 /// a failure leaves no partial folder and an old folder is replaced whole.
 pub fn write_folder(dir: &Path, files: &[Artifact]) -> anyhow::Result<()> {
@@ -168,6 +180,7 @@ pub fn write_folder(dir: &Path, files: &[Artifact]) -> anyhow::Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "out".into());
+    check_out_folder(dir)?;
     let tmp = parent.join(format!(".{name}.partial-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
     let result = (|| -> anyhow::Result<()> {

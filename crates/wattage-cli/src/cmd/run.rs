@@ -54,6 +54,7 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| Path::new("wattage-out").join(&loaded.scenario.name));
+    crate::common::check_out_folder(&dir)?;
     let bars = g.bars();
     let r = job::execute(&cat, loaded, &bars)?;
     let summary = r.summary();
