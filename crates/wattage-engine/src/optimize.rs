@@ -44,6 +44,10 @@ pub struct OptimizeSpec {
     /// Relative gap at which HiGHS stops a mixed-integer program (turbines with
     /// `commitment = "integer"`) [default: 1e-4].
     pub mip_gap: Option<f64>,
+    /// Solve over this many typical days standing for the horizon (k-medoids of the days'
+    /// load, price and solar profiles, each weighted by the days it stands for) instead of the
+    /// whole horizon: faster, approximate [default: the whole horizon].
+    pub typical_days: Option<u32>,
 }
 
 impl Default for OptimizeSpec {
@@ -59,6 +63,7 @@ impl Default for OptimizeSpec {
             method: "simplex".into(),
             solver: None,
             mip_gap: None,
+            typical_days: None,
         }
     }
 }
@@ -478,6 +483,7 @@ pub fn run(
         method,
         time_limit: None,
         mip_gap,
+        typical_days: a.typical_days,
     };
     let solver = solver_param(a.solver.as_deref())?;
     let s = optimize_with(&p, &opts, solver).map_err(|e| Error::input(format!("`{name}`: {e}")))?;

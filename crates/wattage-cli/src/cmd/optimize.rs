@@ -45,6 +45,10 @@ pub struct Args {
     /// `commitment = "integer"` [default: 1e-4]
     #[arg(long, value_name = "GAP")]
     pub mip_gap: Option<f64>,
+    /// Solve over N typical days (k-medoids of the days' load, price and solar profiles,
+    /// weighted by the days each stands for) instead of the whole horizon: faster, approximate
+    #[arg(long, value_name = "N")]
+    pub typical_days: Option<u32>,
     /// Print JSON on stdout
     #[arg(long)]
     pub json: bool,
@@ -160,6 +164,7 @@ impl Args {
             },
             solver: self.solver.clone(),
             mip_gap: self.mip_gap,
+            typical_days: self.typical_days,
         }
     }
 }
@@ -184,6 +189,12 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<()> {
         out_json(sm)
     } else {
         print_text(sm);
+        if let Some(k) = a.typical_days {
+            out(format!(
+                "  solved over {k} typical days standing for the horizon: the design and costs \
+                 are approximate"
+            ));
+        }
         if let Some(dir) = &a.out {
             eprintln!(
                 "wrote dispatch.csv, prices.csv and summary.json to `{}`",
