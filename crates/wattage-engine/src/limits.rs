@@ -373,32 +373,27 @@ pub fn range_of(job: &str, param: &str) -> Option<&'static ParamRange> {
 pub use wattage_site::limits::num;
 
 impl ParamRange {
+    /// The same bounds as a site-scenario range row (one implementation of the arithmetic
+    /// and the wording for both tables).
+    fn bounds(&self) -> wattage_site::limits::Range {
+        wattage_site::limits::Range {
+            field: self.param,
+            unit: self.unit,
+            min: self.min,
+            open_min: self.open_min,
+            max: self.max,
+            why: self.why,
+        }
+    }
+
     /// The range as text (`1 to 1024 GPUs`, `more than 0 and at most 1e6 requests/s`).
     pub fn describe(&self) -> String {
-        let unit = if self.unit.is_empty() {
-            String::new()
-        } else {
-            format!(" {}", self.unit)
-        };
-        if self.open_min {
-            format!(
-                "more than {} and at most {}{unit}",
-                num(self.min),
-                num(self.max)
-            )
-        } else {
-            format!("{} to {}{unit}", num(self.min), num(self.max))
-        }
+        self.bounds().describe()
     }
 
     /// Whether `v` is in the range (NaN is not).
     pub fn contains(&self, v: f64) -> bool {
-        let above = if self.open_min {
-            v > self.min
-        } else {
-            v >= self.min
-        };
-        above && v <= self.max
+        self.bounds().contains(v)
     }
 }
 

@@ -53,12 +53,18 @@ pub fn encode<T: serde::Serialize>(
 ) -> Result<(Vec<u8>, Vec<u8>), Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
     for r in rows {
-        w.serialize(r)
-            .map_err(|e| Error::internal(format!("cannot encode CSV: {e}")))?;
+        w.serialize(r).map_err(csv_error)?;
     }
-    let csv_bytes = w
-        .into_inner()
-        .map_err(|e| Error::internal(format!("cannot encode CSV: {e}")))?;
+    finish(w)
+}
+
+fn csv_error(e: impl std::fmt::Display) -> Error {
+    Error::internal(format!("cannot encode CSV: {e}"))
+}
+
+/// The CSV written so far, and the same table as Parquet.
+fn finish(w: csv::Writer<Vec<u8>>) -> Result<(Vec<u8>, Vec<u8>), Error> {
+    let csv_bytes = w.into_inner().map_err(csv_error)?;
     let mut parquet_bytes = Vec::new();
     to_parquet(&csv_bytes, &mut parquet_bytes)
         .map_err(|e| Error::internal(format!("cannot encode Parquet: {e}")))?;
@@ -87,19 +93,12 @@ pub fn encode_records(
     header: &[String],
     rows: &[Vec<String>],
 ) -> Result<(Vec<u8>, Vec<u8>), Error> {
-    let csv_err = |e: csv::Error| Error::internal(format!("cannot encode CSV: {e}"));
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(header).map_err(csv_err)?;
+    w.write_record(header).map_err(csv_error)?;
     for r in rows {
-        w.write_record(r).map_err(csv_err)?;
+        w.write_record(r).map_err(csv_error)?;
     }
-    let csv_bytes = w
-        .into_inner()
-        .map_err(|e| Error::internal(format!("cannot encode CSV: {e}")))?;
-    let mut parquet_bytes = Vec::new();
-    to_parquet(&csv_bytes, &mut parquet_bytes)
-        .map_err(|e| Error::internal(format!("cannot encode Parquet: {e}")))?;
-    Ok((csv_bytes, parquet_bytes))
+    finish(w)
 }
 
 /// Converts CSV text (with a header) to Parquet.
