@@ -4,7 +4,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -96,10 +97,33 @@ pub fn user(message: impl Into<String>) -> anyhow::Error {
     Error::input(message).into()
 }
 
+/// Exit status of a capacity plan that cannot meet its latency objectives within its
+/// replica limit (the plan is still printed). Documented in `wattage --help`.
+pub const EXIT_OBJECTIVES_NOT_MET: u8 = 3;
+
+/// A run that completed but whose result misses what was asked of it: a capacity plan whose
+/// largest fleet still misses the latency objectives. Exits with
+/// [`EXIT_OBJECTIVES_NOT_MET`] after its output is printed.
+#[derive(Debug)]
+pub struct ObjectivesNotMet(pub String);
+
+impl std::fmt::Display for ObjectivesNotMet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ObjectivesNotMet {}
+
 /// Prints `error:`, each `caused by:` and `hint:` lines to stderr; returns the exit code
-/// (2 for bad input, 1 for anything else). Parameters are named as flags.
+/// (2 for bad input, 3 for objectives not met, 1 for anything else). Parameters are named as
+/// flags.
 pub fn report_error(e: &anyhow::Error) -> ExitCode {
     let mut err = std::io::stderr().lock();
+    if let Some(x) = e.downcast_ref::<ObjectivesNotMet>() {
+        let _ = writeln!(err, "error: {x}");
+        return ExitCode::from(EXIT_OBJECTIVES_NOT_MET);
+    }
     let engine = e.chain().find_map(|c| c.downcast_ref::<Error>());
     let _ = writeln!(err, "error: {}", render(e.chain().next()));
     for cause in e.chain().skip(1) {
@@ -126,8 +150,95 @@ fn render(e: Option<&(dyn std::error::Error + 'static)>) -> String {
     }
 }
 
+/// The temporary files and folders being written now, removed by the signal handler before
+/// the process exits. The lock is also held around each write into them and each rename, so
+/// the handler never removes a path while it is being written or renamed, and nothing is
+/// written after the handler has removed it (it exits holding the lock).
+static TEMPORARY: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn temporary() -> MutexGuard<'static, Vec<PathBuf>> {
+    TEMPORARY.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A temporary path registered for removal on SIGINT or SIGTERM while this guard lives.
+struct Temporary(PathBuf);
+
+impl Temporary {
+    fn new(path: PathBuf) -> Self {
+        temporary().push(path.clone());
+        Temporary(path)
+    }
+}
+
+impl Drop for Temporary {
+    fn drop(&mut self) {
+        let mut list = temporary();
+        if let Some(i) = list.iter().rposition(|p| *p == self.0) {
+            list.swap_remove(i);
+        }
+    }
+}
+
+/// Set by the signal handler before it takes the registry's lock: the writer then stops at
+/// its next write instead of taking the lock again first (a mutex is not fair).
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Runs `f` (a write into a temporary path, or its rename) with the registry locked, so that
+/// an interruption waits for it and then removes whatever it left. After an interruption
+/// nothing more is written: the thread waits for the handler to end the process.
+fn guarded<R>(f: impl FnOnce() -> R) -> R {
+    let lock = temporary();
+    if INTERRUPTED.load(Ordering::SeqCst) {
+        drop(lock);
+        loop {
+            std::thread::park();
+        }
+    }
+    f()
+}
+
+/// The exit status after an interruption: 128 + the signal's number, as a shell reports it
+/// (130 for SIGINT, 143 for SIGTERM).
+pub fn interrupted_status(signal: i32) -> i32 {
+    128 + signal
+}
+
+/// On SIGINT or SIGTERM: removes every temporary file and folder being written (the
+/// `.NAME.partial-PID` folder of [`write_folder`], the `.NAME.tmpPID` file of
+/// [`write_atomic`]) and exits with [`interrupted_status`]. A finished output is never
+/// touched: a folder or file is renamed into place whole or not at all.
+pub fn remove_temporaries_on_signals() {
+    #[cfg(unix)]
+    {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
+            // Without a handler the signal ends the process as it would by default.
+            return;
+        };
+        let spawned = std::thread::Builder::new()
+            .name("signals".into())
+            .spawn(move || {
+                if let Some(signal) = signals.forever().next() {
+                    INTERRUPTED.store(true, Ordering::SeqCst);
+                    let list = temporary();
+                    for p in list.iter() {
+                        if p.is_dir() {
+                            let _ = std::fs::remove_dir_all(p);
+                        } else {
+                            let _ = std::fs::remove_file(p);
+                        }
+                    }
+                    let _ = writeln!(std::io::stderr(), "\ninterrupted");
+                    // Exits holding the lock: no write into a removed path can follow.
+                    std::process::exit(interrupted_status(signal));
+                }
+            });
+        drop(spawned);
+    }
+}
+
 /// Writes `bytes` to `path` atomically: to a temporary file beside it, then renamed, so a
-/// failure never leaves a half-written file.
+/// failure or an interruption never leaves a half-written file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let dir = path
         .parent()
@@ -139,11 +250,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "out".into());
     let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-    if let Err(e) = std::fs::write(&tmp, bytes) {
+    let _registered = Temporary::new(tmp.clone());
+    if let Err(e) = guarded(|| std::fs::write(&tmp, bytes)) {
         let _ = std::fs::remove_file(&tmp);
         return Err(e).with_context(|| format!("cannot write `{}`", tmp.display()));
     }
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write `{}`", path.display()))?;
+    if let Err(e) = guarded(|| std::fs::rename(&tmp, path)) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e).with_context(|| format!("cannot write `{}`", path.display()));
+    }
     Ok(())
 }
 
@@ -182,14 +297,17 @@ pub fn write_folder(dir: &Path, files: &[Artifact]) -> anyhow::Result<()> {
         .unwrap_or_else(|| "out".into());
     check_out_folder(dir)?;
     let tmp = parent.join(format!(".{name}.partial-{}", std::process::id()));
+    let _registered = Temporary::new(tmp.clone());
     let _ = std::fs::remove_dir_all(&tmp);
     let result = (|| -> anyhow::Result<()> {
         for f in files {
             let p = tmp.join(&f.path);
-            if let Some(d) = p.parent() {
-                std::fs::create_dir_all(d)?;
-            }
-            std::fs::write(&p, &f.bytes)?;
+            guarded(|| -> std::io::Result<()> {
+                if let Some(d) = p.parent() {
+                    std::fs::create_dir_all(d)?;
+                }
+                std::fs::write(&p, &f.bytes)
+            })?;
         }
         Ok(())
     })();
@@ -200,14 +318,21 @@ pub fn write_folder(dir: &Path, files: &[Artifact]) -> anyhow::Result<()> {
             dir.display()
         )));
     }
-    if dir.exists()
-        && let Err(e) = std::fs::remove_dir_all(dir)
-    {
-        let _ = std::fs::remove_dir_all(&tmp);
-        return Err(e).with_context(|| format!("cannot replace `{}`", dir.display()));
-    }
-    std::fs::rename(&tmp, dir).with_context(|| format!("cannot write `{}`", dir.display()))?;
-    Ok(())
+    // The old folder is removed and the new one renamed in one guarded step, so an
+    // interruption leaves either the old folder or the new one.
+    guarded(|| -> anyhow::Result<()> {
+        if dir.exists()
+            && let Err(e) = std::fs::remove_dir_all(dir)
+        {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(e).with_context(|| format!("cannot replace `{}`", dir.display()));
+        }
+        if let Err(e) = std::fs::rename(&tmp, dir) {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(e).with_context(|| format!("cannot write `{}`", dir.display()));
+        }
+        Ok(())
+    })
 }
 
 /// Prints a line to stdout; a closed pipe (`wattage ... | head`) ends the program quietly.

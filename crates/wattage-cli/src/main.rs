@@ -13,13 +13,31 @@ use clap::{Parser, Subcommand};
 
 /// Energy, carbon, water and cost of AI work, from one LLM token to a gigawatt campus.
 #[derive(Parser, Debug)]
-#[command(name = "wattage", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "wattage",
+    version,
+    about,
+    long_about = None,
+    propagate_version = true,
+    after_help = EXIT_STATUS
+)]
 struct Cli {
     #[command(flatten)]
     global: common::Global,
     #[command(subcommand)]
     command: Command,
 }
+
+/// The exit statuses, shown by `wattage --help`.
+const EXIT_STATUS: &str = "\
+Exit status:
+  0    success
+  1    a failure that is not the input's fault (a file that cannot be written, a solver error)
+  2    bad input: a flag, file or field out of range or malformed (the message names it);
+       nothing was run or written
+  3    `simulate serving --slo-ttft-ms/--slo-itl-ms`: no fleet of at most --max-replicas
+       replicas meets the objectives (the plan is still printed)
+  130  interrupted by SIGINT (Ctrl-C), 143 by SIGTERM: temporary output removed";
 
 #[derive(Subcommand, Debug)]
 enum Command {
@@ -59,6 +77,7 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    common::remove_temporaries_on_signals();
     let result = match cli.command {
         Command::Estimate(a) => cmd::estimate::run(&cli.global, *a),
         Command::Train(a) => cmd::train::run(&cli.global, a),

@@ -407,3 +407,53 @@ fn sweep_writes_a_row_per_variant_and_its_page() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("--variants"));
     assert!(!bad.exists());
 }
+
+/// A capacity plan whose largest fleet misses its objectives prints the plan (text or JSON)
+/// and exits with status 3, documented in `wattage --help`; one that meets them exits 0.
+#[test]
+fn capacity_plan_missing_its_objectives_exits_3() {
+    let plan = |max: &str, json: bool| {
+        let mut args = vec![
+            "simulate",
+            "serving",
+            "--model",
+            "llama-3.1-8b",
+            "--rate",
+            "40",
+            "--duration",
+            "30",
+            "--slo-ttft-ms",
+            "1500",
+            "--slo-itl-ms",
+            "60",
+            "--max-replicas",
+            max,
+        ];
+        if json {
+            args.push("--json");
+        }
+        wattage(&args)
+    };
+    let o = plan("1", false);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert_eq!(o.status.code(), Some(3), "{stdout}\n{stderr}");
+    assert!(stdout.contains("do NOT meet"), "{stdout}");
+    assert!(
+        stderr.contains("--max-replicas") && stderr.contains("exit status 3"),
+        "{stderr}"
+    );
+    let o = plan("1", true);
+    assert_eq!(o.status.code(), Some(3));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("the plan as JSON");
+    assert_eq!(v["meets_slo"], false);
+    let o = plan("64", true);
+    assert_eq!(json(&o)["meets_slo"], true);
+    let help = String::from_utf8_lossy(&wattage(&["--help"]).stdout).into_owned();
+    assert!(
+        help.contains("Exit status:") && help.contains("  3 "),
+        "{help}"
+    );
+}

@@ -7,7 +7,9 @@ use wattage_engine::FileSystem;
 use wattage_engine::serving::{self as job, ServingOutcome, ServingSpec};
 use wattage_units::{Power, Time};
 
-use crate::common::{Global, ReplicaArgs, out, out_json, ranged, write_atomic, write_files};
+use crate::common::{
+    Global, ObjectivesNotMet, ReplicaArgs, out, out_json, ranged, write_atomic, write_files,
+};
 
 /// Arguments of `wattage simulate serving`.
 #[derive(clap::Args, Debug)]
@@ -87,7 +89,8 @@ pub struct Args {
     /// Capacity planning: p99 inter-token latency objective, ms (with --slo-ttft-ms)
     #[arg(long = "slo-itl-ms")]
     pub slo_itl_ms: Option<f64>,
-    /// Capacity planning: largest fleet to try [default: 4096]
+    /// Capacity planning: largest fleet to try [default: 4096]. When even this fleet misses
+    /// the objectives, the plan is printed and the exit status is 3
     #[arg(long = "max-replicas", value_parser = ranged!(u32, "serving", "max_replicas"))]
     pub max_replicas: Option<u32>,
     /// Seed of the random stream [default: 42]
@@ -153,10 +156,11 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<()> {
         ServingOutcome::Simulated(r) => r,
         ServingOutcome::Planned(c) => {
             if a.json {
-                return out_json(&c);
+                out_json(&c)?;
+            } else {
+                print_plan(&c);
             }
-            print_plan(&c);
-            return Ok(());
+            return unmet(&c);
         }
     };
     if let Some(dir) = &a.out {
@@ -232,6 +236,33 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<()> {
         eprintln!("wrote `{}`", dir.display());
     }
     Ok(())
+}
+
+/// The exit of a capacity plan: an [`ObjectivesNotMet`] error (exit status 3) when even the
+/// largest fleet tried misses the objectives.
+fn unmet(c: &job::CapacityResult) -> anyhow::Result<()> {
+    if c.plan.meets_slo {
+        return Ok(());
+    }
+    let largest = c
+        .plan
+        .trials
+        .iter()
+        .map(|t| t.replicas)
+        .max()
+        .unwrap_or(c.plan.replicas);
+    Err(ObjectivesNotMet(format!(
+        "no fleet of at most {} replicas meets the objectives (p99 TTFT <= {} ms, p99 ITL <= {} ms); \
+         {} replicas reach p99 TTFT {:.0} ms, p99 ITL {:.1} ms: raise `--max-replicas`, relax the \
+         objectives or lower `--rate` (exit status 3)",
+        largest,
+        c.slo.ttft_ms_p99,
+        c.slo.itl_ms_p99,
+        c.plan.replicas,
+        c.plan.summary.ttft_ms_p99,
+        c.plan.summary.itl_ms_p99
+    ))
+    .into())
 }
 
 fn print_plan(c: &job::CapacityResult) {
