@@ -379,6 +379,40 @@ sources = {}
         assert!(e.contains("carbon_g_per_kwh"), "{e}");
     }
 
+    /// Absurd integers and numbers are errors naming the file, entry and field; the KV
+    /// arithmetic of a valid model cannot wrap (`2 x kv_heads x head_dim` was a u32).
+    #[test]
+    fn absurd_numbers_are_rejected_and_kv_values_do_not_wrap() {
+        let model = |kv: u32, dim: u32| {
+            format!(
+                "[[model]]\nid = \"m\"\nname = \"M\"\nlayers = 4\nhidden = 64\nheads = {kv}\n\
+                 kv_heads = {kv}\nhead_dim = {dim}\nffn = 256\nparams_total_b = 0.001\n\
+                 params_active_b = 0.001\nprecision = \"bf16\"\ncontext = 4096\n"
+            )
+        };
+        let mut c = Catalog::default();
+        let e = c
+            .merge_toml(&model(65536, 65536), "mine.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("mine.toml") && e.contains("model `m`") && e.contains("field `head_dim`"),
+            "{e}"
+        );
+        // At the largest values accepted the product exceeds u32 and stays exact in f64.
+        c.merge_toml(&model(100_000, 4096), "mine.toml").unwrap();
+        let m = c.model("m").unwrap();
+        assert_eq!(m.kv_values_per_token_layer(), 2.0 * 100_000.0 * 4096.0);
+        let hw = "[[hardware]]\nid = \"x\"\nname = \"X\"\nvendor = \"V\"\nhbm_gb = 80\nhbm_tb_s = 3.35\n\
+                  tdp_w = 1e308\nidle_w = 60\nhost_w_per_accel = 300\ninterconnect_gb_s = 900\n\
+                  peak_tflops = { bf16 = 989 }\n";
+        let e = c.merge_toml(hw, "mine.toml").unwrap_err().to_string();
+        assert!(
+            e.contains("hardware `x`") && e.contains("field `tdp_w`"),
+            "{e}"
+        );
+    }
+
     #[test]
     fn sliding_window_needs_its_layer_count_within_the_layers() {
         let model = |extra: &str| {

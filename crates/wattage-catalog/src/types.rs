@@ -187,6 +187,15 @@ impl Hardware {
         non_negative("idle_w", self.idle_w)?;
         non_negative("host_w_per_accel", self.host_w_per_accel)?;
         positive("interconnect_gb_s", self.interconnect_gb_s)?;
+        for (f, v) in [
+            ("hbm_gb", self.hbm_gb),
+            ("hbm_tb_s", self.hbm_tb_s),
+            ("tdp_w", self.tdp_w),
+            ("host_w_per_accel", self.host_w_per_accel),
+            ("interconnect_gb_s", self.interconnect_gb_s),
+        ] {
+            at_most(f, v)?;
+        }
         if self.idle_w >= self.tdp_w {
             return Err(("idle_w".into(), "must be below tdp_w".into()));
         }
@@ -195,9 +204,11 @@ impl Hardware {
         }
         for (p, v) in &self.peak_tflops {
             positive(&format!("peak_tflops.{p}"), *v)?;
+            at_most(&format!("peak_tflops.{p}"), *v)?;
         }
         if let Some(r) = self.rent_usd_per_hour {
             positive("rent_usd_per_hour", r)?;
+            at_most("rent_usd_per_hour", r)?;
         }
         Ok(())
     }
@@ -301,9 +312,10 @@ impl Model {
     }
     /// KV-cache values per token per layer.
     pub fn kv_values_per_token_layer(&self) -> f64 {
-        f64::from(
-            self.kv_values_per_token_layer
-                .unwrap_or(2 * self.kv_heads * self.head_dim),
+        // In f64: `2 x kv_heads x head_dim` in u32 wraps (65536 x 65536 is 0).
+        self.kv_values_per_token_layer.map_or_else(
+            || 2.0 * f64::from(self.kv_heads) * f64::from(self.head_dim),
+            f64::from,
         )
     }
     /// Width of the attention (query heads x head dimension).
@@ -366,9 +378,21 @@ impl Model {
             if v == 0 {
                 return Err((f.into(), "must be at least 1".into()));
             }
+            at_most(f, f64::from(v))?;
+        }
+        for (f, v) in [
+            ("kv_values_per_token_layer", self.kv_values_per_token_layer),
+            ("sliding_window", self.sliding_window),
+            ("sliding_layers", self.sliding_layers),
+        ] {
+            if let Some(v) = v {
+                at_most(f, f64::from(v))?;
+            }
         }
         positive("params_total_b", self.params_total_b)?;
         positive("params_active_b", self.params_active_b)?;
+        at_most("params_total_b", self.params_total_b)?;
+        at_most("reasoning_multiplier", self.reasoning_multiplier)?;
         if self.params_active_b > self.params_total_b * (1.0 + 1e-9) {
             return Err((
                 "params_active_b".into(),
@@ -487,7 +511,64 @@ impl Region {
         non_negative("wue_onsite_l_per_kwh", self.wue_onsite_l_per_kwh)?;
         non_negative("wue_offsite_l_per_kwh", self.wue_offsite_l_per_kwh)?;
         non_negative("electricity_usd_per_mwh", self.electricity_usd_per_mwh)?;
+        for (f, v) in [
+            ("carbon_g_per_kwh", self.carbon_g_per_kwh),
+            ("wue_onsite_l_per_kwh", self.wue_onsite_l_per_kwh),
+            ("wue_offsite_l_per_kwh", self.wue_offsite_l_per_kwh),
+            ("electricity_usd_per_mwh", self.electricity_usd_per_mwh),
+        ] {
+            at_most(f, v)?;
+        }
         Ok(())
+    }
+}
+
+/// The largest plausible value of each numeric catalog field, and why: checked when a
+/// catalog file is read, so an absurd number (a head dimension of 65,536, a power of 1e308 W)
+/// is an error naming the file, entry and field instead of an overflow or a wrong result
+/// later. Generous: every shipped entry sits far inside.
+#[rustfmt::skip]
+pub const MAX_VALUES: &[(&str, f64, &str)] = &[
+    // Hardware.
+    ("hbm_gb", 1e5, "GB; a wafer-scale system holds well under 100 TB"),
+    ("hbm_tb_s", 1e5, "TB/s; on-wafer SRAM reaches about 2e4 TB/s"),
+    ("tdp_w", 1e5, "W; a wafer-scale system draws about 2e4 W"),
+    ("host_w_per_accel", 1e5, "W per accelerator"),
+    ("interconnect_gb_s", 1e6, "GB/s per accelerator"),
+    ("peak_tflops", 1e7, "TFLOP/s; a wafer-scale system reaches about 1e5"),
+    ("rent_usd_per_hour", 1e5, "USD per accelerator-hour"),
+    // Models.
+    ("layers", 1e4, "layers; the deepest models have a few hundred"),
+    ("hidden", 1e6, "the widest models have a hidden dimension of about 3e4"),
+    ("heads", 1e5, "attention heads; models have at most a few hundred"),
+    ("kv_heads", 1e5, "KV heads; at most the attention heads"),
+    ("head_dim", 4096.0, "head dimensions are 64 to 256 in every published model"),
+    ("ffn", 1e7, "the feed-forward dimension is at most about 1e5"),
+    ("experts", 1e6, "routed experts per layer; the largest models have a few hundred"),
+    ("experts_active", 1e6, "experts per token; at most the experts"),
+    ("context", 1e9, "tokens; the longest contexts are about 1e7"),
+    ("kv_values_per_token_layer", 1e7, "KV values per token per layer"),
+    ("sliding_window", 1e9, "tokens; at most a context"),
+    ("sliding_layers", 1e4, "layers; at most the layers"),
+    ("params_total_b", 1e5, "billion parameters (1e14); the largest models have about 2e3"),
+    ("reasoning_multiplier", 1e3, "hidden tokens per visible output token"),
+    // Regions.
+    ("carbon_g_per_kwh", 2000.0, "g/kWh; the most carbon-intensive grids (coal) emit about 1100"),
+    ("wue_onsite_l_per_kwh", 100.0, "L/kWh; evaporative cooling uses at most a few"),
+    ("wue_offsite_l_per_kwh", 100.0, "L/kWh; thermal generation uses at most tens"),
+    ("electricity_usd_per_mwh", 1e5, "USD/MWh; price caps of wholesale markets are about 1e4"),
+];
+
+/// `v` against the field's largest plausible value in [`MAX_VALUES`] (`peak_tflops.bf16`
+/// reads the `peak_tflops` row).
+fn at_most(field: &str, v: f64) -> Result<(), (String, String)> {
+    let key = field.split('.').next().unwrap_or(field);
+    match MAX_VALUES.iter().find(|(f, _, _)| *f == key) {
+        Some((_, max, why)) if v.is_nan() || v > *max => Err((
+            field.into(),
+            format!("must be at most {max} ({why}), got {v}"),
+        )),
+        _ => Ok(()),
     }
 }
 
