@@ -186,6 +186,14 @@ fn run_case(name: &str, text: &str, field: &str) -> Case {
     .file("run.toml", text)
 }
 
+/// A user catalog with one model `m` whose head counts and dimension are `heads`.
+fn catalog_model(heads: &str) -> String {
+    format!(
+        "[[model]]\nid = \"m\"\nname = \"M\"\nlayers = 4\nhidden = 64\n{heads}\nffn = 256\n\
+         params_total_b = 0.001\nparams_active_b = 0.001\nprecision = \"bf16\"\ncontext = 4096\n"
+    )
+}
+
 const TRACE_HEAD: &str = "TIMESTAMP,ContextTokens,GeneratedTokens\n";
 
 fn cases() -> Vec<Case> {
@@ -279,6 +287,48 @@ fn cases() -> Vec<Case> {
         // catalogs
         case("catalog with a NaN", &["--catalog", "{dir}/c.toml", "estimate"], &["c.toml"])
             .file("c.toml", "[[hardware]]\nid = \"x\"\nname = \"X\"\ntdp_w = nan\n"),
+        case("catalog kv_heads = head_dim = 65536", &["--catalog", "{dir}/c.toml", "estimate", "--model", "m"], &["c.toml", "model `m`", "field `head_dim`"])
+            .file("c.toml", &catalog_model("heads = 65536\nkv_heads = 65536\nhead_dim = 65536")),
+        case("catalog 1e6 layers", &["--catalog", "{dir}/c.toml", "estimate", "--model", "m"], &["c.toml", "model `m`", "field `layers`"])
+            .file("c.toml", &catalog_model("heads = 8\nkv_heads = 8\nhead_dim = 128").replace("layers = 4", "layers = 1000000")),
+        case("catalog context 4e9", &["--catalog", "{dir}/c.toml", "estimate", "--model", "m"], &["c.toml", "model `m`", "field `context`"])
+            .file("c.toml", &catalog_model("heads = 8\nkv_heads = 8\nhead_dim = 128").replace("context = 4096", "context = 4000000000")),
+        case("catalog 1e9 billion parameters", &["--catalog", "{dir}/c.toml", "estimate", "--model", "m"], &["c.toml", "model `m`", "field `params_total_b`"])
+            .file("c.toml", &catalog_model("heads = 8\nkv_heads = 8\nhead_dim = 128").replace("params_total_b = 0.001", "params_total_b = 1e9")),
+        case("catalog TDP 1e308 W", &["--catalog", "{dir}/c.toml", "estimate"], &["c.toml", "hardware `x`", "field `tdp_w`"])
+            .file("c.toml", "[[hardware]]\nid = \"x\"\nname = \"X\"\nvendor = \"V\"\nhbm_gb = 80\nhbm_tb_s = 3.35\ntdp_w = 1e308\nidle_w = 60\nhost_w_per_accel = 300\ninterconnect_gb_s = 900\npeak_tflops = { bf16 = 989 }\n"),
+        case("catalog peak 1e300 TFLOP/s", &["--catalog", "{dir}/c.toml", "estimate"], &["c.toml", "hardware `x`", "field `peak_tflops.bf16`"])
+            .file("c.toml", "[[hardware]]\nid = \"x\"\nname = \"X\"\nvendor = \"V\"\nhbm_gb = 80\nhbm_tb_s = 3.35\ntdp_w = 700\nidle_w = 60\nhost_w_per_accel = 300\ninterconnect_gb_s = 900\npeak_tflops = { bf16 = 1e300 }\n"),
+        case("catalog region carbon 1e308", &["--catalog", "{dir}/c.toml", "estimate"], &["c.toml", "region `r`", "field `carbon_g_per_kwh`"])
+            .file("c.toml", "[[region]]\nid = \"r\"\nname = \"R\"\ncarbon_g_per_kwh = 1e308\npue = 1.2\nwue_onsite_l_per_kwh = 0.3\nwue_offsite_l_per_kwh = 3\nelectricity_usd_per_mwh = 80\n"),
+        // late or garbled errors of `wattage run`, now decided when the file is read
+        run_case("run service named Chat (chart id)", &RUN.replace("name = \"chat\"", "name = \"Chat\""), "service[0].name"),
+        run_case("run two services named chat", &format!("{RUN}\n[[service]]\nname = \"chat\"\nmodel = \"llama-3.1-8b\"\nhardware = \"h100-sxm\"\nrequests_per_day = 1e5\ninput_tokens = 500\noutput_tokens = 200\n"), "service[1].name"),
+        run_case("run output resolution leaving one point", &RUN.replace("step_s = 60", "step_s = 60\noutput_resolution_s = 86400"), "site.output_resolution_s"),
+        run_case("run input tokens 0.5", &RUN.replace("input_tokens = 500", "input_tokens = 0.5"), "service[0].input_tokens"),
+        run_case("run output tokens 0.5", &RUN.replace("output_tokens = 200", "output_tokens = 0.5"), "service[0].output_tokens"),
+        run_case("run seed 1.5 (type error names the key)", &RUN.replace("[[service]]", "seed = 1.5\n\n[[service]]"), "seed"),
+        run_case("run name 1.5 (type error names the key)", &RUN.replace("name = \"r\"", "name = 1.5"), "name"),
+        run_case("run zoom day a string", &RUN.replace("step_s = 60", "step_s = 60\nzoom_day = \"x\""), "site.zoom_day"),
+        case("run site file syntax error (no empty field)", &["run", "{dir}/run.toml", "-o", "{dir}/out"], &["site.toml:2:"])
+            .file("run.toml", &RUN.replace("builtin:colossus", "site.toml"))
+            .file("site.toml", "name = \"t\"\n[simulation\n"),
+        case("sweep base syntax error (no garbled field)", &["sweep", "{dir}/sw.toml", "-o", "{dir}/out"], &["site.toml:2:"])
+            .file("site.toml", "name = \"t\"\n[simulation\n")
+            .file("sw.toml", "base = \"site.toml\"\n[grid]\n\"grid.import_cap_mw\" = [30.0, 40.0]\n"),
+        // expansion files: errors name the expansion file, its line and field
+        case("expansion unknown field", &["optimize", "{dir}/site.toml", "--expansion", "{dir}/ex.toml", "--duration", "24h"], &["ex.toml:2:", "field `grid.foo`"])
+            .file("site.toml", SITE)
+            .file("ex.toml", "[grid]\nfoo = 1\n"),
+        case("expansion names a missing turbine", &["optimize", "{dir}/site.toml", "--expansion", "{dir}/ex.toml", "--duration", "24h"], &["ex.toml:2:", "field `turbines[0].name`"])
+            .file("site.toml", SITE)
+            .file("ex.toml", "[[turbines]]\nname = \"nope\"\nmax_mw = 50\nannual_cost_usd_per_mw = 1e5\n"),
+        case("expansion bad battery_end", &["optimize", "{dir}/site.toml", "--expansion", "{dir}/ex.toml", "--duration", "24h"], &["ex.toml:1:", "field `battery_end`"])
+            .file("site.toml", SITE)
+            .file("ex.toml", "battery_end = \"sometimes\"\n"),
+        case("expansion negative cost", &["optimize", "{dir}/site.toml", "--expansion", "{dir}/ex.toml", "--duration", "24h"], &["ex.toml:3:", "field `grid.annual_cost_usd_per_mw`"])
+            .file("site.toml", SITE)
+            .file("ex.toml", "[grid]\nmax_mw = 100\nannual_cost_usd_per_mw = -5\n"),
         // sweeps
         case("sweep of too many site steps (work)", &["sweep", "{dir}/sw.toml", "-o", "{dir}/out"], &["site simulation steps", "--max-work"])
             .file("site.toml", SITE)

@@ -18,9 +18,57 @@ pub fn located(origin: &str, text: &str, offset: usize, field: &str, msg: &str) 
     ))
 }
 
-/// The field a serde message is about, when it says (`unknown field `x``, `missing field`).
-fn field_of(msg: &str) -> String {
-    msg.split('`').nth(1).unwrap_or("").to_string()
+/// The field a TOML error is about: the key a `missing field` message names; otherwise the
+/// dotted path of the key at `offset` (`service[0].input_tokens`), never a value quoted in
+/// the message (`invalid type: floating point `1.5``). Empty for a syntax error, which is
+/// about no field.
+fn field_of(text: &str, offset: usize, msg: &str) -> String {
+    let named = || msg.split('`').nth(1).unwrap_or("").to_string();
+    if msg.starts_with("missing field") {
+        return named();
+    }
+    let Ok(doc) = DeTable::parse(text) else {
+        return String::new();
+    };
+    match path_in_table(doc.get_ref(), offset) {
+        Some(p) => p,
+        None if msg.starts_with("unknown field") => named(),
+        None => String::new(),
+    }
+}
+
+/// The dotted path of the deepest key whose key or value holds byte `pos`.
+fn path_in_table(t: &DeTable<'_>, pos: usize) -> Option<String> {
+    for (k, v) in t.iter() {
+        let key = k.get_ref().to_string();
+        if let Some(sub) = path_in_value(v.get_ref(), pos) {
+            return Some(if sub.starts_with('[') {
+                format!("{key}{sub}")
+            } else {
+                format!("{key}.{sub}")
+            });
+        }
+        if k.span().contains(&pos) || v.span().contains(&pos) {
+            return Some(key);
+        }
+    }
+    None
+}
+
+fn path_in_value(v: &DeValue<'_>, pos: usize) -> Option<String> {
+    match v {
+        DeValue::Table(t) => path_in_table(t, pos),
+        DeValue::Array(a) => {
+            a.iter()
+                .enumerate()
+                .find_map(|(i, e)| match path_in_value(e.get_ref(), pos) {
+                    Some(sub) if sub.starts_with('[') => Some(format!("[{i}]{sub}")),
+                    Some(sub) => Some(format!("[{i}].{sub}")),
+                    None => e.span().contains(&pos).then(|| format!("[{i}]")),
+                })
+        }
+        _ => None,
+    }
 }
 
 /// A TOML parse or schema error, located.
@@ -30,7 +78,7 @@ pub fn toml_error(origin: &str, text: &str, e: &toml::de::Error) -> Error {
         origin,
         text,
         off,
-        &field_of(e.message()),
+        &field_of(text, off, e.message()),
         e.message().trim(),
     )
 }
@@ -165,5 +213,31 @@ mod tests {
             e.location,
             crate::error::Location::File { line: 2, .. }
         ));
+    }
+
+    /// A type error names the key whose value is wrong, not the value; a syntax error names
+    /// no field.
+    #[test]
+    fn type_errors_name_the_key_not_the_value() {
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Item {
+            n: u64,
+        }
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct S {
+            name: String,
+            item: Vec<Item>,
+        }
+        let text = "name = \"x\"\n[[item]]\nn = 1\n[[item]]\nn = 1.5\n";
+        let doc = TomlDoc::parse("f.toml", text).unwrap();
+        let e = doc.deserialize::<S>().err().unwrap();
+        assert_eq!(e.field.as_deref(), Some("item[1].n"), "{e:?}");
+        let doc = TomlDoc::parse("f.toml", "name = 1.5\n").unwrap();
+        let e = doc.deserialize::<S>().err().unwrap();
+        assert_eq!(e.field.as_deref(), Some("name"), "{e:?}");
+        let e = TomlDoc::parse("f.toml", "[item\n").err().unwrap();
+        assert_eq!(e.field, None, "{e:?}");
     }
 }

@@ -370,8 +370,18 @@ pub fn expansion(src: &dyn Sources, sc: &Scenario, a: &OptimizeSpec) -> Result<E
             "`{expansion}` and `{extend}` cannot be combined",
         )),
         (Some(path), false) => {
+            // Errors name the expansion file, with line, column and field, never the site's.
             let text = read(src, path)?;
-            Expansion::parse(&text).map_err(|e| Error::input(format!("`{}`: {e}", path.display())))
+            let origin = path.display().to_string();
+            let doc = crate::locate::TomlDoc::parse(&origin, &text)?;
+            let ex: Expansion = doc.deserialize()?;
+            ex.check(sc).map_err(|e| match e {
+                wattage_optimize::OptimizeError::Invalid { field, message } => {
+                    doc.error(&field, &message)
+                }
+                other => Error::input(format!("`{origin}`: {other}")),
+            })?;
+            Ok(ex)
         }
         (None, true) => Ok(Expansion::typical(sc)),
         (None, false) => Ok(Expansion::default()),

@@ -127,6 +127,67 @@ impl Expansion {
         })
     }
 
+    /// Checks the expansion against the scenario it extends, before any work: every asset
+    /// it names exists, `battery_end` is known, and every number is finite and not negative.
+    /// The error's `field` is a path in the expansion file (`turbines[1].name`).
+    pub fn check(&self, sc: &Scenario) -> Result<(), OptimizeError> {
+        check_names(sc, self)?;
+        if let Some(b) = self.battery_end.as_deref()
+            && !matches!(b, "free" | "initial" | "cyclic")
+        {
+            return Err(OptimizeError::invalid(
+                "battery_end",
+                format!("is `{b}`; expected `free`, `initial` or `cyclic`"),
+            ));
+        }
+        let mut numbers: Vec<(String, Option<f64>)> = vec![
+            (
+                "value_of_lost_load_usd_per_mwh".into(),
+                self.value_of_lost_load_usd_per_mwh,
+            ),
+            ("carbon_price_usd_per_t".into(), self.carbon_price_usd_per_t),
+            ("carbon_cap_t".into(), self.carbon_cap_t),
+        ];
+        if let Some(g) = &self.grid {
+            numbers.push(("grid.max_mw".into(), Some(g.max_mw)));
+            numbers.push((
+                "grid.annual_cost_usd_per_mw".into(),
+                Some(g.annual_cost_usd_per_mw),
+            ));
+        }
+        for (kind, list) in [("turbines", &self.turbines), ("solar", &self.solar)] {
+            for (i, e) in list.iter().enumerate() {
+                numbers.push((format!("{kind}[{i}].max_mw"), Some(e.max_mw)));
+                numbers.push((
+                    format!("{kind}[{i}].annual_cost_usd_per_mw"),
+                    Some(e.annual_cost_usd_per_mw),
+                ));
+            }
+        }
+        for (i, b) in self.batteries.iter().enumerate() {
+            for (k, v) in [
+                ("max_mw", b.max_mw),
+                ("annual_cost_usd_per_mw", b.annual_cost_usd_per_mw),
+                ("max_mwh", b.max_mwh),
+                ("annual_cost_usd_per_mwh", b.annual_cost_usd_per_mwh),
+                ("wear_cost_usd_per_mwh", b.wear_cost_usd_per_mwh),
+            ] {
+                numbers.push((format!("batteries[{i}].{k}"), v));
+            }
+        }
+        for (field, v) in numbers {
+            if let Some(v) = v
+                && !(v.is_finite() && v >= 0.0)
+            {
+                return Err(OptimizeError::invalid(
+                    field,
+                    format!("must be a finite number, 0 or more, got {v}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Every existing asset may grow to [`typical::MAX_MULTIPLE`] times its rating at the
     /// [`typical`] costs (solar only where the scenario has a plant, whose profile it uses).
     pub fn typical(sc: &Scenario) -> Self {

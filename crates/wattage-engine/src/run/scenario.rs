@@ -362,17 +362,37 @@ fn apply_overrides(s: &RunScenario, src: &TomlDoc, site: &mut Scenario) -> Resul
     // The engine's own checks, now, with the run file's field and line. A horizon shorter
     // than the step is the step's fault when only the step was overridden.
     let horizon_h = site.simulation.duration.h();
-    RunOptions::from_scenario(site)
-        .check()
-        .map_err(|e| match e.field.as_str() {
-            "step" => src.error("site.step_s", &e.message),
-            "duration" if st.duration_h.is_none() => src.error(
-                "site.step_s",
-                &format!("is longer than the site's horizon ({horizon_h} h)"),
+    let (steps, per_row) =
+        RunOptions::from_scenario(site)
+            .check()
+            .map_err(|e| match e.field.as_str() {
+                "step" => src.error("site.step_s", &e.message),
+                "duration" if st.duration_h.is_none() => src.error(
+                    "site.step_s",
+                    &format!("is longer than the site's horizon ({horizon_h} h)"),
+                ),
+                "duration" => src.error("site.duration_h", &e.message),
+                _ => src.error("site.output_resolution_s", &e.message),
+            })?;
+    // The report draws the site's series over the run: it needs two stored points.
+    let rows = steps.div_ceil(per_row.max(1));
+    if rows < 2 {
+        let field = if st.output_resolution_s.is_some() {
+            "site.output_resolution_s"
+        } else if st.duration_h.is_some() {
+            "site.duration_h"
+        } else {
+            "site.step_s"
+        };
+        return Err(src.error(
+            field,
+            &format!(
+                "leaves {rows} point in the site's series over {horizon_h} h at a resolution of {} s; \
+                 the report needs at least 2 (a resolution of at most half the horizon)",
+                site.simulation.output_resolution.s()
             ),
-            "duration" => src.error("site.duration_h", &e.message),
-            _ => src.error("site.output_resolution_s", &e.message),
-        })?;
+        ));
+    }
     Ok(())
 }
 
@@ -436,6 +456,28 @@ fn validate(s: &RunScenario, src: &TomlDoc) -> Result<()> {
     }
     for (i, sv) in s.service.iter().enumerate() {
         let f = |k: &str| format!("service[{i}].{k}");
+        // The name makes the report's chart ids (`request-NAME`) and file names
+        // (`requests_NAME.csv`): checked here, not when the report is drawn.
+        if sv.name.is_empty()
+            || !sv
+                .name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        {
+            return Err(bad(
+                &f("name"),
+                &format!(
+                    "`{}` must be non-empty lowercase letters, digits, `-` or `_` (it names the report's charts and files)",
+                    sv.name
+                ),
+            ));
+        }
+        if let Some(j) = s.service[..i].iter().position(|o| o.name == sv.name) {
+            return Err(bad(
+                &f("name"),
+                &format!("`{}` is already the name of `service[{j}]`", sv.name),
+            ));
+        }
         let pos = |k: &str, v: f64| -> Result<()> {
             if v.is_finite() && v > 0.0 {
                 Ok(())
@@ -446,6 +488,13 @@ fn validate(s: &RunScenario, src: &TomlDoc) -> Result<()> {
         pos("requests_per_day", sv.requests_per_day)?;
         pos("input_tokens", sv.input_tokens)?;
         pos("output_tokens", sv.output_tokens)?;
+        // The serving simulator's ranges (a mean below one token is no length distribution).
+        for (k, v) in [
+            ("input_tokens", sv.input_tokens),
+            ("output_tokens", sv.output_tokens),
+        ] {
+            crate::limits::check("serving", k, v).map_err(|e| bad(&f(k), &e.message))?;
+        }
         pos("ttft_p99_ms", sv.ttft_p99_ms)?;
         pos("itl_p99_ms", sv.itl_p99_ms)?;
         if !(sv.input_cv.is_finite() && (0.0..=5.0).contains(&sv.input_cv)) {
