@@ -129,45 +129,81 @@ impl Assumptions {
                 ))
             }
         };
-        let nonneg = |name: &'static str, v: f64| {
-            if v.is_finite() && v >= 0.0 {
-                Ok(())
-            } else {
+        // Zero or more, and at most a bound past any plausible value (so no product of
+        // assumptions overflows to infinity).
+        let nonneg = |name: &'static str, v: f64, max: f64, why: &str| {
+            if !(v.is_finite() && v >= 0.0) {
                 Err(crate::EstimateError::invalid(
                     name,
                     format!("must be zero or more, got {v}"),
                 ))
+            } else if v > max {
+                Err(crate::EstimateError::invalid(
+                    name,
+                    format!("must be at most {max} ({why}), got {v}"),
+                ))
+            } else {
+                Ok(())
             }
         };
+        const OVERHEAD: &str = "an iteration's fixed costs are micro- to milliseconds";
+        const COEFF: &str = "a fraction of the power range between idle and TDP";
         unit("compute_efficiency", p.compute_efficiency)?;
         unit("memory_efficiency", p.memory_efficiency)?;
-        nonneg("step_overhead_s", p.step_overhead_s)?;
-        nonneg("per_seq_overhead_s", p.per_seq_overhead_s)?;
-        nonneg("collective_latency_s", p.collective_latency_s)?;
-        nonneg("power_active", p.power_active)?;
-        nonneg("power_compute", p.power_compute)?;
-        nonneg("power_memory", p.power_memory)?;
-        nonneg("host_load", self.host_load)?;
+        nonneg("step_overhead_s", p.step_overhead_s, 1.0, OVERHEAD)?;
+        nonneg("per_seq_overhead_s", p.per_seq_overhead_s, 1.0, OVERHEAD)?;
+        nonneg(
+            "collective_latency_s",
+            p.collective_latency_s,
+            1.0,
+            OVERHEAD,
+        )?;
+        nonneg("power_active", p.power_active, 10.0, COEFF)?;
+        nonneg("power_compute", p.power_compute, 10.0, COEFF)?;
+        nonneg("power_memory", p.power_memory, 10.0, COEFF)?;
+        nonneg(
+            "host_load",
+            self.host_load,
+            10.0,
+            "a server draws a few times its accelerators' power at most",
+        )?;
         if !(self.pue.is_finite() && (1.0..=5.0).contains(&self.pue)) {
             return Err(crate::EstimateError::invalid(
                 "pue",
                 format!("must be between 1 and 5, got {}", self.pue),
             ));
         }
-        nonneg("reserve", self.reserve)?;
+        nonneg(
+            "reserve",
+            self.reserve,
+            10.0,
+            "idle accelerator-seconds per busy one",
+        )?;
         unit("utilization", self.epoch_utilization)?;
         unit("prefill_utilization", self.epoch_prefill_utilization)?;
         unit("power_fraction", self.epoch_power_fraction)?;
-        if !(self.max_batched_tokens.is_finite() && self.max_batched_tokens >= 1.0) {
+        if !(self.max_batched_tokens.is_finite() && (1.0..=1e7).contains(&self.max_batched_tokens))
+        {
             return Err(crate::EstimateError::invalid(
                 "max_batched_tokens",
-                "must be at least 1",
+                "must be between 1 and 10,000,000",
             ));
         }
-        nonneg("carbon", self.carbon.g_per_kwh())?;
-        nonneg("wue_onsite", self.wue_onsite.l_per_kwh())?;
-        nonneg("wue_offsite", self.wue_offsite.l_per_kwh())?;
-        nonneg("price", self.price.usd_per_mwh())?;
+        nonneg(
+            "carbon",
+            self.carbon.g_per_kwh(),
+            2000.0,
+            "lignite, the dirtiest fuel, emits about 1,200 g/kWh",
+        )?;
+        const WUE: &str = "evaporative cooling and power plants use a few L/kWh";
+        nonneg("wue_onsite", self.wue_onsite.l_per_kwh(), 100.0, WUE)?;
+        nonneg("wue_offsite", self.wue_offsite.l_per_kwh(), 100.0, WUE)?;
+        nonneg(
+            "price",
+            self.price.usd_per_mwh(),
+            100_000.0,
+            "wholesale price caps are 5,000-17,500 $/MWh",
+        )?;
         Ok(())
     }
 
@@ -367,6 +403,23 @@ impl Assumptions {
             "wue_offsite" => Some(self.wue_offsite.l_per_kwh()),
             "price" => Some(self.price.usd_per_mwh()),
             _ => self.clone().slot(name).map(|v| *v),
+        }
+    }
+}
+
+#[cfg(test)]
+mod bounds {
+    use super::*;
+
+    #[test]
+    fn every_assumption_has_an_upper_bound() {
+        let cat = wattage_catalog::Catalog::builtin();
+        let region = cat.region("us-average").expect("built-in region");
+        for name in NAMES {
+            let mut a = Assumptions::for_region(region);
+            a.set(name, 1e308).expect("settable");
+            let e = a.validate().expect_err(name);
+            assert!(e.to_string().contains(name), "{name}: {e}");
         }
     }
 }

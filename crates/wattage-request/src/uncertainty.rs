@@ -37,7 +37,8 @@ pub enum Dist {
         /// Upper bound.
         high: f64,
     },
-    /// Normal, truncated at zero.
+    /// Normal, truncated at zero and at [`NORMAL_SDS`] standard deviations from the mean
+    /// (the extremes the Monte Carlo validates, so no sample leaves the checked range).
     Normal {
         /// Mean.
         mean: f64,
@@ -46,7 +47,25 @@ pub enum Dist {
     },
 }
 
+/// A normal distribution is truncated at this many standard deviations from its mean (and at
+/// zero). The 5th-95th percentiles lie within 1.65 of them, so the truncation changes no
+/// reported quantile; it bounds the samples to the interval the Monte Carlo validates.
+pub const NORMAL_SDS: f64 = 4.0;
+
 impl Dist {
+    /// The interval the samples lie in: the bounds of a uniform or triangular range, a
+    /// normal's truncation points, or the fixed value.
+    pub fn support(&self) -> (f64, f64) {
+        match *self {
+            Dist::Fixed { value } => (value, value),
+            Dist::Uniform { low, high } | Dist::Triangular { low, high, .. } => (low, high),
+            Dist::Normal { mean, sd } => {
+                let low = (mean - NORMAL_SDS * sd).max(0.0);
+                (low, (mean + NORMAL_SDS * sd).max(low))
+            }
+        }
+    }
+
     /// Parses `v` (fixed), `lo..hi` (uniform), `lo:mode:hi` (triangular) or `mean~sd`
     /// (normal).
     pub fn parse(s: &str) -> Result<Self, String> {
@@ -110,7 +129,8 @@ enum Sampler {
     Fixed(f64),
     Uniform(Uniform<f64>),
     Triangular(Triangular<f64>),
-    Normal(Normal<f64>),
+    /// Truncated to `low..=high` ([`Dist::support`]).
+    Normal(Normal<f64>, f64, f64),
 }
 
 impl Sampler {
@@ -126,7 +146,8 @@ impl Sampler {
                 Sampler::Triangular(Triangular::new(low, high, mode).map_err(|e| e.to_string())?)
             }
             Dist::Normal { mean, sd } => {
-                Sampler::Normal(Normal::new(mean, sd).map_err(|e| e.to_string())?)
+                let (low, high) = d.support();
+                Sampler::Normal(Normal::new(mean, sd).map_err(|e| e.to_string())?, low, high)
             }
         })
     }
@@ -136,7 +157,7 @@ impl Sampler {
             Sampler::Fixed(v) => *v,
             Sampler::Uniform(u) => u.sample(rng),
             Sampler::Triangular(t) => t.sample(rng),
-            Sampler::Normal(n) => n.sample(rng).max(0.0),
+            Sampler::Normal(n, low, high) => n.sample(rng).max(*low).min(*high),
         }
     }
 }
@@ -306,11 +327,7 @@ pub fn monte_carlo(
         }
     }
     for (n, dist) in &u.params {
-        let (lo, hi) = match *dist {
-            Dist::Fixed { value } => (value, value),
-            Dist::Uniform { low, high } | Dist::Triangular { low, high, .. } => (low, high),
-            Dist::Normal { mean, .. } => (mean, mean),
-        };
+        let (lo, hi) = dist.support();
         for v in [lo, hi] {
             let mut t = *a;
             t.set(n, v)?;
@@ -391,5 +408,32 @@ mod tests {
             }
         }
         assert_eq!(Quantiles::of(&mut []), Quantiles::default());
+    }
+}
+
+#[cfg(test)]
+mod normal_truncation {
+    use super::*;
+
+    #[test]
+    fn a_normal_is_truncated_to_its_validated_support() {
+        let d = Dist::parse("0.6~0.05").expect("valid");
+        assert_eq!(d.support(), (0.6 - 4.0 * 0.05, 0.6 + 4.0 * 0.05));
+        let (low, high) = d.support();
+        let s = Sampler::new(&d).expect("sampler");
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let (mut min, mut max) = (f64::INFINITY, f64::NEG_INFINITY);
+        for _ in 0..1_000_000 {
+            let v = s.sample(&mut rng);
+            (min, max) = (min.min(v), max.max(v));
+        }
+        // A million draws go past 4 sd (p = 6e-5 each) and are held at the bounds.
+        assert_eq!((min, max), (low, high));
+        // Truncated at zero, and a negative mean collapses to zero.
+        assert_eq!(
+            Dist::parse("0.1~0.05").expect("valid").support(),
+            (0.0, 0.30000000000000004)
+        );
+        assert_eq!(Dist::parse("-1~0.1").expect("valid").support(), (0.0, 0.0));
     }
 }
