@@ -308,6 +308,12 @@ impl SweepSpec {
         let seeds: Vec<Option<u64>> = match &raw.seeds {
             None => vec![None],
             Some(SeedsRaw::Count(0)) => return Err(doc.error("seeds", "must be at least 1")),
+            Some(SeedsRaw::Count(n)) if *n as usize > MAX_VARIANTS => {
+                return Err(doc.error(
+                    "seeds",
+                    &format!("more than {MAX_VARIANTS} variants; split the sweep"),
+                ));
+            }
             Some(SeedsRaw::Count(n)) => (1..=u64::from(*n)).map(Some).collect(),
             Some(SeedsRaw::List(l)) if l.is_empty() => {
                 return Err(doc.error("seeds", "must list at least one seed"));
