@@ -1,0 +1,8 @@
+//! libFuzzer target: `wattage_fuzz::expansion` (its docs say what it checks).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    wattage_fuzz::expansion(data);
+});

@@ -1,0 +1,8 @@
+//! libFuzzer target: `wattage_fuzz::set_syntax` (its docs say what it checks).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    wattage_fuzz::set_syntax(data);
+});
