@@ -75,8 +75,9 @@ impl Mutator {
         Self { keys, lines }
     }
 
-    /// A mutant of `input`: one to four stacked mutations; `other` is another corpus input
-    /// for splicing. The result is at most `max_len` bytes.
+    /// A mutant of `input`: one mutation half the time (most stay valid enough to get past
+    /// the parser), else two to four stacked; `other` is another corpus input for splicing.
+    /// The result is at most `max_len` bytes.
     pub fn mutate(
         &self,
         rng: &mut ChaCha8Rng,
@@ -85,7 +86,11 @@ impl Mutator {
         max_len: usize,
     ) -> Vec<u8> {
         let mut data = input.to_vec();
-        let n = 1 + rng.random_range(0..4u32);
+        let n = if rng.random_bool(0.5) {
+            1
+        } else {
+            rng.random_range(2..=4u32)
+        };
         for _ in 0..n {
             self.once(rng, &mut data, other);
         }

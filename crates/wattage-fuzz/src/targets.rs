@@ -48,7 +48,8 @@ impl Outcome {
         let mut quote: Option<char> = None;
         for c in first.chars().take(120) {
             match c {
-                '`' | '"' | '\'' if quote.is_none() => {
+                // Not the apostrophe: fixed wording has it (`the site's horizon`).
+                '`' | '"' if quote.is_none() => {
                     quote = Some(c);
                     class.push('?');
                 }
@@ -410,5 +411,24 @@ pub fn set_syntax(data: &[u8]) -> Outcome {
             Outcome::accepted("estimated")
         }
         Err(e) => rejected("estimate with --set", &e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Outcome;
+
+    #[test]
+    fn rejections_are_classed_without_names_and_numbers() {
+        let a = Outcome::rejected("run.toml:3:9: field `service[0].x`: must be at most 10, got 12");
+        let b = Outcome::rejected("run.toml:7:1: field `site.y`: must be at most 5, got 7\n  |");
+        let c = Outcome::rejected("run.toml:7:1: field `site.y`: must be zero or more, got -1");
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        // Fixed wording's apostrophes do not hide the rest of the message.
+        let d = Outcome::rejected("must be at most the site's horizon (24 h): `x`");
+        let e = Outcome::rejected("must be at most the site's horizon (48 h): `yy`");
+        assert_eq!(d, e);
+        assert_ne!(a, Outcome::accepted("x"));
     }
 }
