@@ -119,13 +119,15 @@ impl Assumptions {
     /// Checks every value is in its physical range, naming the first that is not.
     pub fn validate(&self) -> Result<(), crate::EstimateError> {
         let p = &self.roofline;
+        // A fraction, at least 0.1%: a time divided by a smaller one (1e-310 passes `> 0`)
+        // overflows to infinity, and no hardware runs below it.
         let unit = |name: &'static str, v: f64| {
-            if v.is_finite() && v > 0.0 && v <= 1.0 {
+            if v.is_finite() && (1e-3..=1.0).contains(&v) {
                 Ok(())
             } else {
                 Err(crate::EstimateError::invalid(
                     name,
-                    format!("must be in (0, 1], got {v}"),
+                    format!("must be in [0.001, 1], got {v}"),
                 ))
             }
         };
