@@ -40,10 +40,30 @@ impl Outcome {
         }
     }
 
-    /// A rejected input, classed by the first line of its message with quoted names and
-    /// digits blanked (`unknown field `x` at line 3` and `... `y` at line 9` are one class).
+    /// A rejected input, classed by the first line of its message with everything between
+    /// its first and last quote blanked, and digits (`unknown field `x` at line 3` and
+    /// `... `y` at line 9` are one class).
     pub fn rejected(message: &str) -> Self {
-        let first = message.lines().next().unwrap_or("");
+        Self {
+            class: hash(&("err", class_text(message))),
+            accepted: false,
+        }
+    }
+}
+
+/// The class of an error message (see [`Outcome::rejected`]).
+pub fn class_text(message: &str) -> String {
+    let first = message.lines().next().unwrap_or("");
+    // Quoted user text may itself hold quote characters, which would leak the rest of it into
+    // the class: keep only the fixed wording outside the outermost quotes.
+    let start = first.find(['`', '"']).unwrap_or(first.len());
+    let end = first.rfind(['`', '"']).map_or(first.len(), |i| i + 1);
+    blank(&format!("{}?{}", &first[..start], &first[end.max(start)..]))
+}
+
+/// `text` with quoted parts replaced by `?` and digit runs by `#`.
+fn blank(first: &str) -> String {
+    {
         let mut class = String::with_capacity(first.len());
         let mut quote: Option<char> = None;
         for c in first.chars().take(120) {
@@ -63,10 +83,7 @@ impl Outcome {
                 c => class.push(c),
             }
         }
-        Self {
-            class: hash(&("err", class)),
-            accepted: false,
-        }
+        class
     }
 }
 
@@ -85,7 +102,7 @@ pub fn text(data: &[u8]) -> std::borrow::Cow<'_, str> {
 fn rejected(what: &str, e: &dyn Display) -> Outcome {
     let msg = e.to_string();
     if verbose() {
-        eprintln!("{what}: {msg}");
+        eprintln!("{what}: {msg}\n  class: {}", class_text(&msg));
     }
     assert!(
         !msg.trim().is_empty(),
