@@ -20,7 +20,7 @@ mod types;
 
 use std::collections::BTreeSet;
 
-pub use types::{Hardware, Model, Precision, Region};
+pub use types::{Hardware, MAX_VALUES, Model, Precision, Region};
 
 /// What went wrong reading a catalog file.
 #[derive(Debug, thiserror::Error)]

@@ -583,6 +583,23 @@ pub fn markdown() -> String {
     for r in wattage_site::limits::RANGES {
         let _ = writeln!(o, "| `{}` | {} | {} |", r.field, r.describe(), r.why);
     }
+    o.push_str("\n## Assumptions (`--set NAME=VALUE`, Python `set=`)\n\nA range (`LOW..HIGH`, `LOW:MODE:HIGH`, `MEAN~SD`) is checked at its ends; a normal range is\ntruncated at 4 standard deviations.\n\n");
+    o.push_str("| assumption | range | why |\n|---|---|---|\n");
+    for r in wattage_request::assumptions::RANGES {
+        let _ = writeln!(
+            o,
+            "| `{}` | {} to {} | {} |",
+            r.name,
+            num(r.min),
+            num(r.max),
+            r.why
+        );
+    }
+    o.push_str("\n## Catalog fields (user catalog files, `--catalog`)\n\nEvery number must be finite and zero or more (counts at least 1); these are the largest\nplausible values.\n\n");
+    o.push_str("| field | at most | why |\n|---|---|---|\n");
+    for (field, max, why) in wattage_catalog::MAX_VALUES {
+        let _ = writeln!(o, "| `{field}` | {} | {why} |", num(*max));
+    }
     o
 }
 

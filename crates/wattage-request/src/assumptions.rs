@@ -118,94 +118,15 @@ impl Assumptions {
 
     /// Checks every value is in its physical range, naming the first that is not.
     pub fn validate(&self) -> Result<(), crate::EstimateError> {
-        let p = &self.roofline;
-        // A fraction, at least 0.1%: a time divided by a smaller one (1e-310 passes `> 0`)
-        // overflows to infinity, and no hardware runs below it.
-        let unit = |name: &'static str, v: f64| {
-            if v.is_finite() && (1e-3..=1.0).contains(&v) {
-                Ok(())
-            } else {
-                Err(crate::EstimateError::invalid(
-                    name,
-                    format!("must be in [0.001, 1], got {v}"),
-                ))
+        for r in RANGES {
+            let v = self.get(r.name).unwrap_or(f64::NAN);
+            if !(v.is_finite() && v >= r.min && v <= r.max) {
+                return Err(crate::EstimateError::invalid(
+                    r.name,
+                    format!("must be in [{}, {}] ({}), got {v}", r.min, r.max, r.why),
+                ));
             }
-        };
-        // Zero or more, and at most a bound past any plausible value (so no product of
-        // assumptions overflows to infinity).
-        let nonneg = |name: &'static str, v: f64, max: f64, why: &str| {
-            if !(v.is_finite() && v >= 0.0) {
-                Err(crate::EstimateError::invalid(
-                    name,
-                    format!("must be zero or more, got {v}"),
-                ))
-            } else if v > max {
-                Err(crate::EstimateError::invalid(
-                    name,
-                    format!("must be at most {max} ({why}), got {v}"),
-                ))
-            } else {
-                Ok(())
-            }
-        };
-        const OVERHEAD: &str = "an iteration's fixed costs are micro- to milliseconds";
-        const COEFF: &str = "a fraction of the power range between idle and TDP";
-        unit("compute_efficiency", p.compute_efficiency)?;
-        unit("memory_efficiency", p.memory_efficiency)?;
-        nonneg("step_overhead_s", p.step_overhead_s, 1.0, OVERHEAD)?;
-        nonneg("per_seq_overhead_s", p.per_seq_overhead_s, 1.0, OVERHEAD)?;
-        nonneg(
-            "collective_latency_s",
-            p.collective_latency_s,
-            1.0,
-            OVERHEAD,
-        )?;
-        nonneg("power_active", p.power_active, 10.0, COEFF)?;
-        nonneg("power_compute", p.power_compute, 10.0, COEFF)?;
-        nonneg("power_memory", p.power_memory, 10.0, COEFF)?;
-        nonneg(
-            "host_load",
-            self.host_load,
-            10.0,
-            "a server draws a few times its accelerators' power at most",
-        )?;
-        if !(self.pue.is_finite() && (1.0..=5.0).contains(&self.pue)) {
-            return Err(crate::EstimateError::invalid(
-                "pue",
-                format!("must be between 1 and 5, got {}", self.pue),
-            ));
         }
-        nonneg(
-            "reserve",
-            self.reserve,
-            10.0,
-            "idle accelerator-seconds per busy one",
-        )?;
-        unit("utilization", self.epoch_utilization)?;
-        unit("prefill_utilization", self.epoch_prefill_utilization)?;
-        unit("power_fraction", self.epoch_power_fraction)?;
-        if !(self.max_batched_tokens.is_finite() && (1.0..=1e7).contains(&self.max_batched_tokens))
-        {
-            return Err(crate::EstimateError::invalid(
-                "max_batched_tokens",
-                "must be between 1 and 10,000,000",
-            ));
-        }
-        nonneg(
-            "carbon",
-            self.carbon.g_per_kwh(),
-            2000.0,
-            "lignite, the dirtiest fuel, emits about 1,200 g/kWh",
-        )?;
-        const WUE: &str = "evaporative cooling and power plants use a few L/kWh";
-        nonneg("wue_onsite", self.wue_onsite.l_per_kwh(), 100.0, WUE)?;
-        nonneg("wue_offsite", self.wue_offsite.l_per_kwh(), 100.0, WUE)?;
-        nonneg(
-            "price",
-            self.price.usd_per_mwh(),
-            100_000.0,
-            "wholesale price caps are 5,000-17,500 $/MWh",
-        )?;
         Ok(())
     }
 
@@ -305,6 +226,88 @@ const RESERVE_SOURCE: &str = "estimate: fleets provision 10-30% headroom over me
 
 /// Writes one assumption's value (see [`Assumptions::setter`]).
 pub type Setter = fn(&mut Assumptions, f64);
+
+/// The plausible range of one assumption: what `--set`, presets and regions may give it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AssumptionRange {
+    /// The assumption's name (as in `--set NAME=VALUE`).
+    pub name: &'static str,
+    /// Smallest value.
+    pub min: f64,
+    /// Largest value.
+    pub max: f64,
+    /// Why these bounds.
+    pub why: &'static str,
+}
+
+const FRACTION: &str = "a fraction, at least 0.1%: a time divided by a smaller one overflows, and no hardware runs below it";
+const OVERHEAD: &str = "an iteration's fixed costs are micro- to milliseconds";
+const COEFF: &str = "a fraction of the power range between idle and TDP";
+const WUE: &str = "evaporative cooling and power plants use a few L/kWh";
+
+const fn ar(name: &'static str, min: f64, max: f64, why: &'static str) -> AssumptionRange {
+    AssumptionRange {
+        name,
+        min,
+        max,
+        why,
+    }
+}
+
+/// Every assumption's plausible range; [`Assumptions::validate`] reads it and
+/// `docs/limits.md` is generated from it. Upper bounds keep every product of assumptions
+/// finite.
+pub const RANGES: &[AssumptionRange] = &[
+    ar("compute_efficiency", 1e-3, 1.0, FRACTION),
+    ar("memory_efficiency", 1e-3, 1.0, FRACTION),
+    ar("step_overhead_s", 0.0, 1.0, OVERHEAD),
+    ar("per_seq_overhead_s", 0.0, 1.0, OVERHEAD),
+    ar("collective_latency_s", 0.0, 1.0, OVERHEAD),
+    ar("power_active", 0.0, 10.0, COEFF),
+    ar("power_compute", 0.0, 10.0, COEFF),
+    ar("power_memory", 0.0, 10.0, COEFF),
+    ar(
+        "host_load",
+        0.0,
+        10.0,
+        "a server draws a few times its accelerators' power at most",
+    ),
+    ar(
+        "pue",
+        1.0,
+        5.0,
+        "a PUE below 1 is impossible; the worst data centers are near 3",
+    ),
+    ar(
+        "reserve",
+        0.0,
+        10.0,
+        "idle accelerator-seconds per busy one",
+    ),
+    ar("utilization", 1e-3, 1.0, FRACTION),
+    ar("prefill_utilization", 1e-3, 1.0, FRACTION),
+    ar("power_fraction", 1e-3, 1.0, FRACTION),
+    ar(
+        "max_batched_tokens",
+        1.0,
+        1e7,
+        "schedulers batch thousands to tens of thousands of tokens",
+    ),
+    ar(
+        "carbon",
+        0.0,
+        2000.0,
+        "lignite, the dirtiest fuel, emits about 1,200 g/kWh",
+    ),
+    ar("wue_onsite", 0.0, 100.0, WUE),
+    ar("wue_offsite", 0.0, 100.0, WUE),
+    ar(
+        "price",
+        0.0,
+        100_000.0,
+        "wholesale price caps are 5,000-17,500 $/MWh",
+    ),
+];
 
 /// Names accepted by [`Assumptions::set`] and [`Assumptions::get`].
 pub const NAMES: &[&str] = &[
