@@ -228,6 +228,8 @@ fn cases() -> Vec<Case> {
         case("serving rate 1e9", &["simulate", "serving", "--rate", "1e9", "--duration", "60", "--out", "{dir}/out"], &["`--rate`"]),
         case("serving rate 1e18", &["simulate", "serving", "--rate", "1e18"], &["`--rate`"]),
         case("serving requests too many (work)", &["simulate", "serving", "--rate", "1e5", "--duration", "86400", "--out", "{dir}/out"], &["simulated requests", "`--rate` x `--duration`", "--max-work"]),
+        case("train mfu below 0.1%", &["train", "--model", "llama-3.1-8b", "--tokens", "1e12", "--mfu", "1e-310", "--json"], &["`--mfu`", "0.001"]),
+        case("closed loop too long (work)", &["simulate", "serving", "--clients", "100000", "--duration", "86400", "--out", "{dir}/out"], &["simulated requests", "`--clients` x `--duration`", "--max-work"]),
         case("serving power points (work)", &["simulate", "serving", "--duration", "31000000", "--rate", "0.001", "--power-resolution", "0.001"], &["power series points", "--power-resolution"]),
         case("serving arrival cv NaN", &["simulate", "serving", "--arrival-cv", "nan"], &["`--arrival-cv`", "finite"]),
         case("serving arrival cv 1e18", &["simulate", "serving", "--arrival-cv", "1e18"], &["`--arrival-cv`"]),

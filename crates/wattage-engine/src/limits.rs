@@ -118,7 +118,15 @@ pub const PARAMS: &[ParamRange] = &[
         1e16,
         "a thousand times the largest training runs",
     ),
-    p("train", "mfu", "", 0.0, true, 1.0, "a fraction of peak"),
+    p(
+        "train",
+        "mfu",
+        "",
+        1e-3,
+        false,
+        1.0,
+        "a fraction of peak; no training run is below 0.1% (a smaller value overflows the duration)",
+    ),
     p(
         "train",
         "gpu_hours",

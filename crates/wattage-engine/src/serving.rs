@@ -400,7 +400,17 @@ pub fn prepare(cat: &Catalog, src: &dyn Sources, a: &ServingSpec) -> Result<Plan
         });
         expected_requests = requests;
         expected_end_s = duration;
-        work_requests = requests;
+        // Given only a duration, a closed loop's size is its clients over the time one of
+        // their requests takes at least: the think time and, per output token, one
+        // iteration, which reads at least the active weights at the replica's bandwidth.
+        work_requests = requests.or_else(|| {
+            duration.map(|dur| {
+                let bw = f64::from(d.gpus) * d.bandwidth_per_gpu().bytes_per_s();
+                let t_iter = d.model.active_params() * d.weight_precision.bytes() / bw;
+                let per_request = f.think_time_s.unwrap_or(0.0) + output.mean().max(1.0) * t_iter;
+                crate::limits::count(f64::from(c) * dur / per_request.max(1e-9))
+            })
+        });
         Workload::ClosedLoop(ClosedLoop {
             clients: c,
             input,
@@ -485,6 +495,10 @@ pub fn admit(p: &Plan, max_work: Option<u64>, progress: &dyn Progress) -> Result
             }
             (Workload::Trace(_), k) => {
                 format!("the trace's rows x its repeats, x {k} capacity-planning probes")
+            }
+            (Workload::ClosedLoop(_), _) => {
+                "`{clients}` x `{duration}` over the shortest time a request can take, or `{requests}`"
+                    .to_string()
             }
             (_, 1) => "`{rate}` x `{duration}`, or `{requests}`".to_string(),
             (_, k) => format!(

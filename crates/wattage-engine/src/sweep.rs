@@ -207,6 +207,13 @@ fn set_path(
 impl SweepSpec {
     /// Reads a sweep file (or text) and its base scenario through `src`.
     pub fn load(src: &dyn Sources, input: &Input) -> Result<Self> {
+        Self::load_with(src, input, None)
+    }
+
+    /// [`SweepSpec::load`] with the work limit raised to `max_work` (`--max-work`): a site
+    /// sweep whose variants x steps exceed the limit is refused before its variants are
+    /// built.
+    pub fn load_with(src: &dyn Sources, input: &Input, max_work: Option<u64>) -> Result<Self> {
         let (text, origin, path) = input.load(src)?;
         let doc = TomlDoc::parse(&origin, &text)?;
         let raw: RawSweep = doc.deserialize()?;
@@ -332,6 +339,24 @@ impl SweepSpec {
                     &format!("more than {MAX_VARIANTS} variants; split the sweep"),
                 )
             })?;
+        if raw.kind == SweepKind::Site
+            && let Ok(sc) = wattage_site::parse_scenario(&base_text)
+        {
+            let mut o = RunOptions::from_scenario(&sc);
+            if let Some(d) = duration {
+                o.duration = d;
+            }
+            if let Some(st) = step {
+                o.step = st;
+            }
+            crate::limits::admit(
+                crate::limits::Work::SiteSteps,
+                crate::site::steps(&o, combos as u64),
+                "the variants x the horizon (`duration`) / the step (`step`)",
+                max_work,
+                &crate::io::Silent,
+            )?;
+        }
         let mut variants = Vec::with_capacity(combos);
         for (lname, lov) in &listed {
             let grid_n: usize = axes.iter().map(|(_, v)| v.len()).product();
@@ -369,7 +394,7 @@ impl SweepSpec {
             step,
             params,
             variants,
-            max_work: None,
+            max_work,
         };
         // Every variant's paths apply to the base.
         let base: toml::Table = toml::from_str(&spec.base_text)

@@ -155,3 +155,17 @@ kind = "run"
     let wh = |row| kpi(&r, row, "chat_facility_wh_per_request");
     assert!((wh(1) / wh(0) - 1.0).abs() < 0.1, "{} vs {}", wh(1), wh(0));
 }
+
+#[test]
+fn a_sweep_too_large_is_refused_before_its_variants_are_built() {
+    // 786,432 variants of a 1e9-hour horizon: refused by the work limit in `load`, before
+    // the variants (about a second to build) exist; `max_work` above the size lets it load.
+    let text = PEAK
+        .replace("duration = \"24h\"", "duration = \"1e9h\"")
+        .replace("seeds = [3, 4]", "seeds = 196608");
+    let e = SweepSpec::load(&FileSystem, &spec(&text)).unwrap_err();
+    assert!(e.to_string().contains("site simulation steps"), "{e}");
+    let small = PEAK.replace("duration = \"24h\"", "duration = \"1e9h\"");
+    assert!(SweepSpec::load(&FileSystem, &spec(&small)).is_err());
+    assert!(SweepSpec::load_with(&FileSystem, &spec(&small), Some(u64::MAX)).is_ok());
+}

@@ -88,8 +88,8 @@ pub fn estimate(t: &Training) -> Result<TrainingEstimate, EstimateError> {
             pos("active_params", active_params)?;
             pos("tokens", tokens)?;
             pos("peak", peak.flops())?;
-            if !(mfu > 0.0 && mfu <= 1.0) {
-                return Err(EstimateError::invalid("mfu", "must be in (0, 1]"));
+            if !((1e-3..=1.0).contains(&mfu)) {
+                return Err(EstimateError::invalid("mfu", "must be in [0.001, 1]"));
             }
             let flop = Flop::new(6.0 * active_params * tokens);
             (Some(flop), (flop / (peak * mfu)).s())

@@ -46,8 +46,7 @@ fn range(s: &str) -> anyhow::Result<std::ops::Range<usize>> {
 /// Runs the command.
 pub fn run(g: &Global, a: Args) -> anyhow::Result<()> {
     let cat = g.catalog()?;
-    let mut spec = SweepSpec::load(&FileSystem, &Input::from(a.spec.as_path()))?;
-    spec.max_work = g.max_work;
+    let spec = SweepSpec::load_with(&FileSystem, &Input::from(a.spec.as_path()), g.max_work)?;
     if a.list {
         if a.json {
             return out_json(&spec.variants);
