@@ -27,47 +27,10 @@ fn field_of(text: &str, offset: usize, msg: &str) -> String {
     if msg.starts_with("missing field") {
         return named();
     }
-    let Ok(doc) = DeTable::parse(text) else {
-        return String::new();
-    };
-    match path_in_table(doc.get_ref(), offset) {
-        Some(p) => p,
-        None if msg.starts_with("unknown field") => named(),
-        None => String::new(),
-    }
-}
-
-/// The dotted path of the deepest key whose key or value holds byte `pos`.
-fn path_in_table(t: &DeTable<'_>, pos: usize) -> Option<String> {
-    for (k, v) in t.iter() {
-        let key = k.get_ref().to_string();
-        if let Some(sub) = path_in_value(v.get_ref(), pos) {
-            return Some(if sub.starts_with('[') {
-                format!("{key}{sub}")
-            } else {
-                format!("{key}.{sub}")
-            });
-        }
-        if k.span().contains(&pos) || v.span().contains(&pos) {
-            return Some(key);
-        }
-    }
-    None
-}
-
-fn path_in_value(v: &DeValue<'_>, pos: usize) -> Option<String> {
-    match v {
-        DeValue::Table(t) => path_in_table(t, pos),
-        DeValue::Array(a) => {
-            a.iter()
-                .enumerate()
-                .find_map(|(i, e)| match path_in_value(e.get_ref(), pos) {
-                    Some(sub) if sub.starts_with('[') => Some(format!("[{i}]{sub}")),
-                    Some(sub) => Some(format!("[{i}].{sub}")),
-                    None => e.span().contains(&pos).then(|| format!("[{i}]")),
-                })
-        }
-        _ => None,
+    match wattage_site::scenario::field_at(text, offset) {
+        p if !p.is_empty() => p,
+        _ if msg.starts_with("unknown field") => named(),
+        _ => String::new(),
     }
 }
 

@@ -253,13 +253,14 @@ pub struct OptimizeResult {
     pub design: Design,
 }
 
-/// The summary of a solved LP, with the rule-based check when it ran.
+/// The summary of an LP solved by `solver`, with the rule-based check when it ran.
 pub fn summarize(
     sc: &Scenario,
     p: &SiteProblem,
     s: &Solution,
     design: &Design,
     check: Option<CheckOut>,
+    solver: Solver,
 ) -> OptimizeSummary {
     let c = &s.costs;
     let prices: Vec<f64> = s.marginal_price.iter().map(|x| x.usd_per_mwh()).collect();
@@ -330,7 +331,7 @@ pub fn summarize(
         solver_iterations: s.stats.iterations,
         mip_gap: s.stats.mip_gap,
         rule_based: check,
-        solver: Solver::DEFAULT.name(),
+        solver: solver.name(),
     }
 }
 
@@ -504,8 +505,7 @@ pub fn run(
         let step = check_step.unwrap_or(sc.simulation.step);
         Some(check_run(sc, &p, &s, &design, step)?)
     };
-    let mut summary = summarize(sc, &p, &s, &design, check);
-    summary.solver = solver.name();
+    let summary = summarize(sc, &p, &s, &design, check, solver);
     Ok(OptimizeResult {
         summary,
         problem: p,

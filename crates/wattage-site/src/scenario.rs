@@ -135,8 +135,9 @@ fn floor_char(text: &str, mut pos: usize) -> usize {
     pos
 }
 
-/// Finds the dotted path of the deepest key whose key or value contains byte `pos`.
-fn field_at(text: &str, pos: usize) -> String {
+/// Finds the dotted path of the deepest key whose key or value contains byte `pos`
+/// (`service[0].input_tokens`); empty when none does or the text is not TOML.
+pub fn field_at(text: &str, pos: usize) -> String {
     let Ok(doc) = toml::de::DeTable::parse(text) else {
         return String::new();
     };

@@ -327,6 +327,7 @@ fn optimize_site(site: &Scenario, sc: &RunScenario) -> Result<OptimizeSummary> {
         &s,
         &design,
         Some(check),
+        solver,
     ))
 }
 
