@@ -58,6 +58,12 @@ enum Command {
     Compare(cmd::run::CompareArgs),
     /// Run a scenario under a grid of overrides in parallel, one row of KPIs each
     Sweep(cmd::sweep::Args),
+    /// Check, export and sum the gateway's signed ledger
+    #[command(subcommand)]
+    Ledger(cmd::ledger::Command),
+    /// Create, list and revoke the gateway's API keys and budgets
+    #[command(subcommand)]
+    Keys(cmd::keys::Command),
 }
 
 #[derive(Subcommand, Debug)]
@@ -88,6 +94,8 @@ fn main() -> ExitCode {
         Command::Run(a) => cmd::run::run(&cli.global, a),
         Command::Compare(a) => cmd::run::compare(&cli.global, a),
         Command::Sweep(a) => cmd::sweep::run(&cli.global, a),
+        Command::Ledger(c) => cmd::ledger::run(&cli.global, c),
+        Command::Keys(c) => cmd::keys::run(&cli.global, c),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

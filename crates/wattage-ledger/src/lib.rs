@@ -91,7 +91,7 @@ pub use keys::{
     ApiKey, Budget, BudgetUnit, Period, create_key, hash_secret, list_keys, revoke_key,
 };
 pub use ledger::Ledger;
-pub use read::{InstanceReport, RollupRow, Row, VerifyReport, rollup, rows, verify};
+pub use read::{InstanceReport, ROW_COLUMNS, RollupRow, Row, VerifyReport, rollup, rows, verify};
 
 /// What the gateway records of one finished request. Floats must be finite; text at most
 /// [`MAX_TEXT`] bytes (`request_id` at most [`MAX_REQUEST_ID`] and not empty) without NUL.

@@ -71,6 +71,17 @@ impl serde::Serialize for Row {
     }
 }
 
+/// The columns a [`Row`] serializes to, in order (those of the `requests` table).
+pub const ROW_COLUMNS: [&str; 31] = {
+    let mut out = [""; 31];
+    let mut i = 0;
+    while i < 31 {
+        out[i] = REQUEST_COLUMNS[i].0;
+        i += 1;
+    }
+    out
+};
+
 fn select_rows() -> String {
     let cols: Vec<&str> = REQUEST_COLUMNS.iter().map(|(n, _)| *n).collect();
     format!(

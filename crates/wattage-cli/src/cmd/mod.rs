@@ -2,6 +2,8 @@
 
 pub mod catalog;
 pub mod estimate;
+pub mod keys;
+pub mod ledger;
 pub mod optimize;
 pub mod run;
 pub mod serving;
