@@ -64,6 +64,8 @@ enum Command {
     /// Create, list and revoke the gateway's API keys and budgets
     #[command(subcommand)]
     Keys(cmd::keys::Command),
+    /// Metering gateway: an OpenAI-compatible proxy that prices every request and signs a ledger
+    Serve(Box<cmd::serve::Args>),
 }
 
 #[derive(Subcommand, Debug)]
@@ -83,7 +85,10 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    common::remove_temporaries_on_signals();
+    // The gateway drains its requests on SIGINT/SIGTERM itself; it writes no temporaries.
+    if !matches!(cli.command, Command::Serve(_)) {
+        common::remove_temporaries_on_signals();
+    }
     let result = match cli.command {
         Command::Estimate(a) => cmd::estimate::run(&cli.global, *a),
         Command::Train(a) => cmd::train::run(&cli.global, a),
@@ -96,6 +101,7 @@ fn main() -> ExitCode {
         Command::Sweep(a) => cmd::sweep::run(&cli.global, a),
         Command::Ledger(c) => cmd::ledger::run(&cli.global, c),
         Command::Keys(c) => cmd::keys::run(&cli.global, c),
+        Command::Serve(a) => cmd::serve::run(&cli.global, *a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

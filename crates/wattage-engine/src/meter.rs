@@ -64,12 +64,15 @@ pub struct Impacts {
     pub batch: f64,
 }
 
+/// Power-of-two buckets of prompt, output and batch.
+type Bucket = (u8, u8, u8);
+
 /// A deployment resolved once, ready to price many requests.
 #[derive(Debug)]
 pub struct Meter {
     prepared: Prepared,
     seed: u64,
-    ranges: Mutex<HashMap<(u8, u8, u8), (f64, f64)>>,
+    ranges: Mutex<HashMap<Bucket, (f64, f64)>>,
 }
 
 fn bucket(x: f64) -> u8 {

@@ -6,6 +6,7 @@ pub mod keys;
 pub mod ledger;
 pub mod optimize;
 pub mod run;
+pub mod serve;
 pub mod serving;
 pub mod site;
 pub mod sweep;
