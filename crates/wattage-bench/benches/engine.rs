@@ -43,3 +43,26 @@ fn prepare_only(b: Bencher) {
     let s = spec();
     b.bench(|| estimate::prepare(black_box(&cat), black_box(&s)).unwrap());
 }
+
+/// The gateway's hot path: one served request priced by a meter resolved once (prompt,
+/// output and measured batch vary as in live traffic; the range buckets are warm).
+#[divan::bench]
+fn meter_price(b: Bencher) {
+    let cat = Catalog::builtin();
+    let m = wattage_engine::Meter::new(&cat, &spec()).unwrap();
+    let usage: Vec<wattage_engine::Usage> = (0..64u64)
+        .map(|i| wattage_engine::Usage {
+            input_tokens: 100 + 37 * i,
+            cached_input_tokens: 0,
+            output_tokens: 20 + 11 * i,
+        })
+        .collect();
+    for u in &usage {
+        m.price(u, 12.5).unwrap();
+    }
+    let mut i = 0;
+    b.bench_local(|| {
+        i = (i + 1) % usage.len();
+        m.price(black_box(&usage[i]), black_box(12.5)).unwrap()
+    });
+}
