@@ -288,11 +288,11 @@ impl Conn {
 }
 
 fn pg_text(e: postgres::Error) -> String {
-    // The server's own message (with its detail) when there is one.
+    // The server's own message (with its detail and SQLSTATE) when there is one.
     match e.as_db_error() {
         Some(db) => match db.detail() {
-            Some(d) => format!("{} ({d})", db.message()),
-            None => db.message().to_string(),
+            Some(d) => format!("{} ({d}; SQLSTATE {})", db.message(), db.code().code()),
+            None => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
         },
         None => e.to_string(),
     }

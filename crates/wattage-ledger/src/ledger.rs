@@ -483,7 +483,19 @@ impl Writer {
                 }
             }
             let Some(c) = conn.as_mut() else { continue };
-            match self.write_group(c, &group) {
+            // Rows in request_id order: two PostgreSQL writers then take the unique index's
+            // row locks in one order and cannot deadlock on ids they share.
+            group.sort_by(|a, b| a.entry.request_id.cmp(&b.entry.request_id));
+            let mut result = self.write_group(c, &group);
+            for _ in 0..4 {
+                match &result {
+                    Err(LedgerError::Database { why, .. }) if retryable(why) => {
+                        result = self.write_group(c, &group);
+                    }
+                    _ => break,
+                }
+            }
+            match result {
                 Ok(done) => {
                     self.instance_recorded = true;
                     for (j, a) in group.drain(..).zip(done) {
@@ -599,6 +611,11 @@ impl Writer {
         }
         Ok(done)
     }
+}
+
+/// A PostgreSQL deadlock or serialization failure: the transaction is retried whole.
+fn retryable(why: &str) -> bool {
+    why.contains("SQLSTATE 40P01") || why.contains("SQLSTATE 40001")
 }
 
 fn insert_sql() -> String {

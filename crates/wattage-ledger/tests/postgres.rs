@@ -60,7 +60,13 @@ fn two_instances_share_one_ledger() {
                     n,
                     s.spawn(move || {
                         let mut got = Vec::new();
-                        for i in 0..60u64 {
+                        // The second instance goes through the ids backwards.
+                        let order: Vec<u64> = if n == 0 {
+                            (0..60).collect()
+                        } else {
+                            (0..60).rev().collect()
+                        };
+                        for i in order {
                             // Every request id is sent by both instances (a client retrying
                             // through another gateway); half also by two threads of one.
                             let id = format!("req-{}-{i}", th % 2);
