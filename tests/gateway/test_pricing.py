@@ -10,7 +10,7 @@ import threading
 
 import httpx
 
-from conftest import ROOT, chat_prompt_tokens, close, estimate, free_port, new_id, run_wattage
+from conftest import DEPLOYMENT, ROOT, chat_prompt_tokens, close, estimate, free_port, new_id, run_wattage, write_config
 
 MESSAGES = [{"role": "system", "content": "You are terse."},
             {"role": "user", "content": "How much energy does one request take?"}]
@@ -278,3 +278,33 @@ def test_readme_quick_start(fake, start_gateway, tmp_path):
     assert (tmp_path / ledger).exists()
     v = run_wattage("ledger", "verify", ledger, cwd=tmp_path, check=False)
     assert v.returncode == 0, f"`wattage ledger verify {ledger}` exited {v.returncode}:\n{v.stdout}\n{v.stderr}"
+
+
+def test_batch_from_vllm_metrics(start_gateway, fake, tmp_path):
+    """`batch_source = "vllm-metrics"`: the batch is the upstream's running sequences, scraped
+    once a second from its `/metrics` (the fake reports its in-flight requests there)."""
+    listen = f"127.0.0.1:{free_port()}"
+    ledger = tmp_path / "ledger.db"
+    cfg = write_config(tmp_path / "gateway.toml", listen=listen, ledger=str(ledger),
+                       upstreams=[{"name": "vllm", "url": fake.url, "batch_source": "vllm-metrics",
+                                   "deployment": DEPLOYMENT}])
+    g = start_gateway(config=cfg, listen=listen, ledger=ledger)
+    client = g.client()
+    ids = [new_id("vllm") for _ in range(4)]
+    # Three requests hold the upstream for 2.5 s, so that the scrapes see them running; five
+    # more, sent to the upstream directly, are not the gateway's but run there too: the batch
+    # is about 8 (the gateway's own in-flight count would say 3).
+    threads = [threading.Thread(target=lambda rid=rid: client.chat.completions.create(
+        model="llama-3.1-70b", messages=MESSAGES, max_tokens=4,
+        extra_headers={"x-request-id": rid, "x-fake-delay-ms": "2500"})) for rid in ids[:3]]
+    threads += [threading.Thread(target=lambda: httpx.post(
+        f"{fake.url}/chat/completions", json={"model": "x", "messages": MESSAGES, "max_tokens": 1},
+        headers={"x-fake-delay-ms": "2500"}, timeout=10)) for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    rows = [g.ledger.wait_row(rid) for rid in ids[:3]]
+    for r in rows:
+        assert 4.5 <= r["batch"] <= 8.0 + 1e-9, f"batch {r['batch']} while the upstream ran 8 sequences"
+        assert_matches_estimate(r)

@@ -38,6 +38,7 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::serve::ListenerExt as _;
 use serde_json::{Value, json};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -98,7 +99,9 @@ struct Knobs {
 }
 
 fn header_num<T: std::str::FromStr>(h: &HeaderMap, name: &str) -> Option<T> {
-    h.get(name).and_then(|v| v.to_str().ok()).and_then(|s| s.trim().parse().ok())
+    h.get(name)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|s| s.trim().parse().ok())
 }
 
 impl Knobs {
@@ -106,7 +109,12 @@ impl Knobs {
         let no_usage = h
             .get("x-fake-no-usage")
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|s| !matches!(s.trim().to_ascii_lowercase().as_str(), "" | "0" | "false" | "no"));
+            .is_some_and(|s| {
+                !matches!(
+                    s.trim().to_ascii_lowercase().as_str(),
+                    "" | "0" | "false" | "no"
+                )
+            });
         Knobs {
             delay_ms: header_num(h, "x-fake-delay-ms").unwrap_or(app.fixed_delay_ms),
             token_delay_ms: header_num(h, "x-fake-token-delay-ms").unwrap_or(0),
@@ -120,7 +128,10 @@ impl Knobs {
 }
 
 fn now_s() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 fn words(s: &str) -> usize {
@@ -165,7 +176,11 @@ fn prompt_tokens(ep: Endpoint, req: &Value) -> usize {
         Endpoint::Chat => req
             .get("messages")
             .and_then(Value::as_array)
-            .map_or(0, |ms| ms.iter().map(|m| 4 + m.get("content").map_or(0, content_words)).sum()),
+            .map_or(0, |ms| {
+                ms.iter()
+                    .map(|m| 4 + m.get("content").map_or(0, content_words))
+                    .sum()
+            }),
         Endpoint::Completions => req.get("prompt").map_or(0, input_tokens),
         Endpoint::Embeddings => req.get("input").map_or(0, input_tokens),
     }
@@ -175,7 +190,12 @@ fn error_response(status: u16, message: &str) -> Response {
     let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = json!({"error": {"message": message, "type": "fake_upstream_error",
                                 "param": null, "code": status}});
-    (code, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+    (
+        code,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 fn json_response(v: &Value) -> Response {
@@ -209,7 +229,11 @@ impl Gen {
     }
 
     fn token(&self, i: usize) -> String {
-        if i < self.reasoning { format!("r{i} ") } else { format!("t{} ", i - self.reasoning) }
+        if i < self.reasoning {
+            format!("r{i} ")
+        } else {
+            format!("t{} ", i - self.reasoning)
+        }
     }
 
     fn object(&self, stream: bool) -> &'static str {
@@ -222,7 +246,9 @@ impl Gen {
 
     fn whole(&self, no_usage: bool) -> Value {
         let reasoning: String = (0..self.reasoning).map(|i| self.token(i)).collect();
-        let content: String = (self.reasoning..self.output).map(|i| self.token(i)).collect();
+        let content: String = (self.reasoning..self.output)
+            .map(|i| self.token(i))
+            .collect();
         let choice = match self.ep {
             Endpoint::Chat => {
                 let mut message = json!({"role": "assistant", "content": content});
@@ -273,7 +299,9 @@ impl Gen {
 
     fn finish_chunk(&self) -> Bytes {
         let choice = match self.ep {
-            Endpoint::Chat => json!({"index": 0, "delta": {}, "logprobs": null, "finish_reason": "length"}),
+            Endpoint::Chat => {
+                json!({"index": 0, "delta": {}, "logprobs": null, "finish_reason": "length"})
+            }
             _ => json!({"index": 0, "text": "", "logprobs": null, "finish_reason": "length"}),
         };
         self.chunk(choice)
@@ -362,15 +390,30 @@ fn sse(guard: InFlight, g: Gen, knobs: &Knobs) -> Response {
 fn record(app: &App, method: &Method, uri: &Uri, headers: &HeaderMap, body: &Bytes) {
     let mut hs: Vec<(String, String)> = Vec::with_capacity(headers.len());
     for (k, v) in headers {
-        hs.push((k.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).into_owned()));
+        hs.push((
+            k.as_str().to_ascii_lowercase(),
+            String::from_utf8_lossy(v.as_bytes()).into_owned(),
+        ));
     }
-    let last = LastRequest { method: method.to_string(), path: uri.to_string(), headers: hs, body: body.clone() };
+    let last = LastRequest {
+        method: method.to_string(),
+        path: uri.to_string(),
+        headers: hs,
+        body: body.clone(),
+    };
     if let Ok(mut g) = app.last.lock() {
         *g = Some(last);
     }
 }
 
-async fn generate(app: Shared, ep: Endpoint, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+async fn generate(
+    app: Shared,
+    ep: Endpoint,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     record(&app, &method, &uri, &headers, &body);
     let guard = InFlight::new(&app);
     let knobs = Knobs::from(&app, &headers);
@@ -384,7 +427,11 @@ async fn generate(app: Shared, ep: Endpoint, method: Method, uri: Uri, headers: 
         Ok(v @ Value::Object(_)) => v,
         _ => return error_response(400, "the request body is not a JSON object"),
     };
-    let model = req.get("model").and_then(Value::as_str).unwrap_or("").to_string();
+    let model = req
+        .get("model")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     let prompt = prompt_tokens(ep, &req);
     let n = app.ids.fetch_add(1, Ordering::Relaxed);
     let created = now_s();
@@ -394,8 +441,10 @@ async fn generate(app: Shared, ep: Endpoint, method: Method, uri: Uri, headers: 
             _ => 1,
         };
         let data: Vec<Value> = (0..inputs)
-            .map(|i| json!({"object": "embedding", "index": i,
-                            "embedding": [0.125, -0.25, 0.5, 0.0, 0.75, -0.5, 0.25, 0.0625]}))
+            .map(|i| {
+                json!({"object": "embedding", "index": i,
+                            "embedding": [0.125, -0.25, 0.5, 0.0, 0.75, -0.5, 0.25, 0.0625]})
+            })
             .collect();
         let mut v = json!({"object": "list", "data": data, "model": model});
         if !knobs.no_usage {
@@ -415,7 +464,14 @@ async fn generate(app: Shared, ep: Endpoint, method: Method, uri: Uri, headers: 
         .unwrap_or(false);
     let g = Gen {
         ep,
-        id: format!("{}-fake-{n}", if ep == Endpoint::Chat { "chatcmpl" } else { "cmpl" }),
+        id: format!(
+            "{}-fake-{n}",
+            if ep == Endpoint::Chat {
+                "chatcmpl"
+            } else {
+                "cmpl"
+            }
+        ),
         created,
         model,
         prompt,
@@ -431,14 +487,22 @@ async fn generate(app: Shared, ep: Endpoint, method: Method, uri: Uri, headers: 
     }
 }
 
-async fn passthrough(State(app): State<Shared>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+async fn passthrough(
+    State(app): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     if !uri.path().starts_with("/v1/") {
         return error_response(404, &format!("no route {}", uri.path()));
     }
     record(&app, &method, &uri, &headers, &body);
     let _guard = InFlight::new(&app);
-    json_response(&json!({"object": "fake.passthrough", "method": method.as_str(), "path": uri.path(),
-                          "query": uri.query(), "body_bytes": body.len()}))
+    json_response(
+        &json!({"object": "fake.passthrough", "method": method.as_str(), "path": uri.path(),
+                          "query": uri.query(), "body_bytes": body.len()}),
+    )
 }
 
 async fn list_models(State(app): State<Shared>) -> Response {
@@ -457,12 +521,16 @@ async fn metrics(State(app): State<Shared>) -> Response {
          # TYPE vllm:num_requests_running gauge\n",
     );
     for m in &app.models {
-        s.push_str(&format!("vllm:num_requests_running{{model_name=\"{m}\"}} {running}\n"));
+        s.push_str(&format!(
+            "vllm:num_requests_running{{model_name=\"{m}\"}} {running}\n"
+        ));
     }
     s.push_str("# HELP vllm:num_requests_waiting Number of requests waiting to be processed.\n");
     s.push_str("# TYPE vllm:num_requests_waiting gauge\n");
     for m in &app.models {
-        s.push_str(&format!("vllm:num_requests_waiting{{model_name=\"{m}\"}} 0\n"));
+        s.push_str(&format!(
+            "vllm:num_requests_waiting{{model_name=\"{m}\"}} 0\n"
+        ));
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], s).into_response()
 }
@@ -489,18 +557,26 @@ async fn last_request(State(app): State<Shared>) -> Response {
     }
     let body = serde_json::from_slice::<Value>(&last.body)
         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&last.body).into_owned()));
-    json_response(&json!({"method": last.method, "path": last.path, "headers": headers, "body": body}))
+    json_response(
+        &json!({"method": last.method, "path": last.path, "headers": headers, "body": body}),
+    )
 }
 
 async fn stats(State(app): State<Shared>) -> Response {
-    json_response(&json!({"name": app.name, "requests": app.requests.load(Ordering::Relaxed),
-                          "in_flight": app.in_flight.load(Ordering::Relaxed)}))
+    json_response(
+        &json!({"name": app.name, "requests": app.requests.load(Ordering::Relaxed),
+                          "in_flight": app.in_flight.load(Ordering::Relaxed)}),
+    )
 }
 
 fn route(ep: Endpoint) -> axum::routing::MethodRouter<Shared> {
-    post(move |State(app): State<Shared>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
-        generate(app, ep, method, uri, headers, body)
-    })
+    post(
+        move |State(app): State<Shared>,
+              method: Method,
+              uri: Uri,
+              headers: HeaderMap,
+              body: Bytes| { generate(app, ep, method, uri, headers, body) },
+    )
 }
 
 fn usage_exit(msg: &str) -> ! {
@@ -520,18 +596,32 @@ async fn main() {
     let mut fixed_delay_ms = 0;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
-        let mut value = || args.next().unwrap_or_else(|| usage_exit(&format!("{a} needs a value")));
+        let mut value = || {
+            args.next()
+                .unwrap_or_else(|| usage_exit(&format!("{a} needs a value")))
+        };
         match a.as_str() {
             "--listen" => listen = value(),
             "--models" => {
-                models = value().split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
+                models = value()
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect()
             }
             "--name" => name = value(),
             "--status" => {
-                fixed_status = Some(value().parse().unwrap_or_else(|_| usage_exit("--status takes a number")))
+                fixed_status = Some(
+                    value()
+                        .parse()
+                        .unwrap_or_else(|_| usage_exit("--status takes a number")),
+                )
             }
             "--delay-ms" => {
-                fixed_delay_ms = value().parse().unwrap_or_else(|_| usage_exit("--delay-ms takes a number"))
+                fixed_delay_ms = value()
+                    .parse()
+                    .unwrap_or_else(|_| usage_exit("--delay-ms takes a number"))
             }
             "-h" | "--help" => usage_exit("a fake OpenAI-compatible upstream"),
             _ => usage_exit(&format!("unknown argument {a}")),
@@ -562,10 +652,17 @@ async fn main() {
         Ok(l) => l,
         Err(e) => usage_exit(&format!("cannot listen on {listen}: {e}")),
     };
-    let addr = listener.local_addr().map_or(listen.clone(), |a| a.to_string());
+    let addr = listener
+        .local_addr()
+        .map_or(listen.clone(), |a| a.to_string());
     let mut out = std::io::stdout();
     let _ = writeln!(out, "listening on {addr}");
     let _ = out.flush();
+    // No Nagle: a stream's small chunks would otherwise wait for the peer's delayed ACK
+    // (about 40 ms each).
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     if let Err(e) = axum::serve(listener, router).await {
         eprintln!("fake_upstream: {e}");
         std::process::exit(1);
