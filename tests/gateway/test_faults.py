@@ -70,6 +70,32 @@ def test_upstream_ignoring_include_usage_is_counted(gateway):
     assert row["input_tokens"] > 0, "the prompt of a counted stream was priced as zero tokens"
     assert row["energy_wh"] > 0
 
+    # A long one: every delta counted, events split across reads included.
+    rid = new_id("nousage-long")
+    n = sum(1 for c in gateway.client().chat.completions.create(
+        model="llama-3.1-70b", messages=MESSAGES, max_tokens=2500, stream=True,
+        extra_headers={"x-request-id": rid, "x-fake-no-usage": "1", "x-fake-reasoning-tokens": "500"})
+        if c.choices and (c.choices[0].delta.content or (c.choices[0].delta.model_extra or {}).get("reasoning_content")))
+    assert n == 2500
+    row = gateway.ledger.wait_row(rid)
+    assert (row["tokens_source"], row["output_tokens"]) == ("counted", 2500), "content and reasoning deltas count one each"
+
+
+def test_upstream_errors(gateway):
+    """A 4xx from the upstream reaches the client as it is; a 5xx from the only upstream is a
+    502 (every attempt failed)."""
+    client = gateway.client()
+    with pytest.raises(openai.BadRequestError) as e:
+        client.chat.completions.create(model="llama-3.1-70b", messages=MESSAGES, max_tokens=2,
+                                       extra_headers={"x-fake-status": "400"})
+    assert "fake upstream answered 400" in str(e.value)
+    r = httpx.post(f"{gateway.url}/chat/completions", json=chat_body(2), headers={"x-fake-status": "500"}, timeout=10)
+    assert r.status_code == 502, r.text[:300]
+    r.json()
+    r = httpx.post(f"{gateway.url}/chat/completions", json=chat_body(2, stream=True), headers={"x-fake-status": "503"},
+                   timeout=10)
+    assert r.status_code == 502, r.text[:300]
+
 
 def test_client_disconnect_mid_stream_is_recorded_promptly(gateway, fake):
     rid = new_id("gone")

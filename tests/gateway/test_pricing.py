@@ -7,6 +7,7 @@ import json
 import re
 import shlex
 import threading
+from datetime import datetime, timedelta, timezone
 
 import httpx
 
@@ -34,6 +35,7 @@ def assert_matches_estimate(row: dict) -> None:
 def test_non_streamed_chat_headers_ledger_and_estimate_agree(gateway):
     client = gateway.client()
     rid = new_id("chat")
+    before = datetime.now(timezone.utc)
     raw = client.chat.completions.with_raw_response.create(
         model="llama-3.1-70b", messages=MESSAGES, max_tokens=12, extra_headers={"x-request-id": rid})
     assert raw.status_code == 200
@@ -60,6 +62,9 @@ def test_non_streamed_chat_headers_ledger_and_estimate_agree(gateway):
     assert row["model"] == "llama-3.1-70b" and row["deployment_model"] == "llama-3.1-70b"
     assert row["hardware"] == "h100-sxm" and row["gpus"] == 4
     assert row["batch"] >= 1
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", row["time"]), row["time"]
+    arrived = datetime.fromisoformat(row["time"].replace("Z", "+00:00"))
+    assert before - timedelta(seconds=1) <= arrived <= datetime.now(timezone.utc), (before, row["time"])
     for header, col in [("x-wattage-energy-wh", "energy_wh"), ("x-wattage-energy-wh-low", "low_wh"),
                         ("x-wattage-energy-wh-high", "high_wh"), ("x-wattage-co2e-g", "co2e_g"),
                         ("x-wattage-water-ml", "water_ml")]:
@@ -160,6 +165,23 @@ def test_stream_without_stream_options_gets_no_usage_chunk_but_ledger_has_usage(
     assert usage[0].usage.prompt_tokens == chat_prompt_tokens(MESSAGES)
     assert gateway.ledger.wait_row(rid)["tokens_source"] == "usage"
 
+    # Saying no to usage explicitly is the same as not asking.
+    rid = new_id("stream-no-usage")
+    chunks = list(client.chat.completions.create(
+        model="llama-3.1-70b", messages=MESSAGES, max_tokens=9, stream=True,
+        stream_options={"include_usage": False}, extra_headers={"x-request-id": rid}))
+    assert all(c.choices for c in chunks)
+    assert gateway.ledger.wait_row(rid)["tokens_source"] == "usage"
+
+    # A long stream: events split across reads are still parsed.
+    rid = new_id("stream-long")
+    n = sum(1 for c in client.chat.completions.create(
+        model="llama-3.1-70b", messages=MESSAGES, max_tokens=3000, stream=True, extra_headers={"x-request-id": rid})
+        if c.choices and c.choices[0].delta.content)
+    assert n == 3000
+    row = gateway.ledger.wait_row(rid)
+    assert (row["output_tokens"], row["tokens_source"]) == (3000, "usage")
+
 
 def test_cached_and_reasoning_tokens_counted_once(gateway):
     client = gateway.client()
@@ -223,6 +245,15 @@ def test_completions_endpoint(gateway):
     assert row is not None and row["endpoint"] == "completions"
     assert (row["input_tokens"], row["output_tokens"]) == (4, 6)
     assert_matches_estimate(row)
+
+    rid = new_id("cmpl-stream")
+    chunks = list(client.completions.create(model="llama-3.1-70b", prompt="one two three four", max_tokens=6,
+                                            stream=True, extra_headers={"x-request-id": rid}))
+    assert "".join(c.choices[0].text for c in chunks if c.choices) == "t0 t1 t2 t3 t4 t5 "
+    assert all(c.choices for c in chunks)
+    row = gateway.ledger.wait_row(rid)
+    assert (row["endpoint"], row["stream"], row["tokens_source"]) == ("completions", 1, "usage")
+    assert (row["input_tokens"], row["output_tokens"]) == (4, 6)
 
 
 def test_retry_with_same_request_id_is_one_row(gateway):
