@@ -110,11 +110,11 @@ def run_wattage(*args: str, cwd: Path | None = None, timeout: float = 60, check:
 
 
 def estimate(input_tokens: int, output_tokens: int, batch: float, model: str = "llama-3.1-70b",
-             hardware: str = "h100-sxm", gpus: int = 4) -> dict:
-    """`wattage estimate --json --samples 0` at a measured batch."""
+             hardware: str = "h100-sxm", gpus: int = 4, *extra: str) -> dict:
+    """`wattage estimate --json --samples 0` at a measured batch (`extra`: more flags)."""
     p = run_wattage("estimate", "--model", model, "--hardware", hardware, "--gpus", str(gpus),
                     "--input-tokens", str(input_tokens), "--output-tokens", str(output_tokens),
-                    "--batch", repr(float(batch)), "--json", "--samples", "0")
+                    "--batch", repr(float(batch)), "--json", "--samples", "0", *extra)
     return json.loads(p.stdout)
 
 

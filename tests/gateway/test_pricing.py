@@ -21,10 +21,11 @@ IMPACT_KEYS = {"energy_wh", "low_wh", "high_wh", "energy_j_per_output_token", "c
                "cost_usd", "scope", "batch", "tokens_source", "model", "hardware", "gpus"}
 
 
-def assert_matches_estimate(row: dict) -> None:
-    """The row's figures are `wattage estimate`'s at the row's tokens and measured batch."""
+def assert_matches_estimate(row: dict, *extra: str) -> None:
+    """The row's figures are `wattage estimate`'s at the row's tokens and measured batch
+    (`extra`: the deployment's other flags, such as `--region`)."""
     est = estimate(row["input_tokens"], row["output_tokens"], row["batch"],
-                   row["deployment_model"], row["hardware"], row["gpus"])
+                   row["deployment_model"], row["hardware"], row["gpus"], *extra)
     for k in ("energy_wh", "co2e_g", "water_ml", "cost_usd"):
         assert close(row[k], est[k], 1e-9), (
             f"{k}: ledger {row[k]!r} vs `wattage estimate --input-tokens {row['input_tokens']} "
@@ -339,3 +340,38 @@ def test_batch_from_vllm_metrics(start_gateway, fake, tmp_path):
     for r in rows:
         assert 4.5 <= r["batch"] <= 8.0 + 1e-9, f"batch {r['batch']} while the upstream ran 8 sequences"
         assert_matches_estimate(r)
+
+
+def test_deployment_flags_and_per_name_deployments(start_gateway, fake, tmp_path):
+    """`--region`, `--scope` and `--set` price as in `wattage estimate`; in a config, a name
+    under `deployments` is priced as its own model, the rest as the upstream's deployment."""
+    flags = ("--region", "france", "--scope", "server", "--set", "pue=1.3")
+    g = start_gateway(fake, args=flags)
+    rid = new_id("flags")
+    g.client().chat.completions.create(model="llama-3.1-70b", messages=MESSAGES, max_tokens=5,
+                                       extra_headers={"x-request-id": rid})
+    row = g.ledger.row(rid)
+    assert row["scope"] == "server"
+    assert_matches_estimate(row, *flags)
+
+    listen = f"127.0.0.1:{free_port()}"
+    ledger = tmp_path / "named.db"
+    small = "meta-llama/Llama-3.1-8B-Instruct"
+    cfg = write_config(tmp_path / "gateway.toml", listen=listen, ledger=str(ledger), upstreams=[{
+        "name": "h100", "url": fake.url,
+        "deployment": {**DEPLOYMENT, "region": "france"},
+        "deployments": {small: {"model": "llama-3.1-8b", "gpus": 1}}}])
+    g = start_gateway(config=cfg, listen=listen, ledger=ledger)
+    client = g.client()
+    ids = {name: new_id("named") for name in (small, "anything-else")}
+    for name, rid in ids.items():
+        client.chat.completions.create(model=name, messages=MESSAGES, max_tokens=5, extra_headers={"x-request-id": rid})
+    row = g.ledger.row(ids[small])
+    assert (row["model"], row["deployment_model"], row["gpus"]) == (small, "llama-3.1-8b", 1)
+    assert row["hardware"] == "h100-sxm", "a per-name deployment should keep the upstream's hardware"
+    assert_matches_estimate(row, "--region", "france")
+    row = g.ledger.row(ids["anything-else"])
+    assert (row["deployment_model"], row["gpus"]) == ("llama-3.1-70b", 4)
+    assert_matches_estimate(row, "--region", "france")
+    ids_listed = {m.id for m in client.models.list()}
+    assert {"llama-3.1-70b", small} <= ids_listed, f"/v1/models should add the config's names: {ids_listed}"
