@@ -118,6 +118,12 @@ def test_client_disconnect_mid_stream_is_recorded_promptly(gateway, fake):
     assert 3 <= row["output_tokens"] <= 3 + 1 + int(waited / 0.1) + 2, (row["output_tokens"], waited)
     assert row["output_tokens"] < 200
     assert row["energy_wh"] > 0
+    # The upstream is told too (its connection closed), rather than generating 200 tokens for
+    # nobody.
+    end = time.monotonic() + 1.5
+    while fake.stats()["in_flight"] != 0:
+        assert time.monotonic() < end, "the upstream still generates for a client that left 1.5 s ago"
+        time.sleep(0.05)
 
 
 def test_kill_9_under_load_loses_no_answered_request(start_gateway, fake, tmp_path):

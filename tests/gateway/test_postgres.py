@@ -47,11 +47,36 @@ def test_two_instances_share_a_postgres_ledger(start_gateway, fake, tmp_path, po
         r = httpx.post(f"{g.url}/chat/completions", json=BODY, headers={"x-request-id": shared}, timeout=15)
         assert r.status_code == 200, r.text[:300]
 
+    # The same id to both at the same moment (a client retrying on another instance), while
+    # other requests are committed in the same groups: one row each, nothing else lost.
+    raced = [new_id("pg-race") for _ in range(8)]
+    bystanders: list[str] = []
+
+    def race(rid: str, g) -> None:
+        r = httpx.post(f"{g.url}/chat/completions", json=BODY, headers={"x-request-id": rid}, timeout=15)
+        with lock:
+            if r.status_code != 200:
+                failures.append(f"{rid}: {r.status_code} {r.text[:200]}")
+
+    threads = []
+    for rid in raced:
+        for g in gateways:
+            threads.append(threading.Thread(target=race, args=(rid, g)))
+            other = new_id("pg-by")
+            bystanders.append(other)
+            threads.append(threading.Thread(target=race, args=(other, g)))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not failures, failures[:3]
+
     ledger = Ledger(postgres_url)
-    rows = ledger.rows("request_id = ANY(?)", (sent + [shared],))
+    every = sent + [shared] + raced + bystanders
+    rows = ledger.rows("request_id = ANY(?)", (every,))
     ids = [r["request_id"] for r in rows]
     assert ids.count(shared) == 1, "one request id sent to two instances was recorded twice"
-    assert sorted(set(ids)) == sorted(sent + [shared])
+    assert sorted(ids) == sorted(every), f"missing: {set(every) - set(ids)}"
     assert len({r["instance_id"] for r in rows}) == 2, "rows of two instances should carry two instance ids"
 
     for g in gateways:
