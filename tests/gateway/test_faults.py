@@ -56,6 +56,19 @@ def test_upstream_reset_mid_stream_records_the_partial(gateway):
     assert row["tokens_source"] == "counted"
     assert row["output_tokens"] == 3
     assert row["energy_wh"] > 0 and row["stream"] == 1
+    assert row["status"] == 502, "docs/gateway.md: a stream cut by an upstream reset is recorded with status 502"
+
+    # On the wire: an `error` event and no `data: [DONE]`.
+    with httpx.stream("POST", f"{gateway.url}/chat/completions", json=chat_body(20, stream=True),
+                      headers={"x-fake-reset-after": "2"}, timeout=10) as r:
+        text = ""
+        try:
+            for part in r.iter_text():
+                text += part
+        except httpx.HTTPError:
+            pass
+    assert "data: [DONE]" not in text
+    assert "error" in text.split("t1 ", 1)[-1], f"no error event after the last token: {text[-300:]!r}"
 
 
 def test_upstream_ignoring_include_usage_is_counted(gateway):
@@ -114,6 +127,7 @@ def test_client_disconnect_mid_stream_is_recorded_promptly(gateway, fake):
     waited = time.monotonic() - closed
     print(f"disconnect after 3 chunks: row after {waited:.2f} s with {row['output_tokens']} output tokens")
     assert row["tokens_source"] == "counted"
+    assert row["status"] == 499, "docs/gateway.md: a stream the client left is recorded with status 499"
     # Tokens generated so far: the 3 read, and at most a few more in flight at 100 ms a token.
     assert 3 <= row["output_tokens"] <= 3 + 1 + int(waited / 0.1) + 2, (row["output_tokens"], waited)
     assert row["output_tokens"] < 200

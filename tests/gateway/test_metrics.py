@@ -20,6 +20,10 @@ COUNTERS = {"wattage_energy_wh_total": "energy_wh", "wattage_co2e_g_total": "co2
             "wattage_requests_total": None}
 
 
+def energy_of(series):
+    return series["wattage_energy_wh_total"]
+
+
 def parse(text: str) -> dict[str, list[tuple[dict, float]]]:
     out: dict[str, list[tuple[dict, float]]] = defaultdict(list)
     for line in text.splitlines():
@@ -53,8 +57,7 @@ def test_metrics_agree_with_the_ledger_and_pass_promtool(start_gateway, fake, tm
 
     rows = g.ledger.rows()
     assert len(rows) == 5
-    names = {kid: name for name, (kid, _) in keys.items()}
-    # Each counter by model, upstream and key equals the ledger's sum of its column (the
+    # Each counter by labels model, upstream and key (the key's id) equals the ledger's sum of its column (the
     # energy is required; the others are checked when the gateway exports them).
     checked = []
     for metric, column in COUNTERS.items():
@@ -69,11 +72,15 @@ def test_metrics_agree_with_the_ledger_and_pass_promtool(start_gateway, fake, tm
             groups[(r["model"], r["upstream"], r["key_id"])] += 1 if column is None else r[column]
         for (model, upstream, key_id), want in groups.items():
             got = [v for labels, v in samples
-                   if model in labels.values() and upstream in labels.values()
-                   and (key_id in labels.values() or names[key_id] in labels.values())]
+                   if (labels.get("model"), labels.get("upstream"), labels.get("key")) == (model, upstream, key_id)]
             assert got, f"no {metric} series for model {model}, upstream {upstream}, key {key_id}: {samples}"
             assert close(sum(got), want, 1e-9), (metric, model, upstream, key_id, sum(got), want)
     print("checked against the ledger:", checked)
+
+    # A retry of a request id is not counted again.
+    a.chat.completions.create(model="llama-3.1-70b", messages=msgs, max_tokens=3, extra_headers={"x-request-id": rid})
+    again = parse(g.metrics())
+    assert close(sum(v for _, v in again["wattage_energy_wh_total"]), sum(v for _, v in energy_of(series)), 1e-12)
 
     p = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True)
     assert p.returncode == 0, f"promtool check metrics:\n{p.stdout}{p.stderr}"
