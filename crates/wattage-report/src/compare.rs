@@ -1,11 +1,146 @@
-//! Side-by-side comparison of several runs (`wattage compare A.toml B.toml ...`): a table of
-//! every key figure per run with the change against the first run, and grouped bar charts.
+//! Side-by-side comparison of several runs (`wattage compare A.toml B.toml ...`).
+//!
+//! A [`ComparisonPage`] holds what the caller compared: the inputs that differ between the
+//! runs (already diffed; this crate knows nothing of scenarios), every metric of every run,
+//! and where each run's own report is. [`comparison_page`] turns it into a [`Report`]:
+//! - the inputs that differ, field by field, or a plain statement that they are identical;
+//! - the metrics that differ by more than the [`Thresholds`], with the change of every run
+//!   against the first; the others are counted, not shown;
+//! - bar charts of the differing metrics only, one per unit and order of magnitude, so no chart
+//!   is empty or all zero and bars on one axis are comparable;
+//! - links to each run's own report.
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::ReportError;
 use crate::format::significant;
-use crate::model::{Axis, BarLayout, Bars, Chart, Colour, KeyFigure, Report, Section, Table};
+use crate::model::{Axis, BarLayout, Bars, Chart, Colour, KeyFigure, Link, Report, Section, Table};
+
+/// When the values of one metric count as different across runs: their spread (largest minus
+/// smallest) exceeds both `abs` (in the metric's own unit) and `rel` times the largest
+/// magnitude. A metric missing from some runs but present in others always differs.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Thresholds {
+    /// Relative threshold, a fraction (0.01 = 1 %).
+    pub rel: f64,
+    /// Absolute threshold, in each metric's unit.
+    pub abs: f64,
+}
+
+impl Thresholds {
+    /// Default relative threshold: 1 %.
+    pub const DEFAULT_REL: f64 = 0.01;
+    /// Default absolute threshold: 1e-6 of the metric's unit (guards zero against rounding
+    /// noise).
+    pub const DEFAULT_ABS: f64 = 1e-6;
+
+    /// Whether `values` (one per run, `None` where a run lacks the metric) differ.
+    pub fn differs(&self, values: &[Option<f64>]) -> bool {
+        let present: Vec<f64> = values.iter().flatten().copied().collect();
+        if present.is_empty() {
+            return false;
+        }
+        if present.len() < values.len() {
+            return true;
+        }
+        let lo = present.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = present.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let mag = present.iter().fold(0.0_f64, |a, v| a.max(v.abs()));
+        let spread = hi - lo;
+        spread > self.abs && spread > self.rel * mag
+    }
+
+    /// The rule in words, for a page or a terminal.
+    pub fn describe(&self) -> String {
+        format!(
+            "a figure is shown when its values differ by more than {} % of the largest and by more than {} in its own unit",
+            significant(self.rel * 100.0, 3),
+            fmt_abs(self.abs)
+        )
+    }
+}
+
+fn fmt_abs(v: f64) -> String {
+    if v != 0.0 && v.abs() < 1e-3 {
+        format!("{v:e}")
+    } else {
+        significant(v, 3)
+    }
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Self {
+            rel: Self::DEFAULT_REL,
+            abs: Self::DEFAULT_ABS,
+        }
+    }
+}
+
+/// One run of a comparison.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComparedRun {
+    /// Name, used as column header and legend entry (unique within the comparison).
+    pub name: String,
+    /// Relative path of the run's own report (`small/report.html`), if written.
+    pub report: Option<String>,
+}
+
+/// One input that differs between the runs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputRow {
+    /// Where the input is, for example `site file` or `scenario`.
+    pub file: String,
+    /// Field path, for example `batteries[0].power_mw`.
+    pub field: String,
+    /// Its value in each run, as text; `–` where a run does not set it.
+    pub values: Vec<String>,
+}
+
+/// One metric of every run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricRow {
+    /// What it is, for example `Ramp violations`.
+    pub label: String,
+    /// Where it comes from (a field path of the runs' summaries); empty for none.
+    pub field: String,
+    /// Its unit; empty for a pure count.
+    pub unit: String,
+    /// One value per run, `None` where a run lacks it.
+    pub values: Vec<Option<f64>>,
+    /// Whether the metric may be charted when it differs.
+    pub chart: bool,
+}
+
+/// What a comparison page shows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComparisonPage {
+    /// Title of the page.
+    pub title: String,
+    /// The runs, in order; the first is the base of the changes.
+    pub runs: Vec<ComparedRun>,
+    /// The inputs that differ; `None` when inputs were not compared, empty when they are
+    /// identical.
+    pub inputs: Option<Vec<InputRow>>,
+    /// Every metric; the page shows those that differ.
+    pub metrics: Vec<MetricRow>,
+    /// What counts as a difference.
+    pub thresholds: Thresholds,
+}
+
+impl ComparisonPage {
+    /// The metrics that differ, in order.
+    pub fn differing(&self) -> impl Iterator<Item = &MetricRow> {
+        self.metrics
+            .iter()
+            .filter(|m| self.thresholds.differs(&m.values))
+    }
+}
 
 /// The key figures of one run, under the name it is compared by (for example `B200, FP8`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -27,195 +162,283 @@ impl NamedFigures {
     }
 }
 
-/// Builds a comparison report: a table (metric, unit, one column per run, then the change of
-/// every other run against the first in %), a chart of every metric relative to the first run,
-/// and grouped bar charts of the absolute values, one per unit and order of magnitude so that
-/// bars on one axis are comparable. Metrics missing from a run show `–` in the table and are
-/// left out of the charts.
-///
-/// Render the result with [`crate::render_html`].
+/// A comparison of key figures alone (no inputs, no links), matched across runs by label and
+/// unit, with the default [`Thresholds`]. See [`comparison_page`].
 pub fn comparison_report(
     title: impl Into<String>,
     runs: &[NamedFigures],
 ) -> Result<Report, ReportError> {
-    if runs.is_empty() {
+    let mut keys: Vec<(String, String)> = Vec::new();
+    for r in runs {
+        for f in &r.figures {
+            let key = (f.label.clone(), f.unit.clone());
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+    }
+    let metrics = keys
+        .into_iter()
+        .map(|(label, unit)| MetricRow {
+            values: runs
+                .iter()
+                .map(|r| {
+                    r.figures
+                        .iter()
+                        .find(|f| f.label == label && f.unit == unit)
+                        .map(|f| f.value)
+                })
+                .collect(),
+            label,
+            field: String::new(),
+            unit,
+            chart: true,
+        })
+        .collect();
+    comparison_page(&ComparisonPage {
+        title: title.into(),
+        runs: runs
+            .iter()
+            .map(|r| ComparedRun {
+                name: r.name.clone(),
+                report: None,
+            })
+            .collect(),
+        inputs: None,
+        metrics,
+        thresholds: Thresholds::default(),
+    })
+}
+
+/// The change of `v` against `base` as a cell: `165 (+1.4 %)`, or the value alone when there
+/// is no base to divide by.
+pub fn cell(base: Option<f64>, v: Option<f64>, first: bool) -> String {
+    match (base, v) {
+        (_, None) => "–".into(),
+        (Some(b), Some(v)) if !first && b != 0.0 => {
+            let pct = (v - b) / b.abs() * 100.0;
+            let s = significant(pct, 2);
+            let s = if pct > 0.0 { format!("+{s}") } else { s };
+            format!("{} ({s} %)", significant(v, 3))
+        }
+        (_, Some(v)) => significant(v, 3),
+    }
+}
+
+/// Builds a comparison page: inputs that differ, metrics that differ, their charts, links to
+/// each run's report. Render the result with [`crate::render_html`].
+pub fn comparison_page(c: &ComparisonPage) -> Result<Report, ReportError> {
+    if c.runs.is_empty() {
         return Err(ReportError::Empty {
             location: "comparison".into(),
             field: "runs",
         });
     }
-    // Metrics in order of first appearance, keyed by (label, unit).
-    let mut metrics: Vec<(String, String)> = Vec::new();
-    for r in runs {
-        for f in &r.figures {
-            let key = (f.label.clone(), f.unit.clone());
-            if !metrics.contains(&key) {
-                metrics.push(key);
-            }
+    for m in &c.metrics {
+        if m.values.len() != c.runs.len() {
+            return Err(ReportError::LengthMismatch {
+                location: format!("comparison, metric `{}`", m.label),
+                expected: c.runs.len(),
+                found: m.values.len(),
+            });
         }
-    }
-    let value = |run: &NamedFigures, m: &(String, String)| {
-        run.figures
-            .iter()
-            .find(|f| f.label == m.0 && f.unit == m.1)
-            .map(|f| f.value)
-    };
-    for r in runs {
-        for f in &r.figures {
-            if !f.value.is_finite() {
+        for v in m.values.iter().flatten() {
+            if !v.is_finite() {
                 return Err(ReportError::NonFinite {
-                    location: format!("run `{}`, figure `{}`", r.name, f.label),
-                    value: f.value,
+                    location: format!("comparison, metric `{}`", m.label),
+                    value: *v,
                 });
             }
         }
     }
-    let base = &runs[0];
-
-    let mut headers = vec!["Metric".to_owned(), "Unit".to_owned()];
-    headers.extend(runs.iter().map(|r| r.name.clone()));
-    let mut table = Table::new(
-        format!(
-            "Key figures of every run; in brackets the change against {}",
-            base.name
-        ),
-        headers,
-    );
-    for m in &metrics {
-        let mut row = vec![m.0.clone(), m.1.clone()];
-        for (i, r) in runs.iter().enumerate() {
-            let cell = match (value(base, m), value(r, m)) {
-                (_, None) => "–".into(),
-                (Some(b), Some(v)) if i > 0 && b != 0.0 => {
-                    let pct = (v - b) / b.abs() * 100.0;
-                    let s = significant(pct, 2);
-                    let s = if pct > 0.0 { format!("+{s}") } else { s };
-                    format!("{} ({s} %)", significant(v, 3))
-                }
-                (_, Some(v)) => significant(v, 3),
-            };
-            row.push(cell);
+    for (name, v) in [("rel", c.thresholds.rel), ("abs", c.thresholds.abs)] {
+        if !(v.is_finite() && v >= 0.0) {
+            return Err(ReportError::NonFinite {
+                location: format!("comparison, threshold `{name}`"),
+                value: v,
+            });
         }
-        table = table.row(row);
     }
+    let base = &c.runs[0].name;
+    let names: Vec<&str> = c.runs.iter().map(|r| r.name.as_str()).collect();
+    let differing: Vec<&MetricRow> = c.differing().collect();
+    let identical = c.inputs.as_ref().is_some_and(Vec::is_empty);
+    let mut report = Report::new(c.title.clone()).subtitle(format!(
+        "{} runs: {}",
+        names.len(),
+        names.join(", ")
+    ));
 
-    let mut charts_section = Section::new("Charts").id("charts");
-    let complete: Vec<&(String, String)> = metrics
-        .iter()
-        .filter(|m| runs.iter().all(|r| value(r, m).is_some()))
-        .collect();
-
-    if runs.len() > 1 {
-        let relative: Vec<&(String, String)> = complete
-            .iter()
-            .copied()
-            .filter(|m| value(base, m).is_some_and(|b| b != 0.0))
-            .collect();
-        if !relative.is_empty() {
-            let mut bars = Bars::new(
-                "Metric",
-                relative.iter().map(|m| m.0.clone()),
-                Axis::new(format!("Relative to {}", base.name), "%"),
-                BarLayout::Grouped,
+    if let Some(inputs) = &c.inputs {
+        let mut s = Section::new("Inputs that differ").id("inputs");
+        if inputs.is_empty() {
+            s = s.paragraph(
+                "The inputs are identical: the scenarios differ in nothing but their names, \
+                 titles and descriptions.",
             );
-            for (i, r) in runs.iter().enumerate() {
-                let vals = relative
-                    .iter()
-                    .map(|m| {
-                        let b = value(base, m).unwrap_or(1.0);
-                        value(r, m).unwrap_or(0.0) / b * 100.0
-                    })
-                    .collect();
-                bars = bars.series(r.name.clone(), Colour::Palette(i as u8), vals);
+        } else {
+            let mut headers = vec!["File".to_owned(), "Field".to_owned()];
+            headers.extend(c.runs.iter().map(|r| r.name.clone()));
+            let mut t = Table::new(
+                format!("{} inputs differ between the scenarios", inputs.len()),
+                headers,
+            );
+            for i in inputs {
+                let mut row = vec![i.file.clone(), i.field.clone()];
+                row.extend(i.values.iter().cloned());
+                t = t.row(row);
             }
-            charts_section = charts_section.chart(
-                Chart::new(
-                    "compare-relative",
-                    format!("Every metric relative to {}", base.name),
-                    bars,
-                )
-                .caption(format!(
-                    "100 % is {}; a shorter bar is a smaller value",
-                    base.name
-                )),
-            );
+            s = s.table(t);
         }
+        report = report.section(s);
     }
 
-    // Absolute values: group by unit, then split groups whose magnitudes differ more than 10x.
+    let mut results = Section::new("Results that differ").id("results");
+    let rule = c.thresholds.describe();
+    let hidden = c.metrics.len() - differing.len();
+    if differing.is_empty() {
+        results = results.paragraph(format!(
+            "No figure differs between the runs ({rule}){}",
+            if identical {
+                ", as identical inputs should give"
+            } else {
+                ""
+            }
+        ));
+    } else {
+        results = results.paragraph(format!(
+            "The change against {base} is in brackets; {rule}. {hidden} other figures are within \
+             that threshold."
+        ));
+        let with_field = differing.iter().any(|m| !m.field.is_empty());
+        let mut headers = vec!["Metric".to_owned()];
+        if with_field {
+            headers.push("Field".to_owned());
+        }
+        headers.push("Unit".to_owned());
+        headers.extend(c.runs.iter().map(|r| r.name.clone()));
+        let mut t = Table::new(
+            format!(
+                "{} figures differ; in brackets the change against {base}",
+                differing.len()
+            ),
+            headers,
+        );
+        for m in &differing {
+            let mut row = vec![m.label.clone()];
+            if with_field {
+                row.push(m.field.clone());
+            }
+            row.push(m.unit.clone());
+            for (i, v) in m.values.iter().enumerate() {
+                row.push(cell(m.values[0], *v, i == 0));
+            }
+            t = t.row(row);
+        }
+        results = results.table(t);
+    }
+    report = report.section(results);
+
+    let charts = charts(c, &differing);
+    if !charts.is_empty() {
+        let mut s = Section::new("Charts")
+            .id("charts")
+            .paragraph("Only the figures that differ, grouped by unit and order of magnitude.");
+        for ch in charts {
+            s = s.chart(ch);
+        }
+        report = report.section(s);
+    }
+
+    let links: Vec<Link> = c
+        .runs
+        .iter()
+        .filter_map(|r| {
+            r.report
+                .as_ref()
+                .map(|h| Link::new(format!("{}: its own report", r.name), h.clone()))
+        })
+        .collect();
+    if !links.is_empty() {
+        report = report.section(
+            Section::new("Each scenario's report")
+                .id("reports")
+                .links(links),
+        );
+    }
+    report.validate()?;
+    Ok(report)
+}
+
+/// Grouped bar charts of the chartable differing metrics present in every run: one per unit,
+/// split where magnitudes differ more than 10x. A chart whose values are all zero is left out.
+fn charts(c: &ComparisonPage, differing: &[&MetricRow]) -> Vec<Chart> {
+    let complete: Vec<&MetricRow> = differing
+        .iter()
+        .copied()
+        .filter(|m| m.chart && m.values.iter().all(Option::is_some))
+        .collect();
     let mut units: Vec<&str> = Vec::new();
     for m in &complete {
-        if !units.contains(&m.1.as_str()) {
-            units.push(&m.1);
+        if !units.contains(&m.unit.as_str()) {
+            units.push(&m.unit);
         }
     }
-    let mut chart_no = 0;
+    let mut out = Vec::new();
     for unit in units {
-        let mut group: Vec<(&(String, String), f64)> = complete
+        let mut group: Vec<(&MetricRow, f64)> = complete
             .iter()
-            .filter(|m| m.1 == unit)
+            .filter(|m| m.unit == unit)
             .map(|m| {
-                let mag = runs
+                let mag = m
+                    .values
                     .iter()
-                    .filter_map(|r| value(r, m))
+                    .flatten()
                     .fold(0.0_f64, |a, v| a.max(v.abs()));
                 (*m, mag)
             })
             .collect();
         group.sort_by(|a, b| a.1.total_cmp(&b.1));
-        let mut clusters: Vec<Vec<&(String, String)>> = Vec::new();
+        let mut clusters: Vec<Vec<&MetricRow>> = Vec::new();
         let mut floor = f64::NAN;
         for (m, mag) in group {
+            if mag == 0.0 {
+                continue;
+            }
             if clusters.is_empty() || mag > floor * 10.0 {
                 clusters.push(Vec::new());
-                floor = mag.max(f64::MIN_POSITIVE);
+                floor = mag;
             }
-            if let Some(c) = clusters.last_mut() {
-                c.push(m);
+            if let Some(cl) = clusters.last_mut() {
+                cl.push(m);
             }
         }
         for cluster in clusters {
-            chart_no += 1;
             let label = if cluster.len() == 1 {
-                cluster[0].0.clone()
+                cluster[0].label.clone()
             } else {
                 "Value".to_owned()
             };
             let axis_unit = if unit.is_empty() { "count" } else { unit };
             let mut bars = Bars::new(
                 "Metric",
-                cluster.iter().map(|m| m.0.clone()),
+                cluster.iter().map(|m| m.label.clone()),
                 Axis::new(label, axis_unit),
                 BarLayout::Grouped,
             );
-            for (i, r) in runs.iter().enumerate() {
-                let vals = cluster.iter().map(|m| value(r, m).unwrap_or(0.0)).collect();
-                bars = bars.series(r.name.clone(), Colour::Palette(i as u8), vals);
+            for (i, r) in c.runs.iter().enumerate() {
+                let vals = cluster.iter().map(|m| m.values[i].unwrap_or(0.0)).collect();
+                bars = bars.series(r.name.clone(), Colour::Palette((i % 10) as u8), vals);
             }
-            let names: Vec<&str> = cluster.iter().map(|m| m.0.as_str()).collect();
-            charts_section = charts_section.chart(Chart::new(
-                format!("compare-{chart_no}"),
-                format!("{} ({axis_unit})", names.join(", ")),
+            let titles: Vec<&str> = cluster.iter().map(|m| m.label.as_str()).collect();
+            out.push(Chart::new(
+                format!("compare-{}", out.len() + 1),
+                format!("{} ({axis_unit})", titles.join(", ")),
                 bars,
             ));
         }
     }
-
-    let names: Vec<&str> = runs.iter().map(|r| r.name.as_str()).collect();
-    let report = Report::new(title)
-        .subtitle(format!("{} runs: {}", runs.len(), names.join(", ")))
-        .section(
-            Section::new("Side by side")
-                .id("side-by-side")
-                .paragraph(format!(
-                    "Every key figure of every run, with the change against {} in brackets.",
-                    base.name
-                ))
-                .table(table),
-        )
-        .section(charts_section);
-    report.validate()?;
-    Ok(report)
+    out
 }
 
 #[cfg(test)]
@@ -230,6 +453,7 @@ mod tests {
                 KeyFigure::new("Energy per request", 0.34, "Wh"),
                 KeyFigure::new("Site power", 250.0, "MW"),
                 KeyFigure::new("Peak power", 300.0, "MW"),
+                KeyFigure::new("Interruptions", 0.0, ""),
             ],
         );
         let b = NamedFigures::new(
@@ -237,12 +461,91 @@ mod tests {
             vec![
                 KeyFigure::new("Energy per request", 0.17, "Wh"),
                 KeyFigure::new("Site power", 200.0, "MW"),
+                KeyFigure::new("Interruptions", 0.0, ""),
             ],
         );
         let r = comparison_report("H100 against B200", &[a, b]).expect("valid");
         let html = crate::render_html(&r).expect("renders");
         assert!(html.contains("0.17 (-50 %)"));
-        // relative + Wh + MW charts
-        assert_eq!(r.charts().count(), 3);
+        // Peak power is missing from B200: shown in the table, not charted.
+        assert!(html.contains("Peak power"));
+        // Interruptions are 0 in both: neither in the table nor in a chart.
+        assert!(!html.contains("Interruptions"));
+        // a Wh chart and a MW chart
+        assert_eq!(r.charts().count(), 2);
+    }
+
+    #[test]
+    fn thresholds() {
+        let t = Thresholds::default();
+        assert!(!t.differs(&[Some(100.0), Some(100.5)]));
+        assert!(t.differs(&[Some(100.0), Some(101.5)]));
+        assert!(t.differs(&[Some(0.0), Some(1.0)]));
+        assert!(!t.differs(&[Some(0.0), Some(1e-7)]));
+        assert!(!t.differs(&[Some(0.0), Some(0.0), Some(0.0)]));
+        assert!(t.differs(&[Some(0.0), None]));
+        assert!(!t.differs(&[None, None]));
+        let strict = Thresholds { rel: 0.0, abs: 0.0 };
+        assert!(strict.differs(&[Some(1.0), Some(1.000_000_1)]));
+        assert!(!strict.differs(&[Some(1.0), Some(1.0)]));
+    }
+
+    #[test]
+    fn identical_inputs_are_said_and_no_chart_is_drawn() {
+        let page = ComparisonPage {
+            title: "same".into(),
+            runs: vec![
+                ComparedRun {
+                    name: "a".into(),
+                    report: Some("a/report.html".into()),
+                },
+                ComparedRun {
+                    name: "b".into(),
+                    report: Some("b/report.html".into()),
+                },
+            ],
+            inputs: Some(Vec::new()),
+            metrics: vec![MetricRow {
+                label: "Cost".into(),
+                field: "site.cost_usd".into(),
+                unit: "$".into(),
+                values: vec![Some(5.0), Some(5.0)],
+                chart: true,
+            }],
+            thresholds: Thresholds::default(),
+        };
+        let r = comparison_page(&page).expect("valid");
+        assert_eq!(r.charts().count(), 0);
+        let html = crate::render_html(&r).expect("renders");
+        assert!(html.contains("The inputs are identical"));
+        assert!(html.contains("No figure differs"));
+        assert!(html.contains("<a href=\"b/report.html\">"));
+    }
+
+    #[test]
+    fn a_link_must_be_a_plain_relative_path() {
+        for bad in [
+            "/etc/passwd",
+            "../x.html",
+            "https://x",
+            "a//b",
+            "a b.html",
+            "",
+        ] {
+            let page = ComparisonPage {
+                title: "t".into(),
+                runs: vec![ComparedRun {
+                    name: "a".into(),
+                    report: Some(bad.into()),
+                }],
+                inputs: None,
+                metrics: Vec::new(),
+                thresholds: Thresholds::default(),
+            };
+            assert!(
+                matches!(comparison_page(&page), Err(ReportError::BadLink { .. })),
+                "{bad}"
+            );
+        }
     }
 }

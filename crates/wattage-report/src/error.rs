@@ -69,6 +69,14 @@ pub enum ReportError {
         /// The id.
         id: String,
     },
+    /// A link is not a plain relative path (see [`crate::Link`]).
+    #[error("{location}: link `{href}` must be a relative path of `A-Za-z0-9-_./` without `..`")]
+    BadLink {
+        /// Where.
+        location: String,
+        /// The link's target.
+        href: String,
+    },
     /// Two sections or two charts share an id.
     #[error("id `{id}` is used twice")]
     DuplicateId {

@@ -132,6 +132,18 @@ pub fn render_html(report: &Report) -> Result<String, ReportError> {
                 Block::Figures { figures } => tiles(&mut out, figures),
                 Block::Table(t) => table(&mut out, t),
                 Block::Assumptions { assumptions } => assumptions_table(&mut out, assumptions),
+                Block::Links { links } => {
+                    out.push_str("<ul class=\"links\">\n");
+                    for l in links {
+                        let _ = writeln!(
+                            out,
+                            "<li><a href=\"{}\">{}</a></li>",
+                            escape(&l.href),
+                            escape(&l.text)
+                        );
+                    }
+                    out.push_str("</ul>\n");
+                }
                 Block::Chart(c) => {
                     figure_no += 1;
                     let svg = render_inline_svg(c)?;

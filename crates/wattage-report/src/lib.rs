@@ -9,7 +9,8 @@
 //! - a report is validated first ([`Report::validate`]): a NaN or infinite number, a value axis
 //!   without unit, a series of the wrong length is an error naming where it is, never a chart
 //!   that shows `NaN`;
-//! - the HTML is one self-contained file: inline CSS, inline `<svg>`, no script, no URL;
+//! - the HTML is one self-contained file: inline CSS, inline `<svg>`, no script, no URL (a
+//!   [`Link`] is a relative path to a file beside it, as a comparison's per-run reports);
 //! - output is deterministic: the same report gives byte-identical HTML, SVG and PNG;
 //! - long time series are drawn downsampled (min/max per bucket) so files stay small and spikes
 //!   stay visible; energy sources keep their colour across charts ([`Colour`]).
@@ -56,14 +57,17 @@ mod palette;
 pub mod png;
 
 pub use chart::{colour_hex, render_inline_svg, render_svg};
-pub use compare::{NamedFigures, comparison_report};
+pub use compare::{
+    ComparedRun, ComparisonPage, InputRow, MetricRow, NamedFigures, Thresholds, comparison_page,
+    comparison_report,
+};
 pub use demo::demo_report;
 pub use error::ReportError;
 pub use html::render_html;
 pub use model::{
     Assumption, Axis, BarLayout, Bars, Block, Chart, ChartKind, Colour, Distribution,
-    DistributionSeries, DistributionStyle, Downsample, KeyFigure, QUANTILE_POINTS, Range, RangeBar,
-    Ranges, Report, Section, Series, Table, TimeSeries, slug,
+    DistributionSeries, DistributionStyle, Downsample, KeyFigure, Link, QUANTILE_POINTS, Range,
+    RangeBar, Ranges, Report, Section, Series, Table, TimeSeries, slug,
 };
 pub use palette::PALETTE;
 pub use png::{Fonts, render_png, svg_to_png};

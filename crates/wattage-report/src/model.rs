@@ -117,6 +117,11 @@ impl Report {
                             }
                         }
                     }
+                    Block::Links { links } => {
+                        for l in links {
+                            l.validate(&loc)?;
+                        }
+                    }
                     Block::Chart(c) => {
                         let loc = format!("{loc}, chart `{}`", c.id);
                         check_id(&c.id, &loc)?;
@@ -247,6 +252,12 @@ impl Section {
         self.blocks.push(Block::Assumptions { assumptions });
         self
     }
+
+    /// Appends a list of links to files beside the report.
+    pub fn links(mut self, links: Vec<Link>) -> Self {
+        self.blocks.push(Block::Links { links });
+        self
+    }
 }
 
 /// One piece of a section.
@@ -272,6 +283,54 @@ pub enum Block {
         /// One row per assumption.
         assumptions: Vec<Assumption>,
     },
+    /// Links to other files of the same output folder (`small/report.html`), as a list.
+    Links {
+        /// The links, in order.
+        links: Vec<Link>,
+    },
+}
+
+/// A link to a file beside the report, by a relative path: the HTML stays free of URLs, so a
+/// path with a scheme, a leading `/`, a `..` segment or characters outside `A-Za-z0-9-_./`
+/// is rejected.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Link {
+    /// What the link shows.
+    pub text: String,
+    /// Relative path of the target, for example `small/report.html`.
+    pub href: String,
+}
+
+impl Link {
+    /// A link.
+    pub fn new(text: impl Into<String>, href: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            href: href.into(),
+        }
+    }
+
+    fn validate(&self, loc: &str) -> Result<(), ReportError> {
+        let ok = !self.href.is_empty()
+            && !self.href.starts_with('/')
+            && self
+                .href
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_./".contains(&b))
+            && self
+                .href
+                .split('/')
+                .all(|seg| !seg.is_empty() && seg != ".." && seg != ".");
+        if ok {
+            Ok(())
+        } else {
+            Err(ReportError::BadLink {
+                location: loc.to_owned(),
+                href: self.href.clone(),
+            })
+        }
+    }
 }
 
 /// A headline number: label, value, unit and an optional note and range.
