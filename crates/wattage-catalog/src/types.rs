@@ -122,9 +122,39 @@ pub struct Hardware {
     pub host_w_per_accel: f64,
     /// Scale-up interconnect bandwidth per accelerator, one direction, GB/s.
     pub interconnect_gb_s: f64,
-    /// Rental price per accelerator-hour, USD (optional, for price-implied utilization).
+    /// Rental price per accelerator-hour, USD (optional): price-implied utilization, and the
+    /// hardware cost under the `rent` cost basis.
     #[serde(default)]
     pub rent_usd_per_hour: Option<f64>,
+    /// Purchase price of one accelerator, USD (optional; the `capex` cost basis).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_usd: Option<f64>,
+    /// The rest of the server (CPUs, memory, NICs, chassis) and the cluster network per
+    /// accelerator, USD (optional; the `capex` cost basis).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_usd_per_accel: Option<f64>,
+    /// Service life over which the accelerator and its server are amortized, years.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub life_years: Option<f64>,
+    /// Manufacturing (embodied) emissions of one accelerator board, kg CO2e: central value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embodied_kgco2e: Option<f64>,
+    /// Low end of the accelerator's embodied emissions, kg CO2e.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embodied_kgco2e_low: Option<f64>,
+    /// High end of the accelerator's embodied emissions, kg CO2e.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embodied_kgco2e_high: Option<f64>,
+    /// Embodied emissions of the server share per accelerator (CPUs, memory, storage,
+    /// chassis, NICs), kg CO2e: central value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_embodied_kgco2e: Option<f64>,
+    /// Low end of the server share's embodied emissions, kg CO2e.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_embodied_kgco2e_low: Option<f64>,
+    /// High end of the server share's embodied emissions, kg CO2e.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_embodied_kgco2e_high: Option<f64>,
     /// A source for every numeric field, by field name.
     #[serde(default)]
     pub sources: BTreeMap<String, String>,
@@ -174,10 +204,54 @@ impl Hardware {
             "host_w_per_accel",
             "interconnect_gb_s",
         ];
-        if self.rent_usd_per_hour.is_some() {
-            v.push("rent_usd_per_hour");
+        for (f, x) in self.cost_fields() {
+            if x.is_some() {
+                v.push(f);
+            }
         }
         v
+    }
+
+    /// The optional cost and embodied-emission fields with their values.
+    fn cost_fields(&self) -> [(&'static str, Option<f64>); 10] {
+        [
+            ("rent_usd_per_hour", self.rent_usd_per_hour),
+            ("price_usd", self.price_usd),
+            ("server_usd_per_accel", self.server_usd_per_accel),
+            ("life_years", self.life_years),
+            ("embodied_kgco2e", self.embodied_kgco2e),
+            ("embodied_kgco2e_low", self.embodied_kgco2e_low),
+            ("embodied_kgco2e_high", self.embodied_kgco2e_high),
+            ("server_embodied_kgco2e", self.server_embodied_kgco2e),
+            (
+                "server_embodied_kgco2e_low",
+                self.server_embodied_kgco2e_low,
+            ),
+            (
+                "server_embodied_kgco2e_high",
+                self.server_embodied_kgco2e_high,
+            ),
+        ]
+    }
+
+    /// Embodied emissions of the accelerator board as (low, central, high), kg CO2e; the
+    /// range collapses to the central value when no bounds are given.
+    pub fn embodied_range(&self) -> Option<[f64; 3]> {
+        range3(
+            self.embodied_kgco2e,
+            self.embodied_kgco2e_low,
+            self.embodied_kgco2e_high,
+        )
+    }
+
+    /// Embodied emissions of the server share per accelerator as (low, central, high), kg
+    /// CO2e.
+    pub fn server_embodied_range(&self) -> Option<[f64; 3]> {
+        range3(
+            self.server_embodied_kgco2e,
+            self.server_embodied_kgco2e_low,
+            self.server_embodied_kgco2e_high,
+        )
     }
 
     pub(crate) fn validate(&self) -> Result<(), (String, String)> {
@@ -206,12 +280,53 @@ impl Hardware {
             positive(&format!("peak_tflops.{p}"), *v)?;
             at_most(&format!("peak_tflops.{p}"), *v)?;
         }
-        if let Some(r) = self.rent_usd_per_hour {
-            positive("rent_usd_per_hour", r)?;
-            at_most("rent_usd_per_hour", r)?;
+        for (f, x) in self.cost_fields() {
+            if let Some(x) = x {
+                if f.starts_with("rent") || f == "life_years" {
+                    positive(f, x)?;
+                } else {
+                    non_negative(f, x)?;
+                }
+                at_most(f, x)?;
+            }
+        }
+        for (f, mid, lo, hi) in [
+            (
+                "embodied_kgco2e",
+                self.embodied_kgco2e,
+                self.embodied_kgco2e_low,
+                self.embodied_kgco2e_high,
+            ),
+            (
+                "server_embodied_kgco2e",
+                self.server_embodied_kgco2e,
+                self.server_embodied_kgco2e_low,
+                self.server_embodied_kgco2e_high,
+            ),
+        ] {
+            match mid {
+                None if lo.is_some() || hi.is_some() => {
+                    return Err((
+                        f.into(),
+                        format!("is required with `{f}_low` and `{f}_high`"),
+                    ));
+                }
+                Some(m) if lo.is_some_and(|l| l > m) || hi.is_some_and(|h| h < m) => {
+                    return Err((
+                        f.into(),
+                        format!("must lie between `{f}_low` and `{f}_high`"),
+                    ));
+                }
+                _ => {}
+            }
         }
         Ok(())
     }
+}
+
+/// (low, central, high) from a central value and optional bounds.
+fn range3(mid: Option<f64>, lo: Option<f64>, hi: Option<f64>) -> Option<[f64; 3]> {
+    mid.map(|m| [lo.unwrap_or(m), m, hi.unwrap_or(m)])
 }
 
 /// A transformer language model: its architecture, as far as energy is concerned.
@@ -466,6 +581,12 @@ pub struct Region {
     pub wue_offsite_l_per_kwh: f64,
     /// Typical industrial electricity price, USD per MWh.
     pub electricity_usd_per_mwh: f64,
+    /// Residual-mix carbon intensity, gCO2e per kWh: the region's generation after the
+    /// attributes sold as certificates (RECs, guarantees of origin) are taken out. Market-based
+    /// carbon charges consumption not covered by contracts at this intensity (GHG Protocol
+    /// Scope 2 Guidance); without it, at the location-based average.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub residual_mix_g_per_kwh: Option<f64>,
     /// A source for every numeric field, by field name.
     #[serde(default)]
     pub sources: BTreeMap<String, String>,
@@ -494,13 +615,17 @@ impl Region {
     }
     /// Names of the numeric fields that must carry a source.
     pub fn numeric_fields(&self) -> Vec<&'static str> {
-        vec![
+        let mut v = vec![
             "carbon_g_per_kwh",
             "pue",
             "wue_onsite_l_per_kwh",
             "wue_offsite_l_per_kwh",
             "electricity_usd_per_mwh",
-        ]
+        ];
+        if self.residual_mix_g_per_kwh.is_some() {
+            v.push("residual_mix_g_per_kwh");
+        }
+        v
     }
 
     pub(crate) fn validate(&self) -> Result<(), (String, String)> {
@@ -511,6 +636,10 @@ impl Region {
         non_negative("wue_onsite_l_per_kwh", self.wue_onsite_l_per_kwh)?;
         non_negative("wue_offsite_l_per_kwh", self.wue_offsite_l_per_kwh)?;
         non_negative("electricity_usd_per_mwh", self.electricity_usd_per_mwh)?;
+        if let Some(r) = self.residual_mix_g_per_kwh {
+            non_negative("residual_mix_g_per_kwh", r)?;
+            at_most("residual_mix_g_per_kwh", r)?;
+        }
         for (f, v) in [
             ("carbon_g_per_kwh", self.carbon_g_per_kwh),
             ("wue_onsite_l_per_kwh", self.wue_onsite_l_per_kwh),
@@ -537,6 +666,13 @@ pub const MAX_VALUES: &[(&str, f64, &str)] = &[
     ("interconnect_gb_s", 1e6, "GB/s per accelerator"),
     ("peak_tflops", 1e7, "TFLOP/s; a wafer-scale system reaches about 1e5"),
     ("rent_usd_per_hour", 1e5, "USD per accelerator-hour"),
+    ("price_usd", 1e8, "USD per accelerator; a wafer-scale system sells for a few million"),
+    ("server_usd_per_accel", 1e8, "USD per accelerator"),
+    ("life_years", 50.0, "years; servers are depreciated over 3-7"),
+    ("embodied_kgco2e", 1e6, "kg CO2e per accelerator; boards are hundreds"),
+    ("server_embodied_kgco2e", 1e6, "kg CO2e per accelerator; servers are a few tonnes"),
+    // Regions.
+    ("residual_mix_g_per_kwh", 2000.0, "g/kWh; the most carbon-intensive grids (coal) emit about 1100"),
     // Models.
     ("layers", 1e4, "layers; the deepest models have a few hundred"),
     ("hidden", 1e6, "the widest models have a hidden dimension of about 3e4"),
@@ -563,6 +699,10 @@ pub const MAX_VALUES: &[(&str, f64, &str)] = &[
 /// reads the `peak_tflops` row).
 fn at_most(field: &str, v: f64) -> Result<(), (String, String)> {
     let key = field.split('.').next().unwrap_or(field);
+    let key = key
+        .strip_suffix("_low")
+        .or_else(|| key.strip_suffix("_high"))
+        .unwrap_or(key);
     match MAX_VALUES.iter().find(|(f, _, _)| *f == key) {
         Some((_, max, why)) if v.is_nan() || v > *max => Err((
             field.into(),

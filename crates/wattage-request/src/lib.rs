@@ -29,6 +29,7 @@ pub mod estimate;
 pub mod fleet;
 pub mod presets;
 pub mod roofline;
+pub mod tco;
 pub mod training;
 pub mod uncertainty;
 
