@@ -126,6 +126,8 @@ pub struct App {
     pub timeout: Duration,
     /// Ledger label for unauthenticated requests.
     pub anonymous: String,
+    /// False from a failed ledger write until a write succeeds again (`/healthz`).
+    pub ledger_ok: std::sync::atomic::AtomicBool,
 }
 
 impl App {
@@ -231,6 +233,7 @@ pub fn build(resolved: Resolved) -> Result<Arc<App>, ServeError> {
         upstreams,
         client,
         anonymous: "anonymous".into(),
+        ledger_ok: std::sync::atomic::AtomicBool::new(true),
         ledger,
         metrics: metrics::Metrics::new(),
         dashboard: dashboard::Dashboard::new(),
@@ -239,6 +242,18 @@ pub fn build(resolved: Resolved) -> Result<Arc<App>, ServeError> {
         cfg,
         timeout,
     });
+    // Series that alerts watch exist from the start, at 0.
+    let mode = match app.cfg.on_ledger_error {
+        config::OnLedgerError::FailClosed => "fail-closed",
+        config::OnLedgerError::FailOpen => "fail-open",
+    };
+    app.metrics.ledger_errors.with_label_values(&[mode]).reset();
+    for u in &app.upstreams {
+        app.metrics
+            .in_flight
+            .with_label_values(&[u.cfg.name.as_str()])
+            .set(0.0);
+    }
     app.reload_keys()
         .map_err(|e| ServeError::Runtime(format!("reading keys from the ledger: {e}")))?;
     Ok(app)
@@ -322,8 +337,14 @@ pub fn serve(resolved: Resolved) -> Result<(), ServeError> {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|e| ServeError::Input(format!("cannot listen on {listen}: {e}")))?;
-        let addr = listener
-            .local_addr()
+        // Stream chunks leave at once (Nagle's algorithm would hold each ~40 ms).
+        let listener = {
+            use axum::serve::ListenerExt;
+            listener.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            })
+        };
+        let addr = axum::serve::Listener::local_addr(&listener)
             .map_err(|e| ServeError::Runtime(e.to_string()))?;
         background(&app);
         eprintln!(

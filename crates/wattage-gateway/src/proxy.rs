@@ -104,9 +104,26 @@ pub async fn dashboard_data(State(app): State<Arc<App>>) -> Response {
     axum::Json(app.dashboard.snapshot(now_ms())).into_response()
 }
 
-/// `GET /healthz`.
-pub async fn health() -> &'static str {
-    "ok"
+/// `GET /healthz`: `ok` while the ledger accepts writes; after a failed write, 503 until a
+/// probe write succeeds.
+pub async fn health(State(app): State<Arc<App>>) -> Response {
+    use std::sync::atomic::Ordering;
+    if app.ledger_ok.load(Ordering::Relaxed) {
+        return "ok".into_response();
+    }
+    let a = app.clone();
+    match tokio::task::spawn_blocking(move || a.ledger.probe_write()).await {
+        Ok(Ok(())) => {
+            app.ledger_ok.store(true, Ordering::Relaxed);
+            "ok".into_response()
+        }
+        Ok(Err(e)) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("ledger does not accept writes: {e}"),
+        )
+            .into_response(),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "ledger probe failed").into_response(),
+    }
 }
 
 /// Headers not forwarded either way (hop-by-hop, recomputed, or secret).
@@ -492,6 +509,8 @@ async fn settle(ctx: &Ctx, o: Outcome<'_>) -> Result<(Impacts, Option<String>), 
     let key = ctx.key_label().to_string();
     let model = app.metrics.model_label(&ctx.model).to_string();
     let recorded = app.ledger.append(entry).await;
+    app.ledger_ok
+        .store(recorded.is_ok(), std::sync::atomic::Ordering::Relaxed);
     let mut flag = None;
     match recorded {
         Ok(a) if a.duplicate => {

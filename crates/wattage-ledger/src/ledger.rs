@@ -245,6 +245,32 @@ impl Ledger {
         rx.recv().map_err(|_| closed())?
     }
 
+    /// Checks that the ledger accepts writes now: writes the time into a one-row `health`
+    /// table (created when absent) in its own transaction. The gateway's `/healthz` calls it
+    /// after an append failed, to notice when the disk or database is writable again.
+    pub fn probe_write(&self) -> Result<(), LedgerError> {
+        let now = iso_ms(now_unix_ms())?;
+        self.read(move |c| {
+            c.batch(
+                "CREATE TABLE IF NOT EXISTS health (id INTEGER PRIMARY KEY, checked TEXT NOT NULL)",
+                "cannot create the health table",
+            )?;
+            c.begin()?;
+            let r = c.exec(
+                "INSERT INTO health (id, checked) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET checked = excluded.checked",
+                &[Param::Text(&now)],
+                "cannot write the health row",
+            );
+            match r.and_then(|_| c.commit()) {
+                Ok(()) => Ok(()),
+                Err(e) => {
+                    c.rollback();
+                    Err(e)
+                }
+            }
+        })
+    }
+
     /// Every API key (a fresh read of the `keys` table).
     pub fn keys(&self) -> Result<Vec<ApiKey>, LedgerError> {
         self.read(read_keys)
