@@ -59,6 +59,18 @@ fn estimate_json_has_the_documented_fields() {
     assert!(b["gpu"].as_f64() <= b["server"].as_f64());
     assert!(b["server"].as_f64() <= b["facility"].as_f64());
     assert_eq!(v["gpus"], 1);
+    // Total cost and carbon: the split, the embodied line and both carbon methods.
+    for k in ["cost", "embodied", "carbon"] {
+        assert!(v[k].is_object(), "missing `{k}`");
+    }
+    let c = &v["cost"];
+    let sum = c["energy_usd"].as_f64().unwrap() + c["hardware_usd"].as_f64().unwrap();
+    assert!(
+        (sum / c["total_usd"].as_f64().unwrap() - 1.0).abs() < 1e-12,
+        "{c}"
+    );
+    assert_eq!(c["energy_usd"], v["cost_usd"]);
+    assert_eq!(v["carbon"]["location_based_g"], v["co2e_g"]);
 }
 
 #[test]
@@ -81,6 +93,12 @@ fn impossible_values_name_the_flag() {
         (vec!["estimate", "--set", "pue=0.3"], "pue"),
         (vec!["estimate", "--set", "nope=1"], "nope"),
         (vec!["estimate", "--scope", "planet"], "--scope"),
+        (vec!["estimate", "--clean-share", "2"], "--clean-share"),
+        (vec!["estimate", "--cost-basis", "lease"], "--cost-basis"),
+        (
+            vec!["estimate", "--hardware", "gb200", "--cost-basis", "rent"],
+            "--cost-basis",
+        ),
         (
             vec![
                 "estimate",

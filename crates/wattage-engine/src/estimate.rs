@@ -6,6 +6,9 @@ use wattage_catalog::{Catalog, Precision};
 use wattage_request::assumptions::AssumptionRow;
 use wattage_request::estimate::steady_state;
 use wattage_request::fleet::{self, Comparisons};
+use wattage_request::tco::{
+    self, CostBasis, EmbodiedRate, HourlyCapital, MarketBased, ResidualSource,
+};
 use wattage_request::uncertainty::{McResult, Uncertainty, monte_carlo};
 use wattage_request::{
     Assumptions, Deployment, Estimate, Method, Request, Roofline, Scope, estimate, presets,
@@ -56,6 +59,15 @@ pub struct EstimateSpec {
     pub requests_per_day: Option<f64>,
     /// Raise the work limit (here: Monte Carlo samples) to this size.
     pub max_work: Option<u64>,
+    /// How the hardware is paid for: `capex` (bought, amortized over its life) or `rent`
+    /// [default: capex when the catalog has the prices, else rent].
+    pub cost_basis: Option<String>,
+    /// Share of consumption covered by contracted clean energy (PPAs, RECs, guarantees of
+    /// origin), 0-1, for market-based carbon [default: 0].
+    pub clean_share: f64,
+    /// Carbon intensity of uncovered consumption for market-based carbon, gCO2e/kWh
+    /// [default: the region's residual mix, else its location-based average].
+    pub residual_carbon_g_per_kwh: Option<f64>,
 }
 
 impl Default for EstimateSpec {
@@ -77,8 +89,79 @@ impl Default for EstimateSpec {
             seed: 42,
             requests_per_day: None,
             max_work: None,
+            cost_basis: None,
+            clean_share: 0.0,
+            residual_carbon_g_per_kwh: None,
         }
     }
+}
+
+/// Dollars per million output tokens, split like [`RequestCost`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct PerMillionTokens {
+    /// Electricity, USD.
+    pub energy_usd: f64,
+    /// Hardware, USD.
+    pub hardware_usd: f64,
+    /// Sum, USD.
+    pub total_usd: f64,
+}
+
+/// A request's cost split into electricity and hardware (`cost_usd` is the electricity
+/// alone).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RequestCost {
+    /// How the hardware is paid for.
+    pub basis: CostBasis,
+    /// Accelerator-hours the request holds provisioned hardware (busy time plus its share of
+    /// the idle reserve).
+    pub provisioned_gpu_hours: f64,
+    /// Electricity, USD (equal to `cost_usd`).
+    pub energy_usd: f64,
+    /// Hardware: amortized capital, or rent less the electricity it includes, USD.
+    pub hardware_usd: f64,
+    /// Sum, USD.
+    pub total_usd: f64,
+    /// Electricity's share of the total cost of ownership.
+    pub energy_share: f64,
+    /// Per million output tokens.
+    pub per_million_output_tokens: PerMillionTokens,
+    /// The hardware's cost per accelerator-hour, by part, with every input's source.
+    pub hardware_rate: HourlyCapital,
+}
+
+/// Manufacturing emissions of the hardware a request holds, amortized over its service
+/// life: a separate scope line (GHG Protocol Scope 3, capital goods), not part of `co2e_g`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RequestEmbodied {
+    /// Central value, g CO2e.
+    pub co2e_g: f64,
+    /// Low end, g CO2e.
+    pub co2e_g_low: f64,
+    /// High end, g CO2e.
+    pub co2e_g_high: f64,
+    /// Accelerator-hours charged (as in `cost`).
+    pub provisioned_gpu_hours: f64,
+    /// The rate per accelerator-hour with every input's source.
+    pub rate: EmbodiedRate,
+}
+
+/// Location-based and market-based operational carbon side by side (GHG Protocol Scope 2).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct CarbonMethods {
+    /// Location-based: the scope's energy at the grid's average intensity (equal to
+    /// `co2e_g`), g CO2e.
+    pub location_based_g: f64,
+    /// Market-based: contracted clean energy at zero, the rest at the residual intensity,
+    /// g CO2e.
+    pub market_based_g: f64,
+    /// Share of consumption covered by contracted clean energy.
+    pub clean_share: f64,
+    /// Intensity of the uncovered consumption, g/kWh.
+    pub residual_g_per_kwh: f64,
+    /// Where the residual intensity comes from (`user`, `catalog`, or `location_fallback`
+    /// when no residual mix is known and the location-based average stands in).
+    pub residual_source: ResidualSource,
 }
 
 /// Energy breakdown of one request, Wh.
@@ -193,6 +276,14 @@ pub struct EstimateResult {
     pub water_offsite_ml: f64,
     /// Electricity cost, USD.
     pub cost_usd: f64,
+    /// Electricity and hardware cost (`None` when the catalog has neither a price nor a
+    /// rent for the hardware).
+    pub cost: Option<RequestCost>,
+    /// Embodied emissions of the hardware, amortized (`None` when the catalog has no
+    /// embodied figure for it).
+    pub embodied: Option<RequestEmbodied>,
+    /// Location-based and market-based carbon.
+    pub carbon: CarbonMethods,
     /// The energy in everyday terms.
     pub comparisons: Comparisons,
     /// Scaled to `requests_per_day`.
@@ -243,6 +334,10 @@ pub struct Prepared {
     pub scope: Scope,
     /// Region.
     pub region: wattage_catalog::Region,
+    /// How the hardware is paid for (`None`: the catalog has no price or rent for it).
+    pub cost_basis: Option<CostBasis>,
+    /// Market-based carbon inputs.
+    pub market: MarketBased,
 }
 
 fn parse<T: std::str::FromStr<Err = String>>(param: &str, v: &str) -> Result<T> {
@@ -311,6 +406,17 @@ pub fn prepare(cat: &Catalog, a: &EstimateSpec) -> Result<Prepared> {
     overrides.apply(&mut assumptions)?;
     let mut uncertainty = Uncertainty::defaults(&assumptions, method);
     overrides.apply_uncertainty(&mut uncertainty);
+    let cost_basis = match &a.cost_basis {
+        Some(b) => Some(parse::<CostBasis>("cost_basis", b)?),
+        None => tco::default_basis(&deployment.hardware),
+    };
+    let market = MarketBased::new(
+        &region,
+        assumptions.carbon,
+        a.clean_share,
+        a.residual_carbon_g_per_kwh,
+    )
+    .map_err(request_error)?;
     let request = Request {
         input_tokens: a
             .input_tokens
@@ -330,6 +436,8 @@ pub fn prepare(cat: &Catalog, a: &EstimateSpec) -> Result<Prepared> {
         method,
         scope,
         region,
+        cost_basis,
+        market,
     })
 }
 
@@ -371,9 +479,57 @@ pub fn run(cat: &Catalog, spec: &EstimateSpec) -> Result<EstimateResult> {
             annual_gwh: f.annual_energy.gwh(),
         }
     });
-    let mut out = result(r, e, mc, fleet);
+    let mut out = result(r, e, mc, fleet)?;
     out.warnings = warnings.take();
     Ok(out)
+}
+
+/// The request's cost split, embodied emissions and market-based carbon.
+fn totals(
+    r: &Prepared,
+    e: &Estimate,
+) -> Result<(Option<RequestCost>, Option<RequestEmbodied>, CarbonMethods)> {
+    let hours = tco::provisioned_gpu_time(e, &r.assumptions).h();
+    let per_m = 1e6 / r.request.output_tokens;
+    let cost = match r.cost_basis {
+        Some(basis) => {
+            let rate = tco::hourly_capital(&r.deployment.hardware, basis).map_err(request_error)?;
+            let s = tco::split(e.cost, hours, &rate);
+            Some(RequestCost {
+                basis,
+                provisioned_gpu_hours: hours,
+                energy_usd: s.energy_usd,
+                hardware_usd: s.hardware_usd,
+                total_usd: s.total_usd,
+                energy_share: s.energy_share,
+                per_million_output_tokens: PerMillionTokens {
+                    energy_usd: s.energy_usd * per_m,
+                    hardware_usd: s.hardware_usd * per_m,
+                    total_usd: s.total_usd * per_m,
+                },
+                hardware_rate: rate,
+            })
+        }
+        None => None,
+    };
+    let embodied = tco::embodied_rate(&r.deployment.hardware).map(|rate| {
+        let [lo, mid, hi] = rate.over(hours);
+        RequestEmbodied {
+            co2e_g: mid.g(),
+            co2e_g_low: lo.g(),
+            co2e_g_high: hi.g(),
+            provisioned_gpu_hours: hours,
+            rate,
+        }
+    });
+    let carbon = CarbonMethods {
+        location_based_g: e.co2e.g(),
+        market_based_g: r.market.co2e(e.energy).g(),
+        clean_share: r.market.clean_share,
+        residual_g_per_kwh: r.market.residual_g_per_kwh,
+        residual_source: r.market.residual_source,
+    };
+    Ok((cost, embodied, carbon))
 }
 
 fn result(
@@ -381,10 +537,11 @@ fn result(
     e: Estimate,
     mc: Option<McResult>,
     fleet: Option<FleetScale>,
-) -> EstimateResult {
+) -> Result<EstimateResult> {
+    let (cost, embodied, carbon) = totals(&r, &e)?;
     let d = &r.deployment;
     let b = e.breakdown;
-    EstimateResult {
+    Ok(EstimateResult {
         model: d.model.id.clone(),
         model_is_estimate: d.model.estimate,
         hardware: d.hardware.id.clone(),
@@ -431,6 +588,9 @@ fn result(
         water_onsite_ml: e.water_onsite.ml(),
         water_offsite_ml: e.water_offsite.ml(),
         cost_usd: e.cost.usd(),
+        cost,
+        embodied,
+        carbon,
         comparisons: fleet::compare(e.energy),
         fleet,
         monte_carlo_samples: mc.map(|m| m.samples),
@@ -444,7 +604,7 @@ fn result(
             estimate: e,
             monte_carlo: mc,
         },
-    }
+    })
 }
 
 /// The method's name as users write it.
@@ -601,6 +761,64 @@ pub fn explain(r: &EstimateResult) -> Vec<String> {
         a.carbon.g_per_kwh(),
         e.co2e.g()
     ));
+    let c = &r.carbon;
+    out.push(format!(
+        "  market-based CO2e = {:.6} kWh x {:.0} g/kWh ({}) x (1 - clean share {}) = {:.3} g",
+        e.energy.kwh(),
+        c.residual_g_per_kwh,
+        match c.residual_source {
+            ResidualSource::User => "given",
+            ResidualSource::Catalog => "residual mix",
+            ResidualSource::LocationFallback => "no residual mix known: location-based",
+        },
+        c.clean_share,
+        c.market_based_g
+    ));
+    if let Some(k) = &r.cost {
+        let h = &k.hardware_rate;
+        out.push(format!(
+            "  hardware ({}) = {:.4} $/GPU-h (accelerator {:.4} + server {:.4} + facility {:.4}) x {:.4e} provisioned GPU-h = ${:.6}",
+            k.basis.as_str(),
+            h.usd_per_gpu_hour,
+            h.accelerator_usd_per_gpu_hour,
+            h.server_usd_per_gpu_hour,
+            h.facility_usd_per_gpu_hour,
+            k.provisioned_gpu_hours,
+            k.hardware_usd
+        ));
+        for i in &h.inputs {
+            out.push(format!(
+                "    {:<22} {:>12} {:<10} {}",
+                i.name,
+                format!("{:.4}", i.value)
+                    .trim_end_matches('0')
+                    .trim_end_matches('.'),
+                i.unit,
+                i.source
+            ));
+        }
+        out.push(format!(
+            "  total cost = energy ${:.6} + hardware ${:.6} = ${:.6}; energy {:.1}% of the total",
+            k.energy_usd,
+            k.hardware_usd,
+            k.total_usd,
+            100.0 * k.energy_share
+        ));
+    }
+    if let Some(m) = &r.embodied {
+        let rt = &m.rate;
+        out.push(format!(
+            "  embodied = ({:.1} kg accelerator + {:.1} kg server share) / ({} y x 8760 h) = {:.3} g/GPU-h x {:.4e} GPU-h = {:.4} g ({:.4}..{:.4}); Scope 3, not in CO2e",
+            rt.accelerator_kg,
+            rt.server_kg,
+            rt.life_years,
+            rt.g_per_gpu_hour,
+            m.provisioned_gpu_hours,
+            m.co2e_g,
+            m.co2e_g_low,
+            m.co2e_g_high
+        ));
+    }
     out.push(String::new());
     out
 }
@@ -623,6 +841,163 @@ mod tests {
         let r = run(&cat, &spec).unwrap();
         assert!((r.energy_wh / 0.301 - 1.0).abs() < 0.02, "{}", r.energy_wh);
         assert!(r.low_wh.is_none());
+    }
+
+    /// The hardware cost and embodied emissions of seed 003's case, by hand from the
+    /// catalog's sourced numbers (`wattage estimate --preset epoch-2025`):
+    ///
+    /// - accelerator-seconds: 2 x 100e9 active parameters x 500 tokens = 1e14 FLOP at 10% of
+    ///   989.4 TFLOP/s (H100 bf16) = 1.010713 s; the epoch method's flat utilization already
+    ///   counts idle time, so that is the provisioned time: 2.807536e-4 GPU-h.
+    /// - capex per GPU-hour: accelerator $27,500 + server and network $15,500 over 5 years x
+    ///   8,760 h = $0.981735; facility (700 + 575) W x $11,700/kW = $14,917.50 over 15 years
+    ///   = $0.113527; total $1.095263.
+    /// - hardware = 1.095263 x 2.807536e-4 = $3.074990e-4; per million output tokens (x 2,000)
+    ///   $0.614998.
+    /// - electricity = 1,275 W x 0.7 x 1.010713 s x PUE 1.2 = 1,082.474 J = 0.300687 Wh at
+    ///   $81/MWh = $2.435567e-5; energy share 2.435567e-5 / (2.435567e-5 + 3.074990e-4) =
+    ///   7.339%.
+    /// - embodied: (150 + 312.5) kg over 43,800 h = 10.559361 g/GPU-h x 2.807536e-4 h =
+    ///   2.964578e-3 g (low 5.273973 g/GPU-h: 1.480688e-3 g; high 21.118721: 5.929156e-3 g).
+    #[test]
+    fn hardware_cost_and_embodied_co2e_by_hand() {
+        let cat = Catalog::builtin();
+        let spec = EstimateSpec {
+            preset: Some("epoch-2025".into()),
+            samples: 0,
+            ..EstimateSpec::default()
+        };
+        let r = run(&cat, &spec).unwrap();
+        let close = |got: f64, want: f64| (got / want - 1.0).abs() < 1e-5;
+        let k = r.cost.as_ref().unwrap();
+        assert_eq!(k.basis, CostBasis::Capex);
+        assert!(close(k.provisioned_gpu_hours, 2.807_536e-4), "{k:?}");
+        assert!(close(k.hardware_rate.usd_per_gpu_hour, 1.095_263), "{k:?}");
+        assert!(close(k.hardware_usd, 3.074_990e-4), "{k:?}");
+        assert!(close(k.energy_usd, 2.435_567e-5), "{k:?}");
+        assert!(close(k.energy_share, 0.073_392_6), "{k:?}");
+        assert!(
+            close(k.per_million_output_tokens.hardware_usd, 0.614_998),
+            "{k:?}"
+        );
+        assert!((k.energy_usd + k.hardware_usd - k.total_usd).abs() < 1e-15);
+        let m = r.embodied.as_ref().unwrap();
+        assert!(close(m.co2e_g, 2.964_578e-3), "{m:?}");
+        assert!(close(m.co2e_g_low, 1.480_688e-3), "{m:?}");
+        assert!(close(m.co2e_g_high, 5.929_156e-3), "{m:?}");
+        // A separate scope line: the operational figure is the energy at the grid's
+        // intensity alone.
+        assert!(close(r.co2e_g, 0.300_687_3e-3 * 367.0), "{}", r.co2e_g);
+    }
+
+    /// `--json` carries the split, the embodied line and both carbon methods, each input
+    /// with a source.
+    #[test]
+    fn json_has_cost_embodied_and_carbon_with_sources() {
+        let cat = Catalog::builtin();
+        let spec = EstimateSpec {
+            samples: 0,
+            clean_share: 0.5,
+            ..EstimateSpec::default()
+        };
+        let v = serde_json::to_value(run(&cat, &spec).unwrap()).unwrap();
+        for key in [
+            "basis",
+            "provisioned_gpu_hours",
+            "energy_usd",
+            "hardware_usd",
+            "total_usd",
+            "energy_share",
+            "per_million_output_tokens",
+            "hardware_rate",
+        ] {
+            assert!(v["cost"].get(key).is_some(), "cost.{key}");
+        }
+        for key in ["co2e_g", "co2e_g_low", "co2e_g_high", "rate"] {
+            assert!(v["embodied"].get(key).is_some(), "embodied.{key}");
+        }
+        for inputs in [
+            &v["cost"]["hardware_rate"]["inputs"],
+            &v["embodied"]["rate"]["inputs"],
+        ] {
+            let inputs = inputs.as_array().unwrap();
+            assert!(!inputs.is_empty());
+            for i in inputs {
+                let src = i["source"].as_str().unwrap();
+                assert!(!src.is_empty() && src != "unsourced", "{i}");
+            }
+        }
+        let c = &v["carbon"];
+        let loc = c["location_based_g"].as_f64().unwrap();
+        assert_eq!(loc, v["co2e_g"].as_f64().unwrap());
+        // No residual mix for the region: half at the location-based average.
+        assert_eq!(c["residual_source"], "location_fallback");
+        assert!((c["market_based_g"].as_f64().unwrap() - loc / 2.0).abs() < 1e-12);
+    }
+
+    /// Every accelerator, both bases where the catalog allows: finite totals, the split sums
+    /// to the total, and the energy share is a share.
+    #[test]
+    fn totals_are_finite_and_the_split_sums_on_every_accelerator() {
+        let cat = Catalog::builtin();
+        for h in &cat.hardware {
+            for basis in [None, Some("capex"), Some("rent")] {
+                let spec = EstimateSpec {
+                    model: Some("llama-3.1-8b".into()),
+                    hardware: Some(h.id.clone()),
+                    precision: Some(
+                        if h.peak(Precision::Bf16).is_some() {
+                            "bf16"
+                        } else {
+                            "fp16"
+                        }
+                        .into(),
+                    ),
+                    cost_basis: basis.map(str::to_string),
+                    clean_share: 0.3,
+                    samples: 0,
+                    ..EstimateSpec::default()
+                };
+                let r = match run(&cat, &spec) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        // Only an explicit basis the catalog cannot price may fail, naming it.
+                        assert!(basis.is_some(), "{}: {e}", h.id);
+                        assert_eq!(
+                            e.location,
+                            crate::error::Location::Param {
+                                name: "cost_basis".into()
+                            },
+                            "{}: {e}",
+                            h.id
+                        );
+                        continue;
+                    }
+                };
+                if let Some(k) = &r.cost {
+                    let all = [
+                        k.energy_usd,
+                        k.hardware_usd,
+                        k.total_usd,
+                        k.energy_share,
+                        k.per_million_output_tokens.total_usd,
+                    ];
+                    assert!(all.iter().all(|x| x.is_finite() && *x >= 0.0), "{k:?}");
+                    assert!(
+                        (k.energy_usd + k.hardware_usd - k.total_usd).abs() <= 1e-12 * k.total_usd,
+                        "{}: {k:?}",
+                        h.id
+                    );
+                    assert!((0.0..=1.0).contains(&k.energy_share));
+                }
+                if let Some(m) = &r.embodied {
+                    assert!(m.co2e_g_low <= m.co2e_g && m.co2e_g <= m.co2e_g_high);
+                    assert!(m.co2e_g_high.is_finite());
+                }
+                assert!(r.carbon.market_based_g.is_finite());
+                assert!(r.carbon.market_based_g <= r.carbon.location_based_g);
+            }
+        }
     }
 
     #[test]
@@ -649,6 +1024,27 @@ mod tests {
                     ..EstimateSpec::default()
                 },
                 "requests_per_day",
+            ),
+            (
+                EstimateSpec {
+                    cost_basis: Some("lease".into()),
+                    ..EstimateSpec::default()
+                },
+                "cost_basis",
+            ),
+            (
+                EstimateSpec {
+                    clean_share: 1.5,
+                    ..EstimateSpec::default()
+                },
+                "clean_share",
+            ),
+            (
+                EstimateSpec {
+                    residual_carbon_g_per_kwh: Some(-1.0),
+                    ..EstimateSpec::default()
+                },
+                "residual_carbon_g_per_kwh",
             ),
         ] {
             let e = run(&cat, &spec).unwrap_err();

@@ -48,6 +48,18 @@ pub struct Args {
     /// Requests per day, to scale to a fleet
     #[arg(long = "requests-per-day")]
     pub requests_per_day: Option<f64>,
+    /// How the hardware is paid for: capex (bought, amortized over its life) or rent
+    /// [default: capex when the catalog has the prices, else rent]
+    #[arg(long = "cost-basis")]
+    pub cost_basis: Option<String>,
+    /// Share of consumption covered by contracted clean energy (PPAs, RECs), 0-1, for
+    /// market-based carbon
+    #[arg(long = "clean-share", default_value_t = 0.0)]
+    pub clean_share: f64,
+    /// Carbon intensity of uncovered consumption for market-based carbon, gCO2e/kWh
+    /// [default: the region's residual mix, else its location-based average]
+    #[arg(long = "residual-carbon-g-per-kwh")]
+    pub residual_carbon_g_per_kwh: Option<f64>,
     /// Print one JSON object
     #[arg(long)]
     pub json: bool,
@@ -76,6 +88,9 @@ impl Args {
             seed: self.seed,
             requests_per_day: self.requests_per_day,
             max_work: None,
+            cost_basis: self.cost_basis.clone(),
+            clean_share: self.clean_share,
+            residual_carbon_g_per_kwh: self.residual_carbon_g_per_kwh,
         }
     }
 }
@@ -170,11 +185,42 @@ fn summary(r: &EstimateResult) {
         r.region,
         x.assumptions.carbon.g_per_kwh()
     ));
+    if r.carbon.clean_share > 0.0 || r.carbon.market_based_g != r.carbon.location_based_g {
+        out(format!(
+            "  market-based      {:.3} g CO2e ({:.0}% contracted clean energy, the rest at {:.0} gCO2e/kWh)",
+            r.carbon.market_based_g,
+            100.0 * r.carbon.clean_share,
+            r.carbon.residual_g_per_kwh
+        ));
+    }
+    if let Some(m) = &r.embodied {
+        out(format!(
+            "  embodied          {:.4} g CO2e ({:.4} .. {:.4}), manufacturing of the hardware over {} years; not in the carbon line",
+            m.co2e_g, m.co2e_g_low, m.co2e_g_high, m.rate.life_years
+        ));
+    }
     out(format!(
         "  water             {:.2} mL on site + {:.2} mL at power plants",
         r.water_onsite_ml, r.water_offsite_ml
     ));
-    out(format!("  electricity cost  ${:.6}", r.cost_usd));
+    match &r.cost {
+        Some(k) => {
+            let m = &k.per_million_output_tokens;
+            out(format!(
+                "  {:<18}electricity ${:.6} + hardware ${:.6} = ${:.6}; electricity {:.1}% of the total",
+                format!("cost ({})", k.basis.as_str()),
+                k.energy_usd,
+                k.hardware_usd,
+                k.total_usd,
+                100.0 * k.energy_share
+            ));
+            out(format!(
+                "  per 1M output     electricity ${:.4} + hardware ${:.4} = ${:.4} (hardware ${:.3} per GPU-hour)",
+                m.energy_usd, m.hardware_usd, m.total_usd, k.hardware_rate.usd_per_gpu_hour
+            ));
+        }
+        None => out(format!("  electricity cost  ${:.6}", r.cost_usd)),
+    }
     let c = &r.comparisons;
     out(format!(
         "  compared          {:.2} min of a 10 W LED bulb | {:.2} min of a 50 W laptop | {:.4}% of a US household's day",
