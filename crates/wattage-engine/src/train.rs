@@ -7,6 +7,8 @@ use wattage_request::training::{self, Compute, Training};
 use wattage_units::{CarbonIntensity, Power, Time};
 
 use crate::error::{Error, Result, request_error};
+use crate::estimate::CarbonMethods;
+use wattage_request::tco::{self, CostBasis, EmbodiedRate, HourlyCapital, MarketBased};
 
 /// A training run. Exactly one of `tokens` (with `model`), `gpu_hours` or `days`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -38,6 +40,14 @@ pub struct TrainSpec {
     pub pue: Option<f64>,
     /// Carbon intensity, gCO2e/kWh [default: the region's].
     pub carbon_g_per_kwh: Option<f64>,
+    /// How the hardware is paid for: `capex` or `rent` [default: capex when the catalog has
+    /// the prices, else rent].
+    pub cost_basis: Option<String>,
+    /// Share of consumption covered by contracted clean energy, 0-1, for market-based carbon.
+    pub clean_share: f64,
+    /// Carbon intensity of uncovered consumption for market-based carbon, gCO2e/kWh
+    /// [default: the region's residual mix, else its location-based average].
+    pub residual_carbon_g_per_kwh: Option<f64>,
 }
 
 impl Default for TrainSpec {
@@ -56,6 +66,9 @@ impl Default for TrainSpec {
             region: "us-average".into(),
             pue: None,
             carbon_g_per_kwh: None,
+            cost_basis: None,
+            clean_share: 0.0,
+            residual_carbon_g_per_kwh: None,
         }
     }
 }
@@ -87,6 +100,47 @@ pub struct TrainResult {
     pub carbon_g_per_kwh: f64,
     /// Catalog hardware id.
     pub hardware: String,
+    /// Electricity cost at the region's price, USD.
+    pub energy_cost_usd: f64,
+    /// Electricity and hardware cost of the run (`None` when the catalog has no price or
+    /// rent for the hardware).
+    pub cost: Option<TrainCost>,
+    /// Embodied emissions of the hardware for the run's accelerator-hours, a separate scope
+    /// line (not in `co2e_t`; `None` when the catalog has no embodied figure).
+    pub embodied: Option<TrainEmbodied>,
+    /// Location-based and market-based carbon, t CO2e in `location_based_g` and
+    /// `market_based_g` as grams.
+    pub carbon: CarbonMethods,
+}
+
+/// A training run's cost split into electricity and hardware.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrainCost {
+    /// How the hardware is paid for.
+    pub basis: CostBasis,
+    /// Electricity, USD.
+    pub energy_usd: f64,
+    /// Hardware for the run's accelerator-hours, USD.
+    pub hardware_usd: f64,
+    /// Sum, USD.
+    pub total_usd: f64,
+    /// Electricity's share of the total.
+    pub energy_share: f64,
+    /// The hardware's cost per accelerator-hour with every input's source.
+    pub hardware_rate: HourlyCapital,
+}
+
+/// A training run's embodied emissions, amortized over the hardware's service life.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrainEmbodied {
+    /// Central value, t CO2e.
+    pub co2e_t: f64,
+    /// Low end, t CO2e.
+    pub co2e_t_low: f64,
+    /// High end, t CO2e.
+    pub co2e_t_high: f64,
+    /// The rate per accelerator-hour with every input's source.
+    pub rate: EmbodiedRate,
 }
 
 /// Estimates a training run.
@@ -160,6 +214,47 @@ pub fn run(cat: &Catalog, a: &TrainSpec) -> Result<TrainResult> {
             .map_or(region.carbon(), CarbonIntensity::from_g_per_kwh),
     };
     let r = training::estimate(&t).map_err(request_error)?;
+    let basis = match &a.cost_basis {
+        Some(b) => Some(
+            b.parse::<CostBasis>()
+                .map_err(|e| Error::param("cost_basis", e))?,
+        ),
+        None => tco::default_basis(hw),
+    };
+    let energy_cost = r.energy * region.price();
+    let cost = match basis {
+        Some(basis) => {
+            let rate = tco::hourly_capital(hw, basis).map_err(request_error)?;
+            let s = tco::split(energy_cost, r.gpu_hours, &rate);
+            Some(TrainCost {
+                basis,
+                energy_usd: s.energy_usd,
+                hardware_usd: s.hardware_usd,
+                total_usd: s.total_usd,
+                energy_share: s.energy_share,
+                hardware_rate: rate,
+            })
+        }
+        None => None,
+    };
+    let embodied = tco::embodied_rate(hw).map(|rate| {
+        let [lo, mid, hi] = rate.over(r.gpu_hours);
+        TrainEmbodied {
+            co2e_t: mid.t(),
+            co2e_t_low: lo.t(),
+            co2e_t_high: hi.t(),
+            rate,
+        }
+    });
+    let market = MarketBased::new(region, t.carbon, a.clean_share, a.residual_carbon_g_per_kwh)
+        .map_err(request_error)?;
+    let carbon = CarbonMethods {
+        location_based_g: r.co2e.g(),
+        market_based_g: market.co2e(r.energy).g(),
+        clean_share: market.clean_share,
+        residual_g_per_kwh: market.residual_g_per_kwh,
+        residual_source: market.residual_source,
+    };
     if ![
         r.gpu_hours,
         r.duration.s(),
@@ -187,5 +282,9 @@ pub fn run(cat: &Catalog, a: &TrainSpec) -> Result<TrainResult> {
         pue: t.pue,
         carbon_g_per_kwh: t.carbon.g_per_kwh(),
         hardware: hw.id.clone(),
+        energy_cost_usd: energy_cost.usd(),
+        cost,
+        embodied,
+        carbon,
     })
 }
