@@ -47,6 +47,18 @@ pub struct Args {
     /// Carbon intensity, gCO2e/kWh [default: the region's]
     #[arg(long = "carbon-g-per-kwh")]
     pub carbon: Option<f64>,
+    /// How the hardware is paid for: capex (bought, amortized over its life) or rent
+    /// [default: capex when the catalog has the prices, else rent]
+    #[arg(long = "cost-basis")]
+    pub cost_basis: Option<String>,
+    /// Share of consumption covered by contracted clean energy (PPAs, RECs), 0-1, for
+    /// market-based carbon
+    #[arg(long = "clean-share", default_value_t = 0.0)]
+    pub clean_share: f64,
+    /// Carbon intensity of uncovered consumption for market-based carbon, gCO2e/kWh
+    /// [default: the region's residual mix, else its location-based average]
+    #[arg(long = "residual-carbon-g-per-kwh")]
+    pub residual_carbon_g_per_kwh: Option<f64>,
     /// Print one JSON object
     #[arg(long)]
     pub json: bool,
@@ -69,6 +81,9 @@ impl Args {
             region: self.region.clone(),
             pue: self.pue,
             carbon_g_per_kwh: self.carbon,
+            cost_basis: self.cost_basis.clone(),
+            clean_share: self.clean_share,
+            residual_carbon_g_per_kwh: self.residual_carbon_g_per_kwh,
         }
     }
 }
@@ -98,5 +113,35 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<()> {
         "  emissions   {:.1} t CO2e at {:.0} gCO2e/kWh",
         r.co2e_t, r.carbon_g_per_kwh
     ));
+    let c = &r.carbon;
+    if c.clean_share > 0.0 || c.market_based_g != c.location_based_g {
+        out(format!(
+            "  market-based {:.1} t CO2e ({:.0}% contracted clean energy, the rest at {:.0} gCO2e/kWh)",
+            c.market_based_g / 1e6,
+            100.0 * c.clean_share,
+            c.residual_g_per_kwh
+        ));
+    }
+    if let Some(m) = &r.embodied {
+        out(format!(
+            "  embodied    {:.1} t CO2e ({:.1} .. {:.1}), manufacturing of the hardware over {} years; not in emissions",
+            m.co2e_t, m.co2e_t_low, m.co2e_t_high, m.rate.life_years
+        ));
+    }
+    match &r.cost {
+        Some(k) => out(format!(
+            "  cost        electricity ${:.2}M + hardware ({}, ${:.3} per GPU-hour) ${:.2}M = ${:.2}M; electricity {:.1}% of the total",
+            k.energy_usd / 1e6,
+            k.basis.as_str(),
+            k.hardware_rate.usd_per_gpu_hour,
+            k.hardware_usd / 1e6,
+            k.total_usd / 1e6,
+            100.0 * k.energy_share
+        )),
+        None => out(format!(
+            "  cost        electricity ${:.2}M (no hardware price in the catalog)",
+            r.energy_cost_usd / 1e6
+        )),
+    }
     Ok(())
 }
