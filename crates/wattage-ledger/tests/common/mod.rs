@@ -10,7 +10,8 @@ use wattage_ledger::Entry;
 pub fn dir(name: &str) -> PathBuf {
     let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join("wattage-ledger")
-        .join(name);
+        // Per process: two test runs at once (two checkouts' agents, a rerun) never share.
+        .join(format!("{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
