@@ -4,6 +4,7 @@
 //! replicas, scaled) -> the site, whose inference load becomes the fleets' power -> optional
 //! LP optimization of the site -> report model and files ([`artifacts`]).
 
+pub mod capital;
 pub mod fleet;
 pub mod report;
 pub mod scenario;

@@ -238,6 +238,9 @@ pub struct RunSummary {
     pub site: SiteSummary,
     /// The optimizer's result, when asked for.
     pub optimized: Option<OptimizeSummary>,
+    /// The hardware's capital cost beside the electricity, and its embodied emissions
+    /// (a separate scope line, not in `site.co2e_t`), per service fleet and training job.
+    pub capital: super::capital::CapitalSummary,
 }
 
 /// Builds the summary of a run.
@@ -360,5 +363,6 @@ pub fn build(r: &RunResult) -> RunSummary {
             max_balance_error_mw: k.max_balance_error_mw,
         },
         optimized: r.optimized.clone(),
+        capital: super::capital::build(r),
     }
 }
