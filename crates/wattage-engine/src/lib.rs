@@ -18,6 +18,7 @@
 //! It writes nothing: jobs that produce files return them as [`Artifact`]s. Errors are one
 //! type, [`Error`], with the parameter or the file, line, column and field as data.
 
+pub mod calendar;
 pub mod compare;
 pub mod error;
 pub mod estimate;
@@ -43,7 +44,7 @@ pub use optimize::{OptimizeResult, OptimizeSpec, OptimizeSummary};
 pub use run::{RunResult, RunSummary};
 pub use serving::{ServingOutcome, ServingResult, ServingSpec};
 pub use site::{SiteOutcome, SiteSpec};
-pub use spec::{Overrides, ReplicaSpec, catalog};
+pub use spec::{BareUnit, DurationArg, Overrides, ReplicaSpec, catalog};
 pub use sweep::{SweepResult, SweepSpec};
 pub use table::Artifact;
 pub use train::{TrainResult, TrainSpec};

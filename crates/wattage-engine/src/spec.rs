@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use wattage_catalog::{Catalog, Precision};
 use wattage_request::uncertainty::{Dist, Uncertainty};
 use wattage_request::{Assumptions, Deployment, EstimateError};
+use wattage_units::Time;
 
 use crate::error::{Error, Result, request_error};
 use crate::io::{Sources, read};
@@ -81,6 +82,117 @@ impl ReplicaSpec {
         };
         Deployment::new(model, hw, gpus, precision).map_err(request_error)
     }
+}
+
+/// The unit a bare number (no unit) of a duration parameter was read in before durations took
+/// a unit everywhere: seconds for a step or a serving duration, hours for a site horizon,
+/// days for a training run. Bare numbers still work for one release, with a deprecation
+/// warning naming the new spelling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BareUnit {
+    /// Seconds (`s`).
+    Seconds,
+    /// Hours (`h`).
+    Hours,
+    /// Days (`d`).
+    Days,
+}
+
+impl BareUnit {
+    /// Seconds in one unit.
+    pub fn seconds(self) -> f64 {
+        match self {
+            BareUnit::Seconds => 1.0,
+            BareUnit::Hours => 3600.0,
+            BareUnit::Days => 86_400.0,
+        }
+    }
+
+    /// The unit's suffix in a duration (`s`, `h`, `d`).
+    pub fn suffix(self) -> &'static str {
+        match self {
+            BareUnit::Seconds => "s",
+            BareUnit::Hours => "h",
+            BareUnit::Days => "d",
+        }
+    }
+
+    /// The unit's name (`seconds`, `hours`, `days`).
+    pub fn name(self) -> &'static str {
+        match self {
+            BareUnit::Seconds => "seconds",
+            BareUnit::Hours => "hours",
+            BareUnit::Days => "days",
+        }
+    }
+}
+
+/// A duration or step as users give it: text with a unit, `<number><unit>` with one of `ms`,
+/// `s`, `m`, `h`, `d`, `y` (365 days), e.g. `90s`, `15m`, `48h`, `7d`, `1y`; or (deprecated) a
+/// bare number in the parameter's old unit ([`BareUnit`]). Parsed by the one parser,
+/// [`Time::parse_duration`]. Deserializes from a string or a number (Python keywords, JSON).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum DurationArg {
+    /// `90s`, `48h`, ... (a bare number in text is still bare).
+    Text(String),
+    /// A bare number (deprecated).
+    Number(f64),
+}
+
+impl From<&str> for DurationArg {
+    fn from(s: &str) -> Self {
+        DurationArg::Text(s.to_string())
+    }
+}
+
+impl From<String> for DurationArg {
+    fn from(s: String) -> Self {
+        DurationArg::Text(s)
+    }
+}
+
+impl From<Time> for DurationArg {
+    /// A time as seconds with their unit (`3600s`): never bare.
+    fn from(t: Time) -> Self {
+        DurationArg::Text(format!("{}s", t.s()))
+    }
+}
+
+impl DurationArg {
+    /// The number, when it has no unit (a bare number, or text that is only a number).
+    pub fn bare(&self) -> Option<f64> {
+        match self {
+            DurationArg::Number(v) => Some(*v),
+            DurationArg::Text(t) => t.trim().parse::<f64>().ok(),
+        }
+    }
+
+    /// The duration; a bare number is read in `bare` (the old unit). Errors name `param`.
+    pub fn parse(&self, param: &str, bare: BareUnit) -> Result<Time> {
+        let text = match self {
+            DurationArg::Number(v) => v.to_string(),
+            DurationArg::Text(t) => t.clone(),
+        };
+        Time::parse_duration(&text, bare.seconds()).map_err(|e| Error::param(param, e))
+    }
+
+    /// The deprecation warning of a bare number (`None` when it has a unit): it names the
+    /// parameter (`{param}`, rendered as a flag or keyword) and the new spelling.
+    pub fn deprecation(&self, param: &str, bare: BareUnit) -> Option<String> {
+        let v = self.bare()?;
+        Some(format!(
+            "`{{{param}}}` `{v}` has no unit: read in {}, as before; write `{v}{}` (a bare \
+             number is deprecated and will be an error in the next release)",
+            bare.name(),
+            bare.suffix()
+        ))
+    }
+}
+
+/// A parameter given under its old name (deprecated): the warning naming the new one.
+pub fn renamed(old: &str, new: &str) -> String {
+    format!("`{{{old}}}` is deprecated and will be removed in the next release: use `{{{new}}}`")
 }
 
 /// Assumption overrides: `NAME=VALUE`, or a range `NAME=LOW..HIGH`, `NAME=LOW:MODE:HIGH`,

@@ -13,6 +13,7 @@ use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::Type;
 
+use crate::calendar::Start;
 use crate::error::Error;
 
 /// A file a job produced: its path relative to the output folder, and its bytes. Front-ends
@@ -33,6 +34,64 @@ impl Artifact {
             bytes: bytes.into(),
         }
     }
+}
+
+/// One row of a site's time series as every command writes it (`timeseries.csv` of
+/// `simulate site` and `run`): calendar time and elapsed seconds, then averages over the
+/// interval. Columns are documented in `docs/outputs.md`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SiteRow {
+    /// Start of the interval, ISO 8601 in UTC.
+    pub time: String,
+    /// Start of the interval, seconds since the run's start.
+    pub elapsed_s: f64,
+    /// IT load, MW.
+    pub it_mw: f64,
+    /// Facility load (IT plus cooling and power delivery), MW.
+    pub facility_mw: f64,
+    /// Highest per-step facility load in the interval, MW.
+    pub facility_peak_mw: f64,
+    /// Bitcoin miners, MW.
+    pub miners_mw: f64,
+    /// Grid import, negative for export, MW.
+    pub grid_mw: f64,
+    /// Gas turbines, MW.
+    pub turbines_mw: f64,
+    /// Solar used, MW.
+    pub solar_mw: f64,
+    /// Battery net output, negative when charging, MW.
+    pub battery_mw: f64,
+    /// Unserved load, MW.
+    pub unserved_mw: f64,
+    /// Energy stored in all batteries at the end of the interval, MWh.
+    pub soc_mwh: f64,
+    /// The same as a share of the batteries' energy capacity, %.
+    pub soc_pct: f64,
+    /// Mean grid price, $/MWh.
+    pub price_usd_per_mwh: f64,
+}
+
+/// A site's series as [`SiteRow`]s, timed from `start`.
+pub fn site_rows(series: &[wattage_site::SeriesRow], start: &Start) -> Vec<SiteRow> {
+    series
+        .iter()
+        .map(|r| SiteRow {
+            time: start.stamp(r.time_s),
+            elapsed_s: r.time_s,
+            it_mw: r.it_mw,
+            facility_mw: r.facility_mw,
+            facility_peak_mw: r.facility_peak_mw,
+            miners_mw: r.miners_mw,
+            grid_mw: r.grid_mw,
+            turbines_mw: r.turbines_mw,
+            solar_mw: r.solar_mw,
+            battery_mw: r.battery_mw,
+            unserved_mw: r.unserved_mw,
+            soc_mwh: r.soc_mwh,
+            soc_pct: r.soc * 100.0,
+            price_usd_per_mwh: r.price_usd_per_mwh,
+        })
+        .collect()
 }
 
 /// `rows` as `stem.csv` and `stem.parquet`.

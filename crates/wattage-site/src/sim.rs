@@ -113,6 +113,8 @@ pub struct SeriesRow {
     /// Battery state of charge at the end of the interval (fraction of usable energy, all
     /// batteries together).
     pub soc: f64,
+    /// Energy stored in the batteries at the end of the interval, all together (MWh).
+    pub soc_mwh: f64,
     /// Mean grid price ($/MWh).
     pub price_usd_per_mwh: f64,
     /// Highest per-step facility load in the interval (MW).
@@ -1795,6 +1797,7 @@ impl<P: DispatchPolicy> Simulator<P> {
             r.price_usd_per_mwh += self.price_now;
             r.facility_peak_mw = r.facility_peak_mw.mx(facility);
             r.soc = soc;
+            r.soc_mwh = soc_e;
             self.row_n += 1;
             if self.row_n == self.per_row {
                 self.flush_row();
