@@ -131,9 +131,9 @@ fn site_price_csv_sets_the_grid_energy_cost() {
     let out = dir.join("out");
     let v = run_ok(&scenario, &out);
 
-    let series = out.join("site_series.csv");
+    let series = out.join("timeseries.csv");
     let (time, grid, price) = (
-        column(&series, "time_s"),
+        column(&series, "elapsed_s"),
         column(&series, "grid_mw"),
         column(&series, "price_usd_per_mwh"),
     );
@@ -349,10 +349,10 @@ import_cap_mw = 100
     let temp = 20.0 - 10.0 * ((n - 1.0 - 15.0) / 365.0 * std::f64::consts::TAU).cos();
     let pue = 1.1 + 0.01 * temp;
     assert!((pue - 1.29957).abs() < 1e-5, "{pue}");
-    for file in ["site_day_series.csv", "site_series.csv"] {
+    for file in ["timeseries_day.csv", "timeseries.csv"] {
         let p = out.join(file);
         let (t, it, fac) = (
-            column(&p, "time_s"),
+            column(&p, "elapsed_s"),
             column(&p, "it_mw"),
             column(&p, "facility_mw"),
         );

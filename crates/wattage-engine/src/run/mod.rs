@@ -18,12 +18,13 @@ use wattage_request::{Assumptions, Deployment, Estimate, Method, Request, Scope,
 use wattage_site::{RunOptions, Scenario, SimResult};
 use wattage_units::Time;
 
+use crate::calendar::Start;
 use crate::error::{Error, Location, Result, request_error};
 use crate::io::Progress;
 use crate::locate::TomlDoc;
 use crate::optimize::OptimizeSummary;
 use crate::spec::ReplicaSpec;
-use crate::table::{Artifact, table};
+use crate::table::{Artifact, SiteRow, site_rows, table};
 pub use fleet::{Fleet, PROFILE_STEP_S};
 pub use scenario::{Loaded, RunScenario, Service, load};
 pub use summary::RunSummary;
@@ -376,6 +377,18 @@ impl RunResult {
     }
 }
 
+/// The site's series as `simulate site` writes them (`timeseries`, `timeseries_day`;
+/// docs/outputs.md): the horizon from the default start on the site's first day, the zoomed
+/// day from the same year's `zoom_day`.
+pub fn timeseries(r: &RunResult) -> Result<(Vec<SiteRow>, Vec<SiteRow>)> {
+    let year_start = Start::or_default(None, r.site.simulation.start_day_of_year)?;
+    let day_start = Start::or_default(None, r.loaded.scenario.site.zoom_day)?;
+    Ok((
+        site_rows(&r.year.series, &year_start),
+        site_rows(&r.day.series, &day_start),
+    ))
+}
+
 /// Every file of a run's output folder: the report and its charts (SVG and PNG),
 /// `summary.json`, and the site's, the fleets' and the requests' tables (CSV and Parquet).
 pub fn artifacts(r: &RunResult, summary: &RunSummary) -> Result<Vec<Artifact>> {
@@ -396,8 +409,9 @@ pub fn artifacts(r: &RunResult, summary: &RunSummary) -> Result<Vec<Artifact>> {
     let json = serde_json::to_string_pretty(summary)
         .map_err(|e| Error::internal(format!("cannot serialise the summary: {e}")))?;
     out.push(Artifact::new("summary.json", json + "\n"));
-    out.extend(table("site_series", &r.year.series)?);
-    out.extend(table("site_day_series", &r.day.series)?);
+    let (year, day) = timeseries(r)?;
+    out.extend(table("timeseries", year)?);
+    out.extend(table("timeseries_day", day)?);
     out.extend(table("fleet_day", r.fleet_day())?);
     for s in &r.services {
         if let Some(recs) = &s.fleet.peak.records {

@@ -251,6 +251,12 @@ pub struct Loaded {
 }
 
 impl Loaded {
+    /// Replaces the run's seed (the serving side's and the site's), as `--seed` does.
+    pub fn reseed(&mut self, seed: u64) {
+        self.scenario.seed = Some(seed);
+        self.site.simulation.seed = seed;
+    }
+
     /// An error of the site engine about the site, named as `wattage simulate site` names it.
     pub fn site_error(&self, e: &wattage_site::ScenarioError) -> Error {
         site_error(Path::new(&self.site_origin), e)
