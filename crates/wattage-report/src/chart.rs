@@ -130,11 +130,20 @@ fn legend_entries(chart: &Chart) -> Vec<LegendEntry> {
         ChartKind::TimeSeries(t) => t
             .areas
             .iter()
-            .map(|s| (s, Swatch::Area))
-            .chain(t.lines.iter().map(|s| (s, Swatch::Line)))
-            .map(|(s, swatch)| LegendEntry {
-                name: s.name.clone(),
-                colour: palette::rgb(s.colour),
+            .map(|s| (s.name.clone(), s.colour, Swatch::Area))
+            .chain(
+                t.bands
+                    .iter()
+                    .map(|b| (b.name.clone(), b.colour, Swatch::Area)),
+            )
+            .chain(
+                t.lines
+                    .iter()
+                    .map(|s| (s.name.clone(), s.colour, Swatch::Line)),
+            )
+            .map(|(name, colour, swatch)| LegendEntry {
+                name,
+                colour: palette::rgb(colour),
                 swatch,
             })
             .collect(),
@@ -266,34 +275,45 @@ where
                 .iter()
                 .chain(&t.lines)
                 .map(|s| s.values[i].abs())
+                .chain(t.bands.iter().map(|b| b.high[i].abs() + b.low[i].abs()))
                 .sum()
         })
         .collect();
-    let (xs, areas, lines) = match t.downsample {
-        Downsample::MinMax => {
-            let idx = minmax_indices(&key, t.max_points);
-            let pick = |v: &[f64]| idx.iter().map(|&i| v[i]).collect::<Vec<f64>>();
-            (
-                pick(&t.x),
-                t.areas.iter().map(|s| pick(&s.values)).collect::<Vec<_>>(),
-                t.lines.iter().map(|s| pick(&s.values)).collect::<Vec<_>>(),
-            )
-        }
-        Downsample::Mean => {
-            let b = bucket_bounds(n, t.max_points);
-            (
-                bucket_means(&t.x, &b),
-                t.areas
-                    .iter()
-                    .map(|s| bucket_means(&s.values, &b))
-                    .collect(),
-                t.lines
-                    .iter()
-                    .map(|s| bucket_means(&s.values, &b))
-                    .collect(),
-            )
-        }
-    };
+    type Bands = Vec<(Vec<f64>, Vec<f64>)>;
+    let (xs, areas, lines, bands_ds): (Vec<f64>, Vec<Vec<f64>>, Vec<Vec<f64>>, Bands) =
+        match t.downsample {
+            Downsample::MinMax => {
+                let idx = minmax_indices(&key, t.max_points);
+                let pick = |v: &[f64]| idx.iter().map(|&i| v[i]).collect::<Vec<f64>>();
+                (
+                    pick(&t.x),
+                    t.areas.iter().map(|s| pick(&s.values)).collect(),
+                    t.lines.iter().map(|s| pick(&s.values)).collect(),
+                    t.bands
+                        .iter()
+                        .map(|b| (pick(&b.low), pick(&b.high)))
+                        .collect(),
+                )
+            }
+            Downsample::Mean => {
+                let b = bucket_bounds(n, t.max_points);
+                (
+                    bucket_means(&t.x, &b),
+                    t.areas
+                        .iter()
+                        .map(|s| bucket_means(&s.values, &b))
+                        .collect(),
+                    t.lines
+                        .iter()
+                        .map(|s| bucket_means(&s.values, &b))
+                        .collect(),
+                    t.bands
+                        .iter()
+                        .map(|s| (bucket_means(&s.low, &b), bucket_means(&s.high, &b)))
+                        .collect(),
+                )
+            }
+        };
 
     // Split each area into its positive and negative parts, stacked separately, so that a
     // battery that charges shows below zero instead of cutting across other sources.
@@ -326,9 +346,22 @@ where
     }
     let mut lo = neg.iter().copied().fold(0.0_f64, f64::min);
     let mut hi = pos.iter().copied().fold(0.0_f64, f64::max);
-    for &v in lines.iter().flatten() {
+    for &v in lines
+        .iter()
+        .flatten()
+        .chain(bands_ds.iter().flat_map(|(l, h)| l.iter().chain(h)))
+    {
         lo = lo.min(v);
         hi = hi.max(v);
+    }
+    if t.areas.is_empty() && (!t.lines.is_empty() || !t.bands.is_empty()) {
+        // Without areas the axis need not start at zero: fit the data.
+        lo = lines
+            .iter()
+            .flatten()
+            .chain(bands_ds.iter().flat_map(|(l, h)| l.iter().chain(h)))
+            .copied()
+            .fold(f64::INFINITY, f64::min);
     }
     if t.areas.is_empty() && lo > 0.0 {
         // A lone line (state of charge, curtailment) reads best from zero unless far from it.
@@ -382,6 +415,12 @@ where
             vec![(x0, 0.0), (x1, 0.0)],
             TEXT.stroke_width(1),
         ))?;
+    }
+    for (b, (low, high)) in t.bands.iter().zip(&bands_ds) {
+        let c = palette::rgb(b.colour);
+        let mut pts: Vec<(f64, f64)> = xs.iter().copied().zip(high.iter().copied()).collect();
+        pts.extend(xs.iter().copied().zip(low.iter().copied()).rev());
+        chart.draw_series(std::iter::once(Polygon::new(pts, c.mix(0.35).filled())))?;
     }
     for (s, values) in t.lines.iter().zip(&lines) {
         let c = palette::rgb(s.colour);
@@ -553,6 +592,11 @@ where
     let mut spans = Vec::with_capacity(n);
     let mut running = 0.0;
     for b in &r.bars {
+        if r.tornado {
+            let (l, h) = b.range.map_or((b.value, b.value), |g| (g.low, g.high));
+            spans.push((l, h, None));
+            continue;
+        }
         let start = if r.waterfall && !b.total {
             running
         } else {
@@ -571,8 +615,13 @@ where
         }
         spans.push((start, end, err));
     }
-    let mut lo = 0.0_f64;
-    let mut hi = 0.0_f64;
+    let (mut lo, mut hi) = if r.tornado {
+        // A tornado is read around its central value, not from zero.
+        let c = r.bars.first().map_or(0.0, |b| b.value);
+        (c, c)
+    } else {
+        (0.0_f64, 0.0_f64)
+    };
     for (s, e, err) in &spans {
         lo = lo.min(s.min(*e));
         hi = hi.max(s.max(*e));
@@ -586,6 +635,11 @@ where
         .bars
         .iter()
         .map(|b| match b.range {
+            Some(rg) if r.tornado => format!(
+                "{}–{} {unit}",
+                significant(rg.low, 3),
+                significant(rg.high, 3)
+            ),
             Some(rg) => format!(
                 "{} {unit} ({}–{})",
                 significant(b.value, 3),
@@ -610,10 +664,14 @@ where
     // Room on the right for the value labels, as a share of the data span.
     let room = (longest_value + 12.0) / (plot_w - longest_value - 12.0).max(plot_w * 0.3);
     let span = (hi - lo).max(f64::MIN_POSITIVE);
-    let (xlo, xhi) = (
-        lo - if lo < 0.0 { span * 0.05 } else { 0.0 },
-        hi + span * room,
-    );
+    let (xlo, xhi) = if r.tornado {
+        (lo - span * 0.1, hi + span * room)
+    } else {
+        (
+            lo - if lo < 0.0 { span * 0.05 } else { 0.0 },
+            hi + span * room,
+        )
+    };
     let xfmt = TickFormat::for_range(xlo, xhi);
     let (nx, _) = tick_counts(plot_w, f64::from(h));
 
@@ -650,12 +708,19 @@ where
         };
         shapes.push(Rectangle::new([(s.min(*e), y + 0.2), (s.max(*e), y + 0.8)], style).into_dyn());
         if let Some((a, bb)) = err {
+            // A white halo under the whisker keeps it visible over a dark bar.
+            let halo = WHITE.stroke_width(5);
             let st = TEXT.stroke_width(2);
             let mid = y + 0.5;
-            shapes.push(PathElement::new(vec![(*a, mid), (*bb, mid)], st).into_dyn());
-            shapes.push(PathElement::new(vec![(*a, mid - 0.17), (*a, mid + 0.17)], st).into_dyn());
-            shapes
-                .push(PathElement::new(vec![(*bb, mid - 0.17), (*bb, mid + 0.17)], st).into_dyn());
+            for style in [halo, st] {
+                shapes.push(PathElement::new(vec![(*a, mid), (*bb, mid)], style).into_dyn());
+                shapes.push(
+                    PathElement::new(vec![(*a, mid - 0.2), (*a, mid + 0.2)], style).into_dyn(),
+                );
+                shapes.push(
+                    PathElement::new(vec![(*bb, mid - 0.2), (*bb, mid + 0.2)], style).into_dyn(),
+                );
+            }
         }
         if r.waterfall && i + 1 < n && !r.bars[i + 1].total {
             shapes.push(
@@ -665,7 +730,13 @@ where
         }
     }
     chart.draw_series(shapes)?;
-    if xlo < 0.0 {
+    if r.tornado {
+        let c = r.bars.first().map_or(0.0, |b| b.value);
+        chart.draw_series(LineSeries::new(
+            vec![(c, 0.0), (c, n as f64)],
+            TEXT.stroke_width(2),
+        ))?;
+    } else if xlo < 0.0 {
         chart.draw_series(LineSeries::new(
             vec![(0.0, 0.0), (0.0, n as f64)],
             TEXT.stroke_width(1),

@@ -147,6 +147,161 @@ impl TickFormat {
     }
 }
 
+/// The scale a quantity in `unit` is best shown in: `(divisor, unit shown, money)`. Energy
+/// climbs Wh, kWh, MWh, GWh, TWh; money $, thousand $ is not used (separators read better),
+/// then M$ and B$; mass g, kg, t, kt, Mt (with `CO2e` kept after the unit). Other units keep
+/// their unit.
+fn scale(v: f64, unit: &str) -> (f64, String, bool) {
+    let a = v.abs();
+    let ladder = |base: f64, steps: &[(f64, &str)], suffix: &str| -> (f64, String) {
+        // `base` is the size of `unit` in the ladder's first unit.
+        let x = a * base;
+        let mut pick = steps[0];
+        for s in steps {
+            if x >= s.0 * 0.9995 {
+                pick = *s;
+            }
+        }
+        (pick.0 / base, format!("{}{suffix}", pick.1))
+    };
+    const ENERGY: &[(f64, &str)] = &[
+        (1.0, "Wh"),
+        (1e3, "kWh"),
+        (1e6, "MWh"),
+        (1e9, "GWh"),
+        (1e12, "TWh"),
+    ];
+    const MASS: &[(f64, &str)] = &[
+        (1.0, "g"),
+        (1e3, "kg"),
+        (1e6, "t"),
+        (1e9, "kt"),
+        (1e12, "Mt"),
+    ];
+    let (base, co2) = match unit.strip_suffix(" CO2e") {
+        Some(u) => (u, " CO2e"),
+        None => (unit, ""),
+    };
+    match base {
+        "Wh" => {
+            let (d, u) = ladder(1.0, ENERGY, "");
+            (d, u, false)
+        }
+        "kWh" => {
+            let (d, u) = ladder(1e3, ENERGY, "");
+            (d, u, false)
+        }
+        "MWh" => {
+            let (d, u) = ladder(1e6, ENERGY, "");
+            (d, u, false)
+        }
+        "g" => {
+            let (d, u) = ladder(1.0, MASS, co2);
+            (d, u, false)
+        }
+        "kg" => {
+            let (d, u) = ladder(1e3, MASS, co2);
+            (d, u, false)
+        }
+        "t" => {
+            let (d, u) = ladder(1e6, MASS, co2);
+            (d, u, false)
+        }
+        "USD" => {
+            if a >= 1e9 * 0.9995 {
+                (1e9, "B".into(), true)
+            } else if a >= 1e6 * 0.9995 {
+                (1e6, "M".into(), true)
+            } else {
+                (1.0, String::new(), true)
+            }
+        }
+        _ => (1.0, unit.to_owned(), false),
+    }
+}
+
+fn scaled_number(v: f64, divisor: f64, money: bool) -> String {
+    let x = v / divisor;
+    if money && divisor == 1.0 && x.abs() >= 1.0 {
+        fixed(x.round(), 0)
+    } else if money && divisor == 1.0 {
+        trim_zeros(fixed(x, 2))
+    } else if x.abs() >= 1000.0 {
+        fixed(x.round(), 0)
+    } else {
+        significant(x, 3)
+    }
+}
+
+fn with_unit(number: String, unit: &str, money: bool) -> String {
+    if money {
+        let (sign, n) = match number.strip_prefix('-') {
+            Some(n) => ("-", n.to_owned()),
+            None => ("", number),
+        };
+        format!("{sign}${n}{unit}")
+    } else if unit.is_empty() {
+        number
+    } else {
+        format!("{number} {unit}")
+    }
+}
+
+/// A quantity in the unit that fits its size: `0.0012` MWh -> `1.2 kWh`, `1_429_000` MWh ->
+/// `1.43 TWh`, `842.5` USD -> `$843`, `1.63e8` USD -> `$163M`, `819_648` t CO2e ->
+/// `820 kt CO2e`. Units outside the ladders (`MW`, `m³`, `g/kWh`) are kept.
+///
+/// ```
+/// use wattage_report::format::quantity;
+/// assert_eq!(quantity(0.0012, "MWh"), "1.2 kWh");
+/// assert_eq!(quantity(1_429_000.0, "MWh"), "1.43 TWh");
+/// assert_eq!(quantity(142_900.0, "MWh"), "143 GWh");
+/// assert_eq!(quantity(842.5, "USD"), "$843");
+/// assert_eq!(quantity(1.628e8, "USD"), "$163M");
+/// assert_eq!(quantity(819_648.0, "t CO2e"), "820 kt CO2e");
+/// assert_eq!(quantity(0.31, "g CO2e"), "0.31 g CO2e");
+/// assert_eq!(quantity(179.2, "MW"), "179 MW");
+/// ```
+pub fn quantity(v: f64, unit: &str) -> String {
+    if !v.is_finite() {
+        return "–".into();
+    }
+    let (d, u, money) = scale(v, unit);
+    with_unit(scaled_number(v, d, money), &u, money)
+}
+
+/// A low–high range in the scale that fits `central` (so it reads beside it):
+/// `quantity_range(1.2e5, 1.5e5, 1.4e5, "MWh")` is `120–150 GWh`.
+///
+/// ```
+/// use wattage_report::format::quantity_range;
+/// assert_eq!(quantity_range(1.2e5, 1.5e5, 1.4e5, "MWh"), "120–150 GWh");
+/// assert_eq!(quantity_range(1.51e8, 1.7e8, 1.6e8, "USD"), "$151M–$170M");
+/// ```
+pub fn quantity_range(low: f64, high: f64, central: f64, unit: &str) -> String {
+    if !(low.is_finite() && high.is_finite()) {
+        return "–".into();
+    }
+    let (d, u, money) = scale(central, unit);
+    if money {
+        format!(
+            "{}–{}",
+            with_unit(scaled_number(low, d, true), &u, true),
+            with_unit(scaled_number(high, d, true), &u, true)
+        )
+    } else {
+        with_unit(
+            format!(
+                "{}–{}",
+                scaled_number(low, d, false),
+                scaled_number(high, d, false)
+            ),
+            &u,
+            false,
+        )
+    }
+}
+
 /// Text that looks like a number (for right-aligning table cells): digits with signs,
 /// separators, a decimal point, percent signs and brackets, as in `214 (-23 %)`.
 pub fn looks_numeric(s: &str) -> bool {

@@ -65,7 +65,7 @@ pub use demo::demo_report;
 pub use error::ReportError;
 pub use html::render_html;
 pub use model::{
-    Assumption, Axis, BarLayout, Bars, Block, Chart, ChartKind, Colour, Distribution,
+    Assumption, Axis, BandSeries, BarLayout, Bars, Block, Chart, ChartKind, Colour, Distribution,
     DistributionSeries, DistributionStyle, Downsample, KeyFigure, Link, QUANTILE_POINTS, Range,
     RangeBar, Ranges, Report, Section, Series, Table, TimeSeries, slug,
 };

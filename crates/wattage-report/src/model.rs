@@ -69,6 +69,14 @@ impl Report {
         })
     }
 
+    /// The charts that would show nothing worth reading, with why (see
+    /// [`Chart::uninformative`]).
+    pub fn uninformative_charts(&self) -> Vec<(String, &'static str)> {
+        self.charts()
+            .filter_map(|c| c.uninformative().map(|why| (c.id.clone(), why)))
+            .collect()
+    }
+
     /// Checks everything the renderers rely on; the first problem found is returned.
     ///
     /// Rules: titles are not empty; section and chart ids are unique, non-empty and made of
@@ -633,6 +641,7 @@ impl Chart {
                 .iter()
                 .chain(&t.lines)
                 .map(|s| s.name.as_str())
+                .chain(t.bands.iter().map(|b| b.name.as_str()))
                 .collect(),
             ChartKind::Bars(b) => b.series.iter().map(|s| s.name.as_str()).collect(),
             ChartKind::Ranges(_) => Vec::new(),
@@ -647,6 +656,52 @@ impl Chart {
             ChartKind::Bars(b) => vec![&b.value_axis],
             ChartKind::Ranges(r) => vec![&r.value_axis],
             ChartKind::Distribution(d) => vec![&d.value_axis],
+        }
+    }
+
+    /// Why the chart would show nothing worth reading, if it would: every value zero
+    /// ("empty"), or data that vary drawn flat by a fixed y range that dwarfs their swing
+    /// ("flat-lined": the swing covers less than 2% of the axis). `None` when it informs.
+    pub fn uninformative(&self) -> Option<&'static str> {
+        let zero = |v: &[f64]| v.iter().all(|x| *x == 0.0);
+        match &self.kind {
+            ChartKind::TimeSeries(t) => {
+                let all: Vec<&[f64]> = t
+                    .areas
+                    .iter()
+                    .chain(&t.lines)
+                    .map(|s| s.values.as_slice())
+                    .chain(
+                        t.bands
+                            .iter()
+                            .flat_map(|b| [b.low.as_slice(), b.high.as_slice()]),
+                    )
+                    .collect();
+                if all.iter().all(|v| zero(v)) {
+                    return Some("empty");
+                }
+                if let Some((lo, hi)) = t.y_range {
+                    let swing = all
+                        .iter()
+                        .map(|v| {
+                            let mn = v.iter().copied().fold(f64::INFINITY, f64::min);
+                            let mx = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                            mx - mn
+                        })
+                        .fold(0.0, f64::max);
+                    if swing > 0.0 && swing < 0.02 * (hi - lo) {
+                        return Some("flat-lined");
+                    }
+                }
+                None
+            }
+            ChartKind::Bars(b) => b.series.iter().all(|s| zero(&s.values)).then_some("empty"),
+            ChartKind::Ranges(r) => r
+                .bars
+                .iter()
+                .all(|b| b.value == 0.0 && b.range.is_none_or(|g| g.low == 0.0 && g.high == 0.0))
+                .then_some("empty"),
+            ChartKind::Distribution(_) => None,
         }
     }
 
@@ -740,6 +795,9 @@ pub struct TimeSeries {
     /// Lines drawn over the areas.
     #[serde(default)]
     pub lines: Vec<Series>,
+    /// Shaded bands between a low and a high series (a daily min/max), drawn under the lines.
+    #[serde(default)]
+    pub bands: Vec<BandSeries>,
     /// Fixed y range (low, high), for example (0, 100) for a state of charge in %.
     #[serde(default)]
     pub y_range: Option<(f64, f64)>,
@@ -749,6 +807,20 @@ pub struct TimeSeries {
     /// How long series are downsampled.
     #[serde(default)]
     pub downsample: Downsample,
+}
+
+/// A shaded band of a [`TimeSeries`]: the area between `low` and `high` at each x.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BandSeries {
+    /// Legend entry.
+    pub name: String,
+    /// Colour (drawn translucent).
+    pub colour: Colour,
+    /// Lower edge, one value per x.
+    pub low: Vec<f64>,
+    /// Upper edge, one value per x, `>= low`.
+    pub high: Vec<f64>,
 }
 
 /// How a long time series is reduced to [`TimeSeries::max_points`] points for drawing.
@@ -776,6 +848,7 @@ impl TimeSeries {
             x,
             areas: Vec::new(),
             lines: Vec::new(),
+            bands: Vec::new(),
             y_range: None,
             max_points: default_max_points(),
             downsample: Downsample::MinMax,
@@ -791,6 +864,23 @@ impl TimeSeries {
     /// Adds a line.
     pub fn line(mut self, name: impl Into<String>, colour: Colour, values: Vec<f64>) -> Self {
         self.lines.push(Series::new(name, colour, values));
+        self
+    }
+
+    /// Adds a shaded band between `low` and `high` (each `<= high`).
+    pub fn band(
+        mut self,
+        name: impl Into<String>,
+        colour: Colour,
+        low: Vec<f64>,
+        high: Vec<f64>,
+    ) -> Self {
+        self.bands.push(BandSeries {
+            name: name.into(),
+            colour,
+            low,
+            high,
+        });
         self
     }
 
@@ -820,11 +910,32 @@ impl TimeSeries {
                 location: loc.to_owned(),
             });
         }
-        if self.areas.is_empty() && self.lines.is_empty() {
+        if self.areas.is_empty() && self.lines.is_empty() && self.bands.is_empty() {
             return Err(ReportError::Empty {
                 location: loc.to_owned(),
                 field: "series",
             });
+        }
+        for b in &self.bands {
+            let l = format!("{loc}, band `{}`", b.name);
+            all_finite(&b.low, &l, "low")?;
+            all_finite(&b.high, &l, "high")?;
+            for v in [&b.low, &b.high] {
+                if v.len() != self.x.len() {
+                    return Err(ReportError::LengthMismatch {
+                        location: l.clone(),
+                        expected: self.x.len(),
+                        found: v.len(),
+                    });
+                }
+            }
+            if let Some((lo, hi)) = b.low.iter().zip(&b.high).find(|(lo, hi)| lo > hi) {
+                return Err(ReportError::BadRange {
+                    location: l,
+                    low: *lo,
+                    high: *hi,
+                });
+            }
         }
         for s in self.areas.iter().chain(&self.lines) {
             let l = format!("{loc}, series `{}`", s.name);
@@ -961,6 +1072,10 @@ pub struct Ranges {
     /// Draw as a waterfall.
     #[serde(default)]
     pub waterfall: bool,
+    /// Draw as a tornado: each bar spans its range (low to high) around a common central
+    /// value, drawn as a vertical line; bars are listed largest swing first.
+    #[serde(default)]
+    pub tornado: bool,
 }
 
 impl Ranges {
@@ -970,6 +1085,18 @@ impl Ranges {
             value_axis,
             bars: Vec::new(),
             waterfall,
+            tornado: false,
+        }
+    }
+
+    /// An empty tornado chart (see [`Ranges::tornado`]); add bars with
+    /// [`Ranges::bar_with_range`], each with the same central value.
+    pub fn tornado(value_axis: Axis) -> Self {
+        Self {
+            value_axis,
+            bars: Vec::new(),
+            waterfall: false,
+            tornado: true,
         }
     }
 
@@ -1204,5 +1331,38 @@ impl Distribution {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod informative_tests {
+    use super::*;
+
+    fn soc(values: Vec<f64>, fixed: bool) -> Chart {
+        let x: Vec<f64> = (0..values.len()).map(|i| i as f64).collect();
+        let mut t = TimeSeries::new(Axis::new("Hour", "h"), Axis::new("State of charge", "%"), x)
+            .line("SoC", Colour::Battery, values);
+        if fixed {
+            t = t.y_range(0.0, 100.0);
+        }
+        Chart::new("soc", "State of charge", t)
+    }
+
+    #[test]
+    fn a_small_swing_on_a_fixed_axis_is_flat_lined() {
+        // 60% +- 0.2 on a 0-100 axis: the swing is 0.4% of the axis.
+        let v: Vec<f64> = (0..48).map(|i| 60.0 + 0.2 * (f64::from(i) / 3.0).sin()).collect();
+        assert_eq!(soc(v.clone(), true).uninformative(), Some("flat-lined"));
+        assert_eq!(soc(v, false).uninformative(), None);
+        // A constant is not flat-lined: there is no swing to hide.
+        assert_eq!(soc(vec![60.0; 48], true).uninformative(), None);
+        assert_eq!(soc(vec![0.0; 48], false).uninformative(), Some("empty"));
+    }
+
+    #[test]
+    fn all_zero_bars_are_empty() {
+        let b = Bars::new("k", ["a", "b"], Axis::new("E", "MWh"), BarLayout::Grouped)
+            .series("s", Colour::Palette(0), vec![0.0, 0.0]);
+        assert_eq!(Chart::new("b", "B", b).uninformative(), Some("empty"));
     }
 }

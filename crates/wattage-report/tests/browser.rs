@@ -145,7 +145,20 @@ fn every_chart_is_in_the_dom_of_headless_chromium() {
             figure.contains("<figcaption>"),
             "figure `fig-{id}` has no caption"
         );
+        // Data drawn, not only a background and axes: every chart draws at least one area,
+        // line or bar beyond the white background rectangle.
+        let drawn = figure.matches("<polygon").count()
+            + figure.matches("<polyline").count()
+            + figure.matches("<rect").count().saturating_sub(1);
+        assert!(drawn > 0, "figure `fig-{id}` draws no data");
     }
+    // No chart is empty (all zero) or flat-lined (data that vary drawn on an axis that dwarfs
+    // their swing).
+    assert_eq!(
+        report.uninformative_charts(),
+        Vec::<(String, &str)>::new(),
+        "uninformative charts"
+    );
     assert!(dom.contains("Resolved assumptions"));
 
     let shot = dir.join("report.png");

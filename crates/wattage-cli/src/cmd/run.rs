@@ -3,10 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use wattage_engine::run::{self as job, RunResult, RunSummary, scenario};
+use wattage_engine::run::{self as job, RunResult, scenario};
 use wattage_engine::{FileSystem, Input};
 use wattage_report::NamedFigures;
-use wattage_units::{Energy, Usd};
 
 use crate::common::{Global, out, out_json, write_files, write_folder};
 
@@ -65,61 +64,14 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<()> {
     if a.json {
         return out_json(&summary);
     }
-    print_summary(&r, &summary, &dir);
+    print_summary(&r, &dir);
     Ok(())
 }
 
-fn print_summary(r: &RunResult, sm: &RunSummary, dir: &Path) {
-    let sc = &r.loaded.scenario;
-    out(sc.title.clone().unwrap_or_else(|| sc.name.clone()));
-    for s in &sm.services {
-        let (q, f) = (&s.request, &s.fleet);
-        out(format!(
-            "  {} ({} on {} x {}): {:.3} Wh per request at the facility (steady-state estimate {:.3} Wh, p5-p95 {:.3}-{:.3}; flat 10% method {:.3} Wh)",
-            s.name,
-            s.model,
-            s.gpus_per_replica,
-            s.hardware,
-            f.facility_wh_per_request,
-            q.energy_wh,
-            q.low_wh,
-            q.high_wh,
-            q.flat_10pct_wh
-        ));
-        out(format!(
-            "    fleet: {} replicas ({} GPUs), {:.1} MW mean / {:.1} MW peak server power; peak hour p99 TTFT {:.0} ms, p99 ITL {:.1} ms, compute utilization {:.1}%",
-            f.replicas,
-            f.gpus,
-            f.mean_server_mw,
-            f.peak_server_mw,
-            f.peak_hour.ttft_ms_p99,
-            f.peak_hour.itl_ms_p99,
-            100.0 * f.peak_hour.compute_utilization
-        ));
+fn print_summary(r: &RunResult, dir: &Path) {
+    for line in job::headline::summary_text(r, &r.headlines()) {
+        out(line);
     }
-    let k = &sm.site;
-    let s = &k.energy_mwh_by_source;
-    let gwh = |v: f64| Energy::from_mwh(v).gwh();
-    out(format!(
-        "  site over {:.0} h: {:.0} GWh (grid {:.0}, turbines {:.0}, solar {:.0}, battery {:.0}, unserved {:.2}); peak {:.0} MW",
-        k.hours,
-        gwh(s.grid + s.turbines + s.solar + s.battery_discharge + s.unserved),
-        gwh(s.grid),
-        gwh(s.turbines),
-        gwh(s.solar),
-        gwh(s.battery_discharge),
-        s.unserved,
-        k.peak_facility_mw
-    ));
-    out(format!(
-        "    cost {:.1}, {:.0} t CO2e, {:.0} m³ water ({:.0} m³ fresh), {} interruptions, {} ramp violations",
-        Usd::new(k.cost_usd),
-        k.co2e_t,
-        k.water_m3,
-        k.water_fresh_m3,
-        k.interruptions,
-        k.ramp_violations
-    ));
     let total: f64 = r.timings.iter().map(|(_, t)| t).sum();
     out(format!(
         "  report: {} ({:.1} s)",

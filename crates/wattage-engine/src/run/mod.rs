@@ -6,9 +6,11 @@
 
 pub mod capital;
 pub mod fleet;
+pub mod headline;
 pub mod report;
 pub mod scenario;
 pub mod summary;
+pub mod uncertainty;
 
 use std::time::Instant;
 
@@ -28,6 +30,7 @@ use crate::table::{Artifact, SiteRow, site_rows, table};
 pub use fleet::{Fleet, PROFILE_STEP_S};
 pub use scenario::{Loaded, RunScenario, Service, load};
 pub use summary::RunSummary;
+pub use uncertainty::RunUncertainty;
 
 /// One service's results.
 #[derive(Debug, Clone)]
@@ -65,6 +68,8 @@ pub struct RunResult {
     pub day: SimResult,
     /// The optimizer's result, if asked for.
     pub optimized: Option<OptimizeSummary>,
+    /// Ranges of the totals and the sensitivity of each factor (`None` with 0 samples).
+    pub uncertainty: Option<RunUncertainty>,
     /// Wall time of each stage, s (reporting only).
     pub timings: Vec<(&'static str, f64)>,
 }
@@ -79,6 +84,11 @@ impl RunResult {
         } else {
             1.0
         }
+    }
+
+    /// The headline table (report, text summary, `summary.json`).
+    pub fn headlines(&self) -> headline::Headlines {
+        headline::build(self)
     }
 
     /// The run's numbers, as `summary.json`.
@@ -227,6 +237,24 @@ pub fn execute(cat: &Catalog, loaded: Loaded, progress: &dyn Progress) -> Result
     progress.end_stage();
     timings.push(("site, whole horizon", t1.elapsed().as_secs_f64()));
 
+    let uncertainty = if sc.uncertainty.samples > 0 {
+        let t = Instant::now();
+        progress.stage("uncertainty: sensitivity and Monte Carlo");
+        let u = uncertainty::analyse(&uncertainty::Inputs {
+            site: &site,
+            load_index: loaded.load_index,
+            services: &services,
+            central: &year.kpis,
+            samples: sc.uncertainty.samples,
+            seed,
+        })?;
+        progress.end_stage();
+        timings.push(("uncertainty", t.elapsed().as_secs_f64()));
+        Some(u)
+    } else {
+        None
+    };
+
     let t2 = Instant::now();
     // The zoomed day: a one-day run starting on day `zoom_day` of the year, which sets the
     // season of the solar and temperature models (both count 1 as 1 January).
@@ -259,6 +287,7 @@ pub fn execute(cat: &Catalog, loaded: Loaded, progress: &dyn Progress) -> Result
         year,
         day,
         optimized,
+        uncertainty,
         timings,
     })
 }
@@ -276,6 +305,20 @@ pub fn admit(loaded: &Loaded, progress: &dyn Progress) -> Result<()> {
         loaded.max_work,
         progress,
     )?;
+    let samples = loaded.scenario.uncertainty.samples;
+    if samples > 0 {
+        admit(
+            Work::SiteSteps,
+            uncertainty::runs(samples)
+                .saturating_mul(count(o.duration.s() / uncertainty::step_of(site).s())),
+            &format!(
+                "(`uncertainty.samples` + 7 runs of the sensitivity pass) x `site.duration_h` / {} s",
+                uncertainty::step_of(site).s()
+            ),
+            loaded.max_work,
+            progress,
+        )?;
+    }
     let opt = &loaded.scenario.optimize;
     if opt.enabled {
         let horizon_s = opt.duration_h.map_or(o.duration.s(), |h| h * 3600.0);

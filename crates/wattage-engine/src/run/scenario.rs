@@ -61,6 +61,9 @@ pub struct RunScenario {
     /// The optimizer run on the site.
     #[serde(default)]
     pub optimize: Optimize,
+    /// The Monte Carlo over the run's totals.
+    #[serde(default)]
+    pub uncertainty: UncertaintySettings,
 }
 
 /// Seed of the serving simulations and the per-request Monte Carlo when the scenario gives
@@ -225,6 +228,27 @@ impl Default for Optimize {
             step_h: 1.0,
             duration_h: None,
             solver: None,
+        }
+    }
+}
+
+/// The Monte Carlo over the run's totals (see [`super::uncertainty`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UncertaintySettings {
+    /// Site runs drawn; 0 turns the pass off (and its sensitivity pass with it).
+    #[serde(default = "default_samples")]
+    pub samples: u32,
+}
+
+fn default_samples() -> u32 {
+    super::uncertainty::DEFAULT_SAMPLES
+}
+
+impl Default for UncertaintySettings {
+    fn default() -> Self {
+        Self {
+            samples: default_samples(),
         }
     }
 }

@@ -5,7 +5,9 @@
 use serde::Serialize;
 
 use super::RunResult;
+use super::headline::Headline;
 use super::scenario::FleetMethod;
+use super::uncertainty::{Band, FactorSummary, RunUncertainty, Totals};
 use crate::optimize::OptimizeSummary;
 
 /// Rounds to 6 significant digits (0 for zero and non-finite values).
@@ -52,6 +54,11 @@ pub struct RequestSummary {
     pub decode_step_ms: f64,
     /// Emissions at the region's intensity, g CO2e.
     pub co2e_g: f64,
+    /// Emissions of the same energy at the site's supply mix (interval by interval, weighted
+    /// by the fleets' power), g CO2e.
+    pub co2e_g_site_mix: f64,
+    /// That supply mix's intensity, g/kWh.
+    pub site_mix_g_per_kwh: f64,
     /// Water, mL.
     pub water_ml: f64,
     /// Seed 003's flat 10% method, Wh.
@@ -219,6 +226,13 @@ pub struct SiteSummary {
     pub gpu_hours_lost: f64,
     /// Miners' revenue, USD.
     pub miner_revenue_usd: f64,
+    /// Energy cost (grid energy, demand charges, fuel, turbine O&M and starts, less exports),
+    /// USD: `cost_usd` without lost work and miners.
+    pub energy_cost_usd: f64,
+    /// Value of training work lost to interruptions and the jobs' failures, USD.
+    pub lost_work_usd: f64,
+    /// Energy-weighted carbon intensity of what supplied the site, g/kWh.
+    pub supply_g_per_kwh: f64,
     /// Largest power-balance error, MW.
     pub max_balance_error_mw: f64,
 }
@@ -241,12 +255,76 @@ pub struct RunSummary {
     /// The hardware's capital cost beside the electricity, and its embodied emissions
     /// (a separate scope line, not in `site.co2e_t`), per service fleet and training job.
     pub capital: super::capital::CapitalSummary,
+    /// The headline table: each figure with its unit, horizon, scope and range.
+    pub headlines: Vec<Headline>,
+    /// Ranges of the site's totals and the factors that move them (`null` with
+    /// `uncertainty.samples = 0`).
+    pub uncertainty: Option<UncertaintySummary>,
+}
+
+/// The run's uncertainty as `summary.json` holds it (rounded).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UncertaintySummary {
+    /// Monte Carlo samples.
+    pub samples: u32,
+    /// Seed of the draws.
+    pub seed: u64,
+    /// Step of the Monte Carlo's site runs, s.
+    pub step_s: f64,
+    /// Energy supplied to the site, MWh: 5th, 50th and 95th percentiles.
+    pub energy_mwh: Band,
+    /// Energy cost, USD.
+    pub energy_cost_usd: Band,
+    /// Emissions, t CO2e.
+    pub co2e_t: Band,
+    /// Every factor, largest swing first.
+    pub factors: Vec<FactorSummary>,
+}
+
+fn band(b: &Band) -> Band {
+    Band {
+        p5: r6(b.p5),
+        p50: r6(b.p50),
+        p95: r6(b.p95),
+    }
+}
+
+fn totals(t: &Totals) -> Totals {
+    Totals {
+        energy_mwh: r6(t.energy_mwh),
+        energy_cost_usd: r6(t.energy_cost_usd),
+        co2e_t: r6(t.co2e_t),
+    }
+}
+
+fn uncertainty(u: &RunUncertainty) -> UncertaintySummary {
+    UncertaintySummary {
+        samples: u.samples,
+        seed: u.seed,
+        step_s: u.step_s,
+        energy_mwh: band(&u.energy_mwh),
+        energy_cost_usd: band(&u.energy_cost_usd),
+        co2e_t: band(&u.co2e_t),
+        factors: u
+            .factors
+            .iter()
+            .map(|f| FactorSummary {
+                low: r6(f.low),
+                high: r6(f.high),
+                at_low: totals(&f.at_low),
+                at_high: totals(&f.at_high),
+                swing: r6(f.swing),
+                ..f.clone()
+            })
+            .collect(),
+    }
 }
 
 /// Builds the summary of a run.
 pub fn build(r: &RunResult) -> RunSummary {
     let k = &r.year.kpis;
     let pue = r.site_pue();
+    let mix = super::headline::supply_mix(r);
     let services = r
         .services
         .iter()
@@ -274,6 +352,8 @@ pub fn build(r: &RunResult) -> RunSummary {
                     ttft_ms: r6(e.ttft.ms()),
                     decode_step_ms: r6(e.decode_step.ms()),
                     co2e_g: r6(e.co2e.g()),
+                    co2e_g_site_mix: r6(e.energy.wh() / 1e3 * mix.inference_g_per_kwh),
+                    site_mix_g_per_kwh: r6(mix.inference_g_per_kwh),
                     water_ml: r6(e.water().ml()),
                     flat_10pct_wh: r6(s.flat.energy.wh()),
                 },
@@ -360,9 +440,26 @@ pub fn build(r: &RunResult) -> RunSummary {
             interruptions: k.interruptions,
             gpu_hours_lost: r6(k.gpu_hours_lost),
             miner_revenue_usd: r6(k.miner_revenue_usd),
+            energy_cost_usd: r6(k.cost_usd_by_component.energy_total()),
+            lost_work_usd: r6(
+                k.cost_usd_by_component.interruptions + k.cost_usd_by_component.job_failures
+            ),
+            supply_g_per_kwh: r6(mix.site_g_per_kwh),
             max_balance_error_mw: k.max_balance_error_mw,
         },
         optimized: r.optimized.clone(),
         capital: super::capital::build(r),
+        headlines: r
+            .headlines()
+            .0
+            .into_iter()
+            .map(|h| Headline {
+                value: r6(h.value),
+                low: h.low.map(r6),
+                high: h.high.map(r6),
+                ..h
+            })
+            .collect(),
+        uncertainty: r.uncertainty.as_ref().map(uncertainty),
     }
 }
