@@ -17,8 +17,9 @@ pub struct Global {
     /// Extra catalog file(s) in the built-in schema; entries with a known id override it
     #[arg(long = "catalog", global = true, value_name = "FILE")]
     pub catalogs: Vec<PathBuf>,
-    /// Do not show progress bars
-    #[arg(long, global = true)]
+    /// No progress bars and no non-essential messages on stderr (errors and warnings are
+    /// still printed)
+    #[arg(long, short = 'q', global = true)]
     pub quiet: bool,
     /// Raise every work limit of this run (simulated requests, site steps, LP columns, Monte
     /// Carlo samples) to N, for a run you mean to be this large (see docs/limits.md)
@@ -63,6 +64,21 @@ impl Global {
     pub fn progress(&self) -> bool {
         use std::io::IsTerminal;
         !self.quiet && std::io::stderr().is_terminal()
+    }
+
+    /// Prints a non-essential message on stderr (`wrote ...`), unless quiet.
+    pub fn note(&self, text: impl AsRef<str>) {
+        if !self.quiet {
+            eprintln!("{}", text.as_ref());
+        }
+    }
+
+    /// Prints each warning (parameters written `` `{name}` ``, shown as flags) on stderr as
+    /// `warning: ...`, quiet or not: deprecations and other warnings are essential.
+    pub fn warn(&self, warnings: &[String]) {
+        for w in warnings {
+            eprintln!("warning: {}", ParamStyle::Flag.rename(w));
+        }
     }
 
     /// Progress bars on stderr, or nothing when quiet or not a terminal.

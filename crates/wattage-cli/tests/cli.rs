@@ -124,9 +124,9 @@ fn impossible_values_name_the_flag() {
 fn training_case_through_the_cli() {
     let v = json(&wattage(&[
         "train",
-        "--days",
-        "14.8",
-        "--gpus",
+        "--duration",
+        "14.8d",
+        "--cluster-gpus",
         "10000",
         "--hardware",
         "v100",
@@ -439,7 +439,7 @@ fn capacity_plan_missing_its_objectives_exits_3() {
             "--rate",
             "40",
             "--duration",
-            "30",
+            "30s",
             "--slo-ttft-ms",
             "1500",
             "--slo-itl-ms",

@@ -136,10 +136,10 @@ pub const PARAMS: &[ParamRange] = &[
         1e11,
         "a thousand times the largest training runs",
     ),
-    p("train", "days", "days", 0.0, true, 3653.0, "ten years"),
+    p("train", "duration", "days", 0.0, true, 3653.0, "ten years"),
     p(
         "train",
-        "gpus",
+        "cluster_gpus",
         "GPUs",
         1.0,
         false,

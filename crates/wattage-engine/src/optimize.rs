@@ -2,7 +2,6 @@
 //! rule-based simulator on that design at the scenario's own step, to show what the hourly
 //! plan cannot see (ramps, swings, outages).
 
-use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -14,8 +13,11 @@ use wattage_site::Scenario;
 use wattage_site::eval::{Design, evaluate_design};
 use wattage_units::Time;
 
+use crate::calendar::Start;
 use crate::error::{Error, Result};
 use crate::io::{Sources, read};
+use crate::spec::{BareUnit, DurationArg};
+use crate::table::{Artifact, encode_records};
 
 /// An optimization of a site scenario.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -26,12 +28,20 @@ pub struct OptimizeSpec {
     pub expansion: Option<PathBuf>,
     /// Let every existing asset grow to 4x at typical annualized costs.
     pub extend: bool,
-    /// LP step, e.g. `1h`, `15m`, `300s`.
-    pub step: String,
-    /// Horizon, e.g. `7d`, `8760h`, `1y` [default: the scenario's].
-    pub duration: Option<String>,
-    /// Step of the rule-based check run [default: the scenario's step].
-    pub check_step: Option<String>,
+    /// LP step, e.g. `1h`, `15m`, `300s` (a bare number is seconds, deprecated).
+    pub step: DurationArg,
+    /// Horizon, e.g. `7d`, `8760h`, `1y` [default: the scenario's] (a bare number is seconds,
+    /// deprecated).
+    pub duration: Option<DurationArg>,
+    /// Step of the rule-based check run [default: the scenario's step] (a bare number is
+    /// seconds, deprecated).
+    pub check_step: Option<DurationArg>,
+    /// Seed of the scenario's random draws (outages, failures, weather) [default: the
+    /// scenario's].
+    pub seed: Option<u64>,
+    /// Calendar time of the run's start, ISO 8601 with a zone [default:
+    /// [`crate::calendar::DEFAULT_START`] on the scenario's `start_day_of_year`].
+    pub start: Option<String>,
     /// Skip the rule-based check run.
     pub no_check: bool,
     /// Raise the work limits (LP columns, check-run steps) to this size.
@@ -59,6 +69,8 @@ impl Default for OptimizeSpec {
             step: "1h".into(),
             duration: None,
             check_step: None,
+            seed: None,
+            start: None,
             no_check: false,
             method: "simplex".into(),
             solver: None,
@@ -68,9 +80,29 @@ impl Default for OptimizeSpec {
     }
 }
 
-/// A duration parameter (`90s`, `15m`, `1h`, `7d`, `1y`; a bare number is seconds).
-pub fn duration_param(name: &str, text: &str) -> Result<Time> {
-    Time::parse_duration(text, 1.0).map_err(|e| Error::param(name, e))
+/// A duration parameter (`90s`, `15m`, `1h`, `7d`, `1y`; a bare number is seconds,
+/// deprecated).
+pub fn duration_param(name: &str, d: &DurationArg) -> Result<Time> {
+    d.parse(name, BareUnit::Seconds)
+}
+
+impl OptimizeSpec {
+    /// Deprecation warnings of this spec (bare numbers for durations), for the front-end to
+    /// show; parameters are written `` `{name}` ``.
+    pub fn deprecations(&self) -> Vec<String> {
+        [
+            self.step.deprecation("step", BareUnit::Seconds),
+            self.duration
+                .as_ref()
+                .and_then(|d| d.deprecation("duration", BareUnit::Seconds)),
+            self.check_step
+                .as_ref()
+                .and_then(|d| d.deprecation("check_step", BareUnit::Seconds)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
 }
 
 /// A rating of a named asset, MW.
@@ -251,6 +283,8 @@ pub struct OptimizeResult {
     pub solution: Solution,
     /// The optimal design as the site simulator takes it.
     pub design: Design,
+    /// The calendar start of the run (the `time` column).
+    pub start: Start,
 }
 
 /// The summary of an LP solved by `solver`, with the rule-based check when it ran.
@@ -444,6 +478,17 @@ pub fn run(
     name: &str,
     a: &OptimizeSpec,
 ) -> Result<OptimizeResult> {
+    let reseeded;
+    let sc = match a.seed {
+        Some(seed) => {
+            let mut c = sc.clone();
+            c.simulation.seed = seed;
+            reseeded = c;
+            &reseeded
+        }
+        None => sc,
+    };
+    let start = Start::or_default(a.start.as_deref(), sc.simulation.start_day_of_year)?;
     let ex = expansion(src, sc, a)?;
     let method = match a.method.trim().to_ascii_lowercase().as_str() {
         "simplex" => Method::Simplex,
@@ -459,14 +504,14 @@ pub fn run(
         step: duration_param("step", &a.step)?,
         duration: a
             .duration
-            .as_deref()
+            .as_ref()
             .map(|d| duration_param("duration", d))
             .transpose()?,
         probe_step: None,
     };
     let check_step = a
         .check_step
-        .as_deref()
+        .as_ref()
         .map(|d| duration_param("check_step", d))
         .transpose()?;
     admit(sc, &co, check_step, a)?;
@@ -511,11 +556,13 @@ pub fn run(
         problem: p,
         solution: s,
         design,
+        start,
     })
 }
 
 impl OptimizeResult {
-    /// The hourly plan as named columns: time, load, grid, each asset, unserved, price.
+    /// The plan as named columns after `time` and `elapsed_s`: load, grid, each asset
+    /// (batteries' state of charge in MWh and %), unserved, price.
     pub fn dispatch_columns(&self) -> Vec<(String, Vec<f64>)> {
         let (p, s) = (&self.problem, &self.solution);
         let d = &s.dispatch;
@@ -523,8 +570,8 @@ impl OptimizeResult {
         let mut cols: Vec<(String, Vec<f64>)> = Vec::new();
         let mw = |v: &[wattage_units::Power]| v.iter().map(|x| x.mw()).collect::<Vec<f64>>();
         cols.push((
-            "time_h".into(),
-            (0..n).map(|t| t as f64 * p.step.h()).collect(),
+            "elapsed_s".into(),
+            (0..n).map(|t| t as f64 * p.step.s()).collect(),
         ));
         cols.push(("load_mw".into(), mw(&p.load)));
         cols.push(("grid_import_mw".into(), mw(&d.grid_import)));
@@ -533,12 +580,26 @@ impl OptimizeResult {
             cols.push((format!("{name}_output_mw"), mw(&tb.output)));
             cols.push((format!("{name}_committed_mw"), mw(&tb.committed)));
         }
-        for ((name, _, _), b) in s.capacities.batteries.iter().zip(&d.batteries) {
+        for ((name, _, e), b) in s.capacities.batteries.iter().zip(&d.batteries) {
             cols.push((format!("{name}_charge_mw"), mw(&b.charge)));
             cols.push((format!("{name}_discharge_mw"), mw(&b.discharge)));
             cols.push((
                 format!("{name}_soc_mwh"),
                 b.soc.iter().map(|x| x.mwh()).collect(),
+            ));
+            let cap = e.mwh();
+            cols.push((
+                format!("{name}_soc_pct"),
+                b.soc
+                    .iter()
+                    .map(|x| {
+                        if cap > 0.0 {
+                            100.0 * x.mwh() / cap
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect(),
             ));
         }
         for ((name, _), sol) in s.capacities.solar.iter().zip(&d.solar) {
@@ -558,40 +619,41 @@ impl OptimizeResult {
         cols
     }
 
-    /// `dispatch.csv`: the hourly plan, values to six decimals.
-    pub fn dispatch_csv(&self) -> String {
+    /// The plan as a table (`timeseries.csv`, `docs/outputs.md`): a header and text cells,
+    /// `time` (ISO 8601, UTC) first, `elapsed_s`, then the values to six decimals.
+    pub fn timeseries_records(&self) -> (Vec<String>, Vec<Vec<String>>) {
         let cols = self.dispatch_columns();
-        let mut o = cols
-            .iter()
-            .map(|c| c.0.as_str())
-            .collect::<Vec<_>>()
-            .join(",");
-        o.push('\n');
+        let mut header = vec!["time".to_string()];
+        header.extend(cols.iter().map(|c| c.0.clone()));
         let n = self.problem.steps();
-        for t in 0..n {
-            for (i, (_, v)) in cols.iter().enumerate() {
-                if i == 0 {
-                    let _ = write!(o, "{}", v[t]);
-                } else {
-                    let _ = write!(o, ",{:.6}", v[t]);
+        let rows = (0..n)
+            .map(|t| {
+                let mut row = Vec::with_capacity(cols.len() + 1);
+                row.push(self.start.stamp(cols[0].1[t]));
+                for (i, (_, v)) in cols.iter().enumerate() {
+                    row.push(if i == 0 {
+                        format!("{}", v[t])
+                    } else {
+                        format!("{:.6}", v[t])
+                    });
                 }
-            }
-            o.push('\n');
-        }
-        o
+                row
+            })
+            .collect();
+        (header, rows)
     }
 
-    /// `prices.csv`: the marginal price of power in each step.
-    pub fn prices_csv(&self) -> String {
-        let mut o = String::from("time_h,marginal_price_usd_per_mwh\n");
-        for (t, pr) in self.solution.marginal_price.iter().enumerate() {
-            let _ = writeln!(
-                o,
-                "{},{:.6}",
-                t as f64 * self.problem.step.h(),
-                pr.usd_per_mwh()
-            );
-        }
-        o
+    /// The files of an optimization (`--out`): `timeseries.csv`/`.parquet` (the plan step by
+    /// step) and `summary.json` (as `--json` prints it).
+    pub fn artifacts(&self) -> Result<Vec<Artifact>> {
+        let (header, rows) = self.timeseries_records();
+        let (csv, pq) = encode_records(&header, &rows)?;
+        let json = serde_json::to_string_pretty(&self.summary)
+            .map_err(|e| Error::internal(format!("cannot serialise the summary: {e}")))?;
+        Ok(vec![
+            Artifact::new("timeseries.csv", csv),
+            Artifact::new("timeseries.parquet", pq),
+            Artifact::new("summary.json", json),
+        ])
     }
 }

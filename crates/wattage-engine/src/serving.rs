@@ -14,10 +14,12 @@ use wattage_serving::{
     TraceOptions, TraceReplay, Workload, flat_estimate, parse_azure_str, plan_capacity,
 };
 
+use crate::calendar::Start;
 use crate::error::{Error, Result};
 use crate::io::{Progress, Sources, read};
 use crate::locate::TomlDoc;
-use crate::spec::ReplicaSpec;
+use crate::spec::{BareUnit, DurationArg, ReplicaSpec};
+use crate::table::{Artifact, table};
 
 /// Default model of a serving simulation.
 pub const DEFAULT_MODEL: &str = "llama-3.1-70b";
@@ -41,8 +43,9 @@ pub struct ServingSpec {
     pub replicas: Option<u32>,
     /// Mean arrival rate, requests/s (with a trace: rescale it to this rate) [default: 2].
     pub rate: Option<f64>,
-    /// Seconds of arrivals (with a trace: repeat it to fill them) [default: 600].
-    pub duration: Option<f64>,
+    /// Time of arrivals (`10m`, `2h`; with a trace: repeat it to fill it) [default: `600s`;
+    /// a bare number is seconds, deprecated].
+    pub duration: Option<DurationArg>,
     /// Stop after this many requests.
     pub requests: Option<u64>,
     /// Closed loop: this many clients.
@@ -77,8 +80,15 @@ pub struct ServingSpec {
     pub scope: Option<String>,
     /// Power usage effectiveness for the facility scope [default: 1.2].
     pub pue: Option<f64>,
-    /// Power series resolution, s [default: 1].
-    pub power_resolution: Option<f64>,
+    /// Power series resolution (`1s`, `1m`) [default: `1s`; a bare number is seconds,
+    /// deprecated].
+    pub power_resolution: Option<DurationArg>,
+    /// Calendar time of the run's start, ISO 8601 with a zone [default:
+    /// [`crate::calendar::DEFAULT_START`]]: the `time` column of the power series.
+    pub start: Option<String>,
+    /// Deprecated spelling of `max_num_seqs` (`simulate serving --batch`); `batch` means the
+    /// mean running batch everywhere else.
+    pub batch: Option<u32>,
     /// Capacity planning: p99 time-to-first-token objective, ms (with `slo_itl_ms`).
     pub slo_ttft_ms: Option<f64>,
     /// Capacity planning: p99 inter-token latency objective, ms (with `slo_ttft_ms`).
@@ -209,16 +219,71 @@ pub struct Plan {
     pub work_requests: Option<u64>,
 }
 
+impl ServingSpec {
+    /// Deprecation warnings of this spec (bare numbers for durations, old names), for the
+    /// front-end to show; parameters are written `` `{name}` ``.
+    pub fn deprecations(&self) -> Vec<String> {
+        let mut w: Vec<String> = [
+            self.duration
+                .as_ref()
+                .and_then(|d| d.deprecation("duration", BareUnit::Seconds)),
+            self.power_resolution
+                .as_ref()
+                .and_then(|d| d.deprecation("power_resolution", BareUnit::Seconds)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if self.batch.is_some() {
+            w.push(crate::spec::renamed("batch", "max_num_seqs"));
+        }
+        w
+    }
+
+    /// The duration, s.
+    pub fn duration_s(&self) -> Result<Option<f64>> {
+        self.duration
+            .as_ref()
+            .map(|d| d.parse("duration", BareUnit::Seconds).map(|t| t.s()))
+            .transpose()
+    }
+
+    /// The power series resolution, s.
+    pub fn power_resolution_s(&self) -> Result<Option<f64>> {
+        self.power_resolution
+            .as_ref()
+            .map(|d| {
+                d.parse("power_resolution", BareUnit::Seconds)
+                    .map(|t| t.s())
+            })
+            .transpose()
+    }
+
+    /// The calendar start of the run.
+    pub fn start(&self) -> Result<Start> {
+        Start::or_default(self.start.as_deref(), 1.0)
+    }
+}
+
 /// Resolves a spec: reads its `config` file and trace through `src`, the replica from `cat`.
 pub fn prepare(cat: &Catalog, src: &dyn Sources, a: &ServingSpec) -> Result<Plan> {
     let f64_of = |v: Option<u32>| v.map(f64::from);
+    let a_duration = a.duration_s()?;
+    let a_power_resolution = a.power_resolution_s()?;
+    a.start()?;
+    if a.batch.is_some() && a.max_num_seqs.is_some() {
+        return Err(Error::input(
+            "`{batch}` is the old name of `{max_num_seqs}`: give only `{max_num_seqs}`",
+        ));
+    }
+    let max_num_seqs_arg = a.max_num_seqs.or(a.batch);
     crate::limits::check_all(
         "serving",
         &[
             ("gpus", f64_of(a.gpus)),
             ("replicas", f64_of(a.replicas)),
             ("rate", a.rate),
-            ("duration", a.duration),
+            ("duration", a_duration),
             ("requests", a.requests.map(|n| n as f64)),
             ("clients", f64_of(a.clients)),
             ("input_tokens", a.input_tokens),
@@ -228,10 +293,10 @@ pub fn prepare(cat: &Catalog, src: &dyn Sources, a: &ServingSpec) -> Result<Plan
             ("arrival_cv", a.arrival_cv),
             ("diurnal", a.diurnal),
             ("trace_scale", a.trace_scale),
-            ("max_num_seqs", f64_of(a.max_num_seqs)),
+            ("max_num_seqs", f64_of(max_num_seqs_arg)),
             ("max_batched_tokens", f64_of(a.max_batched_tokens)),
             ("pue", a.pue),
-            ("power_resolution", a.power_resolution),
+            ("power_resolution", a_power_resolution),
             ("slo_ttft_ms", a.slo_ttft_ms),
             ("slo_itl_ms", a.slo_itl_ms),
             ("max_replicas", f64_of(a.max_replicas)),
@@ -279,7 +344,7 @@ pub fn prepare(cat: &Catalog, src: &dyn Sources, a: &ServingSpec) -> Result<Plan
             max_batched_tokens,
             chunked_prefill,
         } => {
-            if let Some(v) = a.max_num_seqs {
+            if let Some(v) = max_num_seqs_arg {
                 *max_num_seqs = v;
             }
             if let Some(v) = a.max_batched_tokens {
@@ -290,7 +355,7 @@ pub fn prepare(cat: &Catalog, src: &dyn Sources, a: &ServingSpec) -> Result<Plan
             }
         }
         SchedulerConfig::Static { batch_size } => {
-            if let Some(v) = a.max_num_seqs {
+            if let Some(v) = max_num_seqs_arg {
                 *batch_size = v;
             }
         }
@@ -312,7 +377,7 @@ pub fn prepare(cat: &Catalog, src: &dyn Sources, a: &ServingSpec) -> Result<Plan
         scheduler,
         router,
         block_size: f.block_size.unwrap_or(16),
-        power_resolution_s: a.power_resolution.or(f.power_resolution_s).unwrap_or(1.0),
+        power_resolution_s: a_power_resolution.or(f.power_resolution_s).unwrap_or(1.0),
         record_requests: a.record_requests,
         spread_idle: true,
         scope,
@@ -332,7 +397,7 @@ pub fn prepare(cat: &Catalog, src: &dyn Sources, a: &ServingSpec) -> Result<Plan
         (m, cv, _) => lognormal(m, cv, 300.0, 0.8),
     };
     let rate = a.rate.or(f.rate_per_s);
-    let duration = a.duration.or(f.duration_s);
+    let duration = a_duration.or(f.duration_s);
     let requests = a.requests.or(f.requests);
     let trace_path = a.trace.clone().or(f.trace.clone());
     let clients = a.clients.or(f.clients);
@@ -545,11 +610,13 @@ pub struct FlatEstimate {
     pub simulated_over_flat_server: f64,
 }
 
-/// One bin of a simulation's power series.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+/// One bin of a simulation's power series (`timeseries.csv`; `docs/outputs.md`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PowerRow {
-    /// Start of the bin, s.
-    pub time_s: f64,
+    /// Start of the bin, ISO 8601 in UTC.
+    pub time: String,
+    /// Start of the bin, seconds since the run's start.
+    pub elapsed_s: f64,
     /// Accelerators, W.
     pub gpu_w: f64,
     /// Accelerators and host, W.
@@ -571,6 +638,9 @@ pub struct ServingResult {
     /// The power series and per-request records (not serialized).
     #[serde(skip)]
     pub output: SimOutput,
+    /// The calendar start of the run (the `time` column).
+    #[serde(skip)]
+    pub start: Start,
 }
 
 impl ServingResult {
@@ -582,7 +652,8 @@ impl ServingResult {
             .zip(p.watts(Scope::Facility))
             .enumerate()
             .map(|(i, ((g, s), f))| PowerRow {
-                time_s: i as f64 * p.resolution_s,
+                time: self.start.stamp(i as f64 * p.resolution_s),
+                elapsed_s: i as f64 * p.resolution_s,
                 gpu_w: g.w(),
                 server_w: s.w(),
                 facility_w: f.w(),
@@ -593,6 +664,20 @@ impl ServingResult {
     /// Per-request records, when asked for.
     pub fn records(&self) -> &[RequestRecord] {
         self.output.records.as_deref().unwrap_or(&[])
+    }
+
+    /// The files of a simulation (`--out`): `timeseries.csv`/`.parquet` (the power series),
+    /// `requests.csv`/`.parquet` (one row per completed request, when recorded) and
+    /// `summary.json` (as `--json` prints it).
+    pub fn artifacts(&self) -> Result<Vec<Artifact>> {
+        let mut out: Vec<Artifact> = table("timeseries", self.power_rows())?.into();
+        if let Some(recs) = &self.output.records {
+            out.extend(table("requests", recs)?);
+        }
+        let json = serde_json::to_vec_pretty(self)
+            .map_err(|e| Error::internal(format!("cannot serialise: {e}")))?;
+        out.push(Artifact::new("summary.json", json));
+        Ok(out)
     }
 }
 
@@ -693,5 +778,6 @@ pub fn run(
         flat_10pct: flat,
         seed: p.seed,
         output,
+        start: spec.start()?,
     })))
 }

@@ -7,8 +7,11 @@ use serde::{Deserialize, Serialize};
 use wattage_site::{Reliability, RunOptions, Scenario, SimResult, monte_carlo};
 use wattage_units::Time;
 
+use crate::calendar::Start;
 use crate::error::{Error, Result, site_error};
 use crate::io::{Input, Progress, Sources};
+use crate::spec::{BareUnit, DurationArg};
+use crate::table::{Artifact, site_rows, table};
 
 /// Parses a site scenario and reads its CSV profiles, relative to the scenario's folder.
 pub fn load(src: &dyn Sources, input: &Input) -> Result<Scenario> {
@@ -34,17 +37,20 @@ pub fn resolve_csv(src: &dyn Sources, sc: &mut Scenario, path: &Path) -> Result<
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SiteSpec {
-    /// Horizon, hours.
-    pub duration: Option<f64>,
-    /// Dispatch step, seconds.
-    pub step: Option<f64>,
+    /// Horizon (`48h`, `7d`, `1y`; a bare number is hours, deprecated).
+    pub duration: Option<DurationArg>,
+    /// Dispatch step (`1s`, `1m`; a bare number is seconds, deprecated).
+    pub step: Option<DurationArg>,
     /// Seed.
     pub seed: Option<u64>,
     /// Reliability Monte Carlo over this many seeds (`Some(None)`: the scenario's
     /// `[reliability] seeds`).
     pub seeds: Option<Option<u32>>,
-    /// Resolution of the stored series, seconds.
-    pub resolution: Option<f64>,
+    /// Resolution of the stored series (`15m`, `1h`; a bare number is seconds, deprecated).
+    pub resolution: Option<DurationArg>,
+    /// Calendar time of the run's start, ISO 8601 with a zone (`2025-01-01T00:00:00Z`) [default:
+    /// [`crate::calendar::DEFAULT_START`]]: the `time` column of the series.
+    pub start: Option<String>,
     /// Keep the time series.
     pub keep_series: bool,
     /// Raise the work limit (site simulation steps) to this size.
@@ -69,24 +75,74 @@ pub fn steps(o: &RunOptions, runs: u64) -> u64 {
     crate::limits::count(o.duration.s() / o.step.s()).saturating_mul(runs)
 }
 
+impl SiteSpec {
+    /// Deprecation warnings of this spec (bare numbers for durations), for the front-end to
+    /// show; parameters are written `` `{name}` ``.
+    pub fn deprecations(&self) -> Vec<String> {
+        [
+            self.duration
+                .as_ref()
+                .and_then(|d| d.deprecation("duration", BareUnit::Hours)),
+            self.step
+                .as_ref()
+                .and_then(|d| d.deprecation("step", BareUnit::Seconds)),
+            self.resolution
+                .as_ref()
+                .and_then(|d| d.deprecation("resolution", BareUnit::Seconds)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+}
+
 /// The run options of a spec on a scenario.
 pub fn options(sc: &Scenario, a: &SiteSpec) -> Result<RunOptions> {
     let mut o = RunOptions::from_scenario(sc);
-    if let Some(h) = a.duration {
+    if let Some(d) = &a.duration {
+        let h = d.parse("duration", BareUnit::Hours)?.h();
         o.duration = Time::from_h(positive("duration", h)?);
     }
-    if let Some(s) = a.step {
+    if let Some(d) = &a.step {
+        let s = d.parse("step", BareUnit::Seconds)?.s();
         o.step = Time::from_s(positive("step", s)?);
         o.resolution = o.resolution.max(o.step);
     }
-    if let Some(r) = a.resolution {
+    if let Some(d) = &a.resolution {
+        let r = d.parse("resolution", BareUnit::Seconds)?.s();
         o.resolution = Time::from_s(positive("resolution", r)?);
     }
     if let Some(s) = a.seed {
         o.seed = s;
     }
     o.keep_series = a.keep_series;
+    start(sc, a)?;
     Ok(o)
+}
+
+/// The calendar start of a spec's run on a scenario: its `start`, or the default start on
+/// the scenario's `start_day_of_year`.
+pub fn start(sc: &Scenario, a: &SiteSpec) -> Result<Start> {
+    Start::or_default(a.start.as_deref(), sc.simulation.start_day_of_year)
+}
+
+/// The files of a simulation (`--out`): `timeseries.csv` and `timeseries.parquet` (one
+/// [`crate::table::SiteRow`] per output interval, timed from the spec's start) and
+/// `summary.json` (the KPIs, as `--json` prints them).
+pub fn artifacts(sc: &Scenario, a: &SiteSpec, r: &SimResult) -> Result<Vec<Artifact>> {
+    let start = start(sc, a)?;
+    let mut out: Vec<Artifact> = table("timeseries", site_rows(&r.series, &start))?.into();
+    let json = serde_json::to_vec_pretty(&r.kpis)
+        .map_err(|e| Error::internal(format!("cannot serialise: {e}")))?;
+    out.push(Artifact::new("summary.json", json));
+    Ok(out)
+}
+
+/// The file of a reliability Monte Carlo (`--out`): `reliability.json`.
+pub fn reliability_artifacts(rel: &Reliability) -> Result<Vec<Artifact>> {
+    let json = serde_json::to_vec_pretty(rel)
+        .map_err(|e| Error::internal(format!("cannot serialise: {e}")))?;
+    Ok(vec![Artifact::new("reliability.json", json)])
 }
 
 /// Simulates a scenario (`name` names it in errors), or runs its reliability Monte Carlo.

@@ -8,9 +8,10 @@ use wattage_units::{CarbonIntensity, Power, Time};
 
 use crate::error::{Error, Result, request_error};
 use crate::estimate::CarbonMethods;
+use crate::spec::{BareUnit, DurationArg};
 use wattage_request::tco::{self, CostBasis, EmbodiedRate, HourlyCapital, MarketBased};
 
-/// A training run. Exactly one of `tokens` (with `model`), `gpu_hours` or `days`.
+/// A training run. Exactly one of `tokens` (with `model`), `gpu_hours` or `duration`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TrainSpec {
@@ -24,12 +25,18 @@ pub struct TrainSpec {
     pub precision: String,
     /// Reported accelerator-hours.
     pub gpu_hours: Option<f64>,
-    /// Wall-clock days on all accelerators.
+    /// Wall-clock time on all accelerators (`30d`, `2160h`; a bare number is days,
+    /// deprecated).
+    pub duration: Option<DurationArg>,
+    /// Deprecated: wall-clock days (use `duration`).
     pub days: Option<f64>,
     /// Accelerator.
     pub hardware: String,
-    /// Accelerators in the run.
-    pub gpus: f64,
+    /// Accelerators in the whole training job (a serving replica's are `gpus`)
+    /// [default: 16,384].
+    pub cluster_gpus: Option<f64>,
+    /// Deprecated spelling of `cluster_gpus`.
+    pub gpus: Option<f64>,
     /// Mean power per accelerator, W [default: its TDP].
     pub power_w: Option<f64>,
     /// Server-and-network multiplier on accelerator power.
@@ -58,9 +65,11 @@ impl Default for TrainSpec {
             mfu: 0.4,
             precision: "bf16".into(),
             gpu_hours: None,
+            duration: None,
             days: None,
             hardware: "h100-sxm".into(),
-            gpus: 16_384.0,
+            cluster_gpus: None,
+            gpus: None,
             power_w: None,
             server_factor: 1.82,
             region: "us-average".into(),
@@ -88,8 +97,8 @@ pub struct TrainResult {
     pub energy_mwh: f64,
     /// Emissions, t CO2e.
     pub co2e_t: f64,
-    /// Accelerators.
-    pub gpus: f64,
+    /// Accelerators in the training job.
+    pub cluster_gpus: f64,
     /// Mean power per accelerator, W.
     pub power_per_gpu_w: f64,
     /// Server-and-network multiplier.
@@ -143,16 +152,70 @@ pub struct TrainEmbodied {
     pub rate: EmbodiedRate,
 }
 
+/// Default accelerators of a training job.
+pub const DEFAULT_CLUSTER_GPUS: f64 = 16_384.0;
+
+impl TrainSpec {
+    /// Deprecation warnings of this spec (old names, a bare number for the duration), for
+    /// the front-end to show; parameters are written `` `{name}` ``.
+    pub fn deprecations(&self) -> Vec<String> {
+        let mut w = Vec::new();
+        if let Some(m) = self
+            .duration
+            .as_ref()
+            .and_then(|d| d.deprecation("duration", BareUnit::Days))
+        {
+            w.push(m);
+        }
+        if self.days.is_some() {
+            w.push(crate::spec::renamed("days", "duration"));
+        }
+        if self.gpus.is_some() {
+            w.push(crate::spec::renamed("gpus", "cluster_gpus"));
+        }
+        w
+    }
+}
+
 /// Estimates a training run.
 pub fn run(cat: &Catalog, a: &TrainSpec) -> Result<TrainResult> {
+    if a.days.is_some() && a.duration.is_some() {
+        return Err(Error::input(
+            "`{days}` is the old name of `{duration}`: give only `{duration}`",
+        ));
+    }
+    if a.gpus.is_some() && a.cluster_gpus.is_some() {
+        return Err(Error::input(
+            "`{gpus}` is the old name of `{cluster_gpus}`: give only `{cluster_gpus}`",
+        ));
+    }
+    let days = match &a.duration {
+        Some(d) => Some(d.parse("duration", BareUnit::Days)?.days()),
+        None => a.days,
+    };
+    let days_param = if a.days.is_some() { "days" } else { "duration" };
+    let gpus_param = if a.gpus.is_some() {
+        "gpus"
+    } else {
+        "cluster_gpus"
+    };
+    let cluster_gpus = a.cluster_gpus.or(a.gpus).unwrap_or(DEFAULT_CLUSTER_GPUS);
     crate::limits::check_all(
         "train",
         &[
             ("tokens", a.tokens),
             ("mfu", Some(a.mfu)),
             ("gpu_hours", a.gpu_hours),
-            ("days", a.days),
-            ("gpus", Some(a.gpus)),
+        ],
+    )?;
+    if let Some(d) = days {
+        crate::limits::check("train", "duration", d).map_err(|e| e.at_param(days_param))?;
+    }
+    crate::limits::check("train", "cluster_gpus", cluster_gpus)
+        .map_err(|e| e.at_param(gpus_param))?;
+    crate::limits::check_all(
+        "train",
+        &[
             ("power_w", a.power_w),
             ("server_factor", Some(a.server_factor)),
             ("pue", a.pue),
@@ -169,13 +232,13 @@ pub fn run(cat: &Catalog, a: &TrainSpec) -> Result<TrainResult> {
         .precision
         .parse()
         .map_err(|e: String| Error::param("precision", e))?;
-    let given = [a.tokens.is_some(), a.gpu_hours.is_some(), a.days.is_some()]
+    let given = [a.tokens.is_some(), a.gpu_hours.is_some(), days.is_some()]
         .iter()
         .filter(|x| **x)
         .count();
     if given != 1 {
         return Err(Error::input(
-            "give exactly one of `{model}` with `{tokens}`, `{gpu_hours}` or `{days}`",
+            "give exactly one of `{model}` with `{tokens}`, `{gpu_hours}` or `{duration}`",
         ));
     }
     let compute = if let Some(tokens) = a.tokens {
@@ -201,11 +264,11 @@ pub fn run(cat: &Catalog, a: &TrainSpec) -> Result<TrainResult> {
     } else if let Some(h) = a.gpu_hours {
         Compute::GpuHours(h)
     } else {
-        Compute::Duration(Time::from_days(a.days.unwrap_or(0.0)))
+        Compute::Duration(Time::from_days(days.unwrap_or(0.0)))
     };
     let t = Training {
         compute,
-        gpus: a.gpus,
+        gpus: cluster_gpus,
         power_per_gpu: Power::from_w(a.power_w.unwrap_or(hw.tdp_w)),
         server_factor: a.server_factor,
         pue: a.pue.unwrap_or(region.pue),
@@ -266,7 +329,7 @@ pub fn run(cat: &Catalog, a: &TrainSpec) -> Result<TrainResult> {
     .all(|x| x.is_finite())
     {
         return Err(Error::input(
-            "the run is too large to compute (its energy overflows); check `{tokens}`, `{gpu_hours}`, `{days}` and `{gpus}`",
+            "the run is too large to compute (its energy overflows); check `{tokens}`, `{gpu_hours}`, `{duration}` and `{cluster_gpus}`",
         ));
     }
     Ok(TrainResult {
@@ -276,7 +339,7 @@ pub fn run(cat: &Catalog, a: &TrainSpec) -> Result<TrainResult> {
         power_mw: r.power.mw(),
         energy_mwh: r.energy.mwh(),
         co2e_t: r.co2e.t(),
-        gpus: t.gpus,
+        cluster_gpus: t.gpus,
         power_per_gpu_w: t.power_per_gpu.w(),
         server_factor: t.server_factor,
         pue: t.pue,

@@ -30,7 +30,7 @@ fn serving_errors_name_the_spec_parameter() {
         ),
         (
             ServingSpec {
-                duration: Some(0.0),
+                duration: Some("0s".into()),
                 ..ServingSpec::default()
             },
             "duration",
@@ -87,19 +87,32 @@ fn a_training_run_too_large_to_compute_is_an_error_not_infinity() {
     let e = train::run(
         &cat,
         &TrainSpec {
-            days: Some(1e300),
+            duration: Some("1e300d".into()),
             ..TrainSpec::default()
         },
     )
     .unwrap_err();
     assert!(e.is_input(), "{e}");
     // Out of the plausible range, caught when the spec is read (docs/limits.md).
+    assert!(
+        e.to_string().starts_with("invalid `duration`: must be"),
+        "{e}"
+    );
+    // The old spelling is checked under its own name.
+    let e = train::run(
+        &cat,
+        &TrainSpec {
+            days: Some(1e300),
+            ..TrainSpec::default()
+        },
+    )
+    .unwrap_err();
     assert!(e.to_string().starts_with("invalid `days`: must be"), "{e}");
     // An ordinary run is finite everywhere.
     let r = train::run(
         &cat,
         &TrainSpec {
-            days: Some(30.0),
+            duration: Some("30d".into()),
             ..TrainSpec::default()
         },
     )

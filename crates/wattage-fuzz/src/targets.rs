@@ -226,7 +226,7 @@ pub fn site_scenario(data: &[u8]) -> Outcome {
     let step_s = sc.simulation.step.s();
     let duration_h = sc.simulation.duration.h().min(step_s * SITE_STEPS / 3600.0);
     let spec = SiteSpec {
-        duration: Some(duration_h),
+        duration: Some(wattage_units::Time::from_h(duration_h).into()),
         keep_series: true,
         ..SiteSpec::default()
     };
@@ -306,8 +306,8 @@ pub fn sweep_spec(data: &[u8]) -> Outcome {
                     Err(e) => return rejected("sweep site variant", &e),
                 };
                 let a = SiteSpec {
-                    duration: spec.duration.map(|d| d.h()),
-                    step: spec.step.map(|s| s.s()),
+                    duration: spec.duration.map(Into::into),
+                    step: spec.step.map(Into::into),
                     ..SiteSpec::default()
                 };
                 if let Err(e) = wattage_engine::site::options(&sc, &a) {

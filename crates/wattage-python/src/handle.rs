@@ -5,10 +5,11 @@
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use serde::Serialize;
+use wattage_engine::calendar::Start;
 use wattage_engine::estimate::EstimateResult;
 use wattage_engine::run::{self, RunResult, RunSummary};
 use wattage_engine::serving::{CapacityResult, ServingResult};
-use wattage_engine::table::{Artifact, encode, encode_records};
+use wattage_engine::table::{Artifact, encode, encode_records, site_rows};
 use wattage_engine::{Error, OptimizeResult, ParamStyle, SweepResult, TrainResult};
 use wattage_report::NamedFigures;
 use wattage_site::{Reliability, SimResult};
@@ -26,8 +27,8 @@ pub enum Job {
     Serving(Box<ServingResult>),
     /// `simulate_serving` with latency objectives: capacity planning.
     Capacity(Box<CapacityResult>),
-    /// `simulate_site`, one simulation.
-    Site(Box<SimResult>),
+    /// `simulate_site`, one simulation, and the calendar start of its series.
+    Site(Box<SimResult>, Start),
     /// `simulate_site` with seeds: a reliability Monte Carlo.
     Reliability(Box<Reliability>),
     /// `optimize`.
@@ -58,17 +59,6 @@ fn parquet<T: Serialize>(rows: impl IntoIterator<Item = T>) -> Result<Vec<u8>, E
     Ok(encode(rows)?.1)
 }
 
-/// Named float columns as Parquet; cells are written in Rust's shortest round-trip form
-/// (`{:?}`, always with a point or an exponent), so every column is `DOUBLE`.
-fn float_columns(cols: &[(String, Vec<f64>)]) -> Result<Vec<u8>, Error> {
-    let header: Vec<String> = cols.iter().map(|c| c.0.clone()).collect();
-    let n = cols.first().map_or(0, |c| c.1.len());
-    let rows: Vec<Vec<String>> = (0..n)
-        .map(|i| cols.iter().map(|c| format!("{:?}", c.1[i])).collect())
-        .collect();
-    Ok(encode_records(&header, &rows)?.1)
-}
-
 const REQUESTS: &str = "requests_";
 
 impl Job {
@@ -78,7 +68,7 @@ impl Job {
             Job::Train(_) => "train",
             Job::Serving(_) => "serving",
             Job::Capacity(_) => "capacity",
-            Job::Site(_) => "site",
+            Job::Site(..) => "site",
             Job::Reliability(_) => "reliability",
             Job::Optimize(_) => "optimize",
             Job::Run(..) => "run",
@@ -94,7 +84,7 @@ impl Job {
             Job::Train(r) => to_py(py, r),
             Job::Serving(r) => to_py(py, r),
             Job::Capacity(r) => to_py(py, r),
-            Job::Site(r) => to_py(py, &r.kpis),
+            Job::Site(r, _) => to_py(py, &r.kpis),
             Job::Reliability(r) => to_py(py, r),
             Job::Optimize(r) => to_py(py, &r.summary),
             Job::Run(_, s) => to_py(py, s),
@@ -106,16 +96,16 @@ impl Job {
     fn tables(&self) -> Vec<String> {
         match self {
             Job::Serving(r) => {
-                let mut t = vec!["power".to_string()];
+                let mut t = vec!["timeseries".to_string()];
                 if r.output.records.is_some() {
                     t.push("requests".into());
                 }
                 t
             }
-            Job::Site(_) => vec!["series".into()],
-            Job::Optimize(_) => vec!["dispatch".into()],
+            Job::Site(..) => vec!["timeseries".into()],
+            Job::Optimize(_) => vec!["timeseries".into()],
             Job::Run(r, _) => {
-                let mut t: Vec<String> = ["site_series", "site_day_series", "fleet_day"]
+                let mut t: Vec<String> = ["timeseries", "timeseries_day", "fleet_day"]
                     .map(String::from)
                     .into();
                 for s in &r.services {
@@ -138,15 +128,19 @@ impl Job {
             ))
         };
         match (self, name) {
-            (Job::Serving(r), "power") => parquet(r.power_rows()),
+            (Job::Serving(r), "timeseries") => parquet(r.power_rows()),
             (Job::Serving(r), "requests") => match &r.output.records {
                 Some(recs) => parquet(recs),
                 None => Err(missing()),
             },
-            (Job::Site(r), "series") => parquet(&r.series),
-            (Job::Optimize(r), "dispatch") => float_columns(&r.dispatch_columns()),
-            (Job::Run(r, _), "site_series") => parquet(&r.year.series),
-            (Job::Run(r, _), "site_day_series") => parquet(&r.day.series),
+            (Job::Site(r, start), "timeseries") => parquet(site_rows(&r.series, start)),
+            (Job::Optimize(r), "timeseries") => {
+                let (header, rows) = r.timeseries_records();
+                Ok(encode_records(&header, &rows)?.1)
+            }
+            // The same tables as `wattage run` writes (`timeseries.parquet`, ...).
+            (Job::Run(r, _), "timeseries") => parquet(run::timeseries(r)?.0),
+            (Job::Run(r, _), "timeseries_day") => parquet(run::timeseries(r)?.1),
             (Job::Run(r, _), "fleet_day") => parquet(r.fleet_day()),
             (Job::Run(r, _), n) if n.starts_with(REQUESTS) => {
                 let service = &n[REQUESTS.len()..];

@@ -25,8 +25,8 @@ use wattage_engine::run::scenario::{BUILTIN_SITES, DEFAULT};
 use wattage_engine::serving::ServingOutcome;
 use wattage_engine::sweep::SweepSpec;
 use wattage_engine::{
-    Catalog, Error, EstimateSpec, FileSystem, OptimizeSpec, ServingSpec, Silent, SiteOutcome,
-    SiteSpec, TrainSpec,
+    Catalog, DurationArg, Error, EstimateSpec, FileSystem, OptimizeSpec, ServingSpec, Silent,
+    SiteOutcome, SiteSpec, TrainSpec,
 };
 
 use args::{Source, kwargs, spec};
@@ -109,12 +109,28 @@ fn estimate(py: Python<'_>, kw: &Bound<'_, PyDict>, catalogs: Vec<PathBuf>) -> P
     })
 }
 
+/// Emits each deprecation warning (parameters named as keywords) as a Python
+/// `DeprecationWarning` at the caller of the `wattage` function.
+fn deprecated(py: Python<'_>, warnings: &[String]) -> PyResult<()> {
+    let category = py.get_type::<pyo3::exceptions::PyDeprecationWarning>();
+    for w in warnings {
+        let text = wattage_engine::ParamStyle::Keyword
+            .rename(w)
+            .replace('\0', " ");
+        let c = std::ffi::CString::new(text).unwrap_or_default();
+        // 1: this call; 2: the `wattage` package's function; 3: its caller.
+        PyErr::warn(py, category.as_any(), &c, 3)?;
+    }
+    Ok(())
+}
+
 /// Estimates a training run (`wattage train`); `kw` holds `TrainSpec`'s fields.
 #[pyfunction]
 fn train(py: Python<'_>, kw: &Bound<'_, PyDict>, catalogs: Vec<PathBuf>) -> PyResult<Handle> {
     let map = kwargs(kw).map_err(|e| error::to_py(py, &e))?;
+    let s: TrainSpec = spec(map).map_err(|e| error::to_py(py, &e))?;
+    deprecated(py, &s.deprecations())?;
     detached(py, || {
-        let s: TrainSpec = spec(map)?;
         let cat = catalog(&catalogs)?;
         let r = wattage_engine::train::run(&cat, &s)?;
         Ok(Handle::new(Job::Train(Box::new(r))))
@@ -130,8 +146,9 @@ fn simulate_serving(
     catalogs: Vec<PathBuf>,
 ) -> PyResult<Handle> {
     let map = kwargs(kw).map_err(|e| error::to_py(py, &e))?;
+    let s: ServingSpec = spec(map).map_err(|e| error::to_py(py, &e))?;
+    deprecated(py, &s.deprecations())?;
     detached(py, || {
-        let s: ServingSpec = spec(map)?;
         let cat = catalog(&catalogs)?;
         let job = match wattage_engine::serving::run(&cat, &FileSystem, &s, &Silent)? {
             ServingOutcome::Simulated(r) => Job::Serving(r),
@@ -162,12 +179,13 @@ fn seeds_arg<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<u32>>, D::
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 struct SiteArgs {
-    duration: Option<f64>,
-    step: Option<f64>,
+    duration: Option<DurationArg>,
+    step: Option<DurationArg>,
     seed: Option<u64>,
     #[serde(deserialize_with = "seeds_arg")]
     seeds: Option<Option<u32>>,
-    resolution: Option<f64>,
+    resolution: Option<DurationArg>,
+    start: Option<String>,
     max_work: Option<u64>,
 }
 
@@ -176,21 +194,26 @@ struct SiteArgs {
 #[pyfunction]
 fn simulate_site(py: Python<'_>, source: Source, kw: &Bound<'_, PyDict>) -> PyResult<Handle> {
     let map = kwargs(kw).map_err(|e| error::to_py(py, &e))?;
+    let a: SiteArgs = spec(map).map_err(|e| error::to_py(py, &e))?;
+    let s = SiteSpec {
+        duration: a.duration,
+        step: a.step,
+        seed: a.seed,
+        seeds: a.seeds,
+        resolution: a.resolution,
+        start: a.start,
+        keep_series: true,
+        max_work: a.max_work,
+    };
+    deprecated(py, &s.deprecations())?;
     detached(py, || {
-        let a: SiteArgs = spec(map)?;
-        let s = SiteSpec {
-            duration: a.duration,
-            step: a.step,
-            seed: a.seed,
-            seeds: a.seeds,
-            resolution: a.resolution,
-            keep_series: true,
-            max_work: a.max_work,
-        };
         let name = source.name();
         let sc = wattage_engine::site::load(&FileSystem, &source.input())?;
         let job = match wattage_engine::site::run(&sc, &name, &s, &Silent)? {
-            SiteOutcome::Simulated(r) => Job::Site(r),
+            SiteOutcome::Simulated(r) => {
+                let start = wattage_engine::site::start(&sc, &s)?;
+                Job::Site(r, start)
+            }
             SiteOutcome::Reliability(r) => Job::Reliability(r),
         };
         Ok(Handle::new(job))
@@ -202,8 +225,9 @@ fn simulate_site(py: Python<'_>, source: Source, kw: &Bound<'_, PyDict>) -> PyRe
 #[pyfunction]
 fn optimize(py: Python<'_>, source: Source, kw: &Bound<'_, PyDict>) -> PyResult<Handle> {
     let map = kwargs(kw).map_err(|e| error::to_py(py, &e))?;
+    let s: OptimizeSpec = spec(map).map_err(|e| error::to_py(py, &e))?;
+    deprecated(py, &s.deprecations())?;
     detached(py, || {
-        let s: OptimizeSpec = spec(map)?;
         let name = source.name();
         let sc = wattage_engine::site::load(&FileSystem, &source.input())?;
         let r = wattage_engine::optimize::run(&FileSystem, &sc, &name, &s)?;
@@ -211,14 +235,23 @@ fn optimize(py: Python<'_>, source: Source, kw: &Bound<'_, PyDict>) -> PyResult<
     })
 }
 
-/// One scenario from token to grid (`wattage run`); `None`: the built-in default.
+/// One scenario from token to grid (`wattage run`); `None`: the built-in default; `seed`
+/// replaces the scenario's (`--seed`).
 #[pyfunction]
-#[pyo3(signature = (source, catalogs))]
-fn run(py: Python<'_>, source: Option<Source>, catalogs: Vec<PathBuf>) -> PyResult<Handle> {
+#[pyo3(signature = (source, catalogs, seed=None))]
+fn run(
+    py: Python<'_>,
+    source: Option<Source>,
+    catalogs: Vec<PathBuf>,
+    seed: Option<u64>,
+) -> PyResult<Handle> {
     detached(py, || {
         let cat = catalog(&catalogs)?;
         let input = source.map(Source::input);
-        let loaded = wattage_engine::run::load(&FileSystem, input.as_ref())?;
+        let mut loaded = wattage_engine::run::load(&FileSystem, input.as_ref())?;
+        if let Some(seed) = seed {
+            loaded.reseed(seed);
+        }
         wattage_engine::run::deployments(&cat, &loaded)?;
         let r = wattage_engine::run::execute(&cat, loaded, &Silent)?;
         let s = r.summary();

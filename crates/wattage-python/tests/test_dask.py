@@ -77,7 +77,7 @@ def test_dask_sweep_errors_come_back_as_input_errors(client):
 
 
 def test_results_say_they_cannot_be_pickled():
-    r = wattage.simulate_site("builtin:peak-shaving", duration=1, step=60)
+    r = wattage.simulate_site("builtin:peak-shaving", duration="1h", step="60s")
     with pytest.raises(TypeError, match="to_dict"):
         pickle.dumps(r)
     assert pickle.loads(pickle.dumps(r.energy_mwh_by_source)) == r.energy_mwh_by_source

@@ -85,13 +85,13 @@ def test_explain_is_the_clis_with_keyword_names(cli):
 
 def test_train_equals_the_cli(cli):
     for kwargs, flags in [
-        (dict(model="llama-3.1-405b", tokens=15.6e12, gpus=16384, mfu=0.4), ["--model", "llama-3.1-405b", "--tokens", "15.6e12", "--gpus", "16384", "--mfu", "0.4"]),
+        (dict(model="llama-3.1-405b", tokens=15.6e12, cluster_gpus=16384, mfu=0.4), ["--model", "llama-3.1-405b", "--tokens", "15.6e12", "--cluster-gpus", "16384", "--mfu", "0.4"]),
         (dict(gpu_hours=3.8e6, hardware="a100-sxm", region="us-washington", pue=1.1), ["--gpu-hours", "3.8e6", "--hardware", "a100-sxm", "--region", "us-washington", "--pue", "1.1"]),
-        (dict(days=30, gpus=1000, power_w=600, carbon_g_per_kwh=100), ["--days", "30", "--gpus", "1000", "--power-w", "600", "--carbon-g-per-kwh", "100"]),
+        (dict(duration="30d", cluster_gpus=1000, power_w=600, carbon_g_per_kwh=100), ["--duration", "30d", "--cluster-gpus", "1000", "--power-w", "600", "--carbon-g-per-kwh", "100"]),
     ]:
         r = wattage.train(**kwargs)
         assert r.to_dict() == cli.json("train", *flags)
-    assert wattage.train(days=1).flop is None
+    assert wattage.train(duration="1d").flop is None
 
 
 def _annotated(cls: type) -> set[str]:
@@ -103,7 +103,7 @@ def test_declared_attributes_are_the_json_keys():
     """The classes declare (for type checkers) exactly the keys of the CLI's JSON."""
     e = wattage.estimate(model="llama-3.1-8b", samples=10)
     assert _annotated(wattage.EstimateResult) == set(e.to_dict())
-    t = wattage.train(days=1)
+    t = wattage.train(duration="1d")
     assert _annotated(wattage.TrainResult) == set(t.to_dict())
     for key in e.to_dict():
         assert getattr(e, key) == e[key] or isinstance(e[key], (dict, list))

@@ -17,7 +17,7 @@ import wattage
 from wattage import _wattage
 
 # About 0.3-0.6 s on this machine: 4,800 hours of the peak-shaving site at 1-second steps.
-SITE = dict(scenario="builtin:peak-shaving", duration=4800, step=1, resolution=3600)
+SITE = dict(scenario="builtin:peak-shaving", duration="4800h", step="1s", resolution="3600s")
 
 
 def _site():

@@ -60,7 +60,7 @@ def test_run_equals_the_cli(run_result, cli_run):
 
 def test_run_tables_equal_the_clis_files(run_result, cli_run):
     _, out = cli_run
-    for name in ("site_series", "site_day_series", "fleet_day"):
+    for name in ("timeseries", "timeseries_day", "fleet_day"):
         frame = getattr(run_result, name)
         pd.testing.assert_frame_equal(frame, pd.read_parquet(out / f"{name}.parquet"), obj=name)
     req = run_result.requests
@@ -71,7 +71,10 @@ def test_run_tables_equal_the_clis_files(run_result, cli_run):
     assert is_string_dtype(fleet.service) and is_integer_dtype(fleet.replicas_running)
     assert is_float_dtype(fleet.server_power_mw)
     assert len(fleet) == 288, "5-minute intervals over a day"
-    assert len(run_result.site_series) == 96 and len(run_result.site_day_series) == 24 * 60
+    assert len(run_result.timeseries) == 96 and len(run_result.timeseries_day) == 24 * 60
+    assert run_result.timeseries.time.iloc[0].endswith("T00:00:00Z")
+    with pytest.warns(DeprecationWarning, match="RunResult.timeseries"):
+        assert len(run_result.site_series) == 96
 
 
 def test_run_writes_the_clis_folder(run_result, cli_run, tmp_path):
@@ -113,7 +116,7 @@ def test_compare_equals_the_cli(cli, tmp_path):
         _same_lp(x["optimized"], y["optimized"])
     assert sorted(os.listdir(tmp_path / "cmp")) == ["compare.html", "compare.json"]
     assert "small-b" in c.report_html
-    assert len(c[1].site_series) == 96
+    assert len(c[1].timeseries) == 96
     with pytest.raises(wattage.InputError):
         wattage.compare([RUN])
 

@@ -24,11 +24,11 @@ def _properties(cls: type) -> set[str]:
 def test_every_result_declares_its_json_keys():
     results = [
         wattage.estimate(samples=10),
-        wattage.train(days=1),
-        wattage.simulate_serving(model="llama-3.1-8b", duration=10),
-        wattage.simulate_serving(model="llama-3.1-8b", duration=10, slo_ttft_ms=2000, slo_itl_ms=100),
-        wattage.simulate_site(PEAK, duration=2, step=60),
-        wattage.simulate_site(PEAK, duration=2, step=60, seeds=2),
+        wattage.train(duration="1d"),
+        wattage.simulate_serving(model="llama-3.1-8b", duration="10s"),
+        wattage.simulate_serving(model="llama-3.1-8b", duration="10s", slo_ttft_ms=2000, slo_itl_ms=100),
+        wattage.simulate_site(PEAK, duration="2h", step="60s"),
+        wattage.simulate_site(PEAK, duration="2h", step="60s", seeds=2),
         wattage.optimize(PEAK, duration="1d"),
         wattage.run(DATA / "run_small.toml"),
         wattage.sweep(DATA / "sweep_small.toml", variants=(0, 2)),

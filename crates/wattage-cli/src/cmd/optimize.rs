@@ -4,10 +4,9 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use wattage_engine::{FileSystem, OptimizeSpec, OptimizeSummary};
 
-use crate::common::{Global, out, out_json, write_atomic};
+use crate::common::{Global, out, out_json, write_files};
 
 /// Arguments of `wattage optimize`.
 #[derive(clap::Args, Debug)]
@@ -22,15 +21,30 @@ pub struct Args {
     /// Let every existing asset grow to 4x at typical annualized costs
     #[arg(long)]
     pub extend: bool,
-    /// LP step, e.g. `1h`, `15m`, `300s`
-    #[arg(long, default_value = "1h", allow_hyphen_values = true)]
+    /// LP step, e.g. `1h`, `15m`, `300s` (a bare number is seconds, deprecated)
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "1h",
+        allow_hyphen_values = true
+    )]
     pub step: String,
-    /// Horizon, e.g. `7d`, `8760h`, `1y` (default: the scenario's)
-    #[arg(long, allow_hyphen_values = true)]
+    /// Horizon, e.g. `7d`, `8760h`, `1y` [default: the scenario's] (a bare number is
+    /// seconds, deprecated)
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
     pub duration: Option<String>,
-    /// Step of the rule-based check run (default: the scenario's step)
-    #[arg(long, allow_hyphen_values = true)]
+    /// Step of the rule-based check run, e.g. `1s` [default: the scenario's step] (a bare
+    /// number is seconds, deprecated)
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
     pub check_step: Option<String>,
+    /// Seed of the scenario's random draws (outages, failures, weather) [default: the
+    /// scenario's]
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Calendar time of the start, ISO 8601 with a zone (the `time` column) [default:
+    /// 2025-01-01T00:00:00Z, moved to the scenario's `start_day_of_year`]
+    #[arg(long, value_name = "TIME")]
+    pub start: Option<String>,
     /// Skip the rule-based check run
     #[arg(long)]
     pub no_check: bool,
@@ -52,8 +66,9 @@ pub struct Args {
     /// Print JSON on stdout
     #[arg(long)]
     pub json: bool,
-    /// Write dispatch.csv, prices.csv and summary.json here
-    #[arg(long, value_name = "DIR")]
+    /// Write timeseries.csv/.parquet (the plan step by step) and summary.json here (see
+    /// docs/outputs.md)
+    #[arg(long, short = 'o', value_name = "DIR")]
     pub out: Option<PathBuf>,
 }
 
@@ -154,9 +169,11 @@ impl Args {
             expansion: self.expansion.clone(),
             extend: self.extend,
             max_work: None,
-            step: self.step.clone(),
-            duration: self.duration.clone(),
-            check_step: self.check_step.clone(),
+            step: self.step.clone().into(),
+            duration: self.duration.clone().map(Into::into),
+            check_step: self.check_step.clone().map(Into::into),
+            seed: self.seed,
+            start: self.start.clone(),
             no_check: self.no_check,
             method: match self.method {
                 MethodArg::Ipm => "ipm".into(),
@@ -177,13 +194,11 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<()> {
         max_work: g.max_work,
         ..a.spec()
     };
+    g.warn(&spec.deprecations());
     let r = wattage_engine::optimize::run(&FileSystem, &sc, &name, &spec)?;
     let sm = &r.summary;
     if let Some(dir) = &a.out {
-        write_atomic(&dir.join("dispatch.csv"), r.dispatch_csv().as_bytes())?;
-        write_atomic(&dir.join("prices.csv"), r.prices_csv().as_bytes())?;
-        let json = serde_json::to_string_pretty(sm).context("cannot serialise the summary")?;
-        write_atomic(&dir.join("summary.json"), json.as_bytes())?;
+        write_files(dir, &r.artifacts()?)?;
     }
     if a.json {
         out_json(sm)
@@ -196,10 +211,10 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<()> {
             ));
         }
         if let Some(dir) = &a.out {
-            eprintln!(
-                "wrote dispatch.csv, prices.csv and summary.json to `{}`",
+            g.note(format!(
+                "wrote timeseries.csv, timeseries.parquet and summary.json to `{}`",
                 dir.display()
-            );
+            ));
         }
         Ok(())
     }

@@ -23,6 +23,10 @@ pub struct Args {
     /// Print the built-in default scenario and exit
     #[arg(long = "print-default")]
     pub print_default: bool,
+    /// Seed of every random draw (serving arrivals, site outages, failures, weather)
+    /// [default: the scenario's `seed`]
+    #[arg(long)]
+    pub seed: Option<u64>,
 }
 
 /// Arguments of `wattage compare`.
@@ -49,6 +53,9 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<()> {
     let input = a.scenario.as_deref().map(Input::from);
     let mut loaded = job::load(&FileSystem, input.as_ref())?;
     loaded.max_work = g.max_work;
+    if let Some(seed) = a.seed {
+        loaded.reseed(seed);
+    }
     let dir = a
         .out
         .clone()

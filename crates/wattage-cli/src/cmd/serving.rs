@@ -7,9 +7,7 @@ use wattage_engine::FileSystem;
 use wattage_engine::serving::{self as job, ServingOutcome, ServingSpec};
 use wattage_units::{Power, Time};
 
-use crate::common::{
-    Global, ObjectivesNotMet, ReplicaArgs, out, out_json, ranged, write_atomic, write_files,
-};
+use crate::common::{Global, ObjectivesNotMet, ReplicaArgs, out, out_json, ranged, write_files};
 
 /// Arguments of `wattage simulate serving`.
 #[derive(clap::Args, Debug)]
@@ -26,9 +24,10 @@ pub struct Args {
     /// Mean arrival rate, requests/s (with --trace: rescale the trace to this rate) [default: 2]
     #[arg(long)]
     pub rate: Option<f64>,
-    /// Seconds of arrivals (with --trace: repeat the trace to fill them) [default: 600]
-    #[arg(long)]
-    pub duration: Option<f64>,
+    /// Time of arrivals, e.g. `10m`, `2h` (with --trace: repeat the trace to fill it)
+    /// [default: 600s; a bare number is seconds, deprecated]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
+    pub duration: Option<String>,
     /// Stop after this many requests
     #[arg(long, value_parser = ranged!(u64, "serving", "requests"))]
     pub requests: Option<u64>,
@@ -63,8 +62,12 @@ pub struct Args {
     #[arg(long)]
     pub scheduler: Option<String>,
     /// Most concurrent sequences per replica (vLLM max_num_seqs) [default: 256]
-    #[arg(long = "max-num-seqs", visible_alias = "batch", value_parser = ranged!(u32, "serving", "max_num_seqs"))]
+    #[arg(long = "max-num-seqs", value_parser = ranged!(u32, "serving", "max_num_seqs"))]
     pub max_num_seqs: Option<u32>,
+    /// Deprecated spelling of --max-num-seqs (`--batch` is the mean running batch, as in
+    /// `estimate`)
+    #[arg(long, hide = true, value_parser = ranged!(u32, "serving", "max_num_seqs"))]
+    pub batch: Option<u32>,
     /// Most tokens per iteration (vLLM max_num_batched_tokens) [default: 8192]
     #[arg(long = "max-batched-tokens", value_parser = ranged!(u32, "serving", "max_batched_tokens"))]
     pub max_batched_tokens: Option<u32>,
@@ -80,9 +83,14 @@ pub struct Args {
     /// Power usage effectiveness for the facility scope [default: 1.2]
     #[arg(long)]
     pub pue: Option<f64>,
-    /// Power series resolution, s [default: 1]
-    #[arg(long = "power-resolution")]
-    pub power_resolution: Option<f64>,
+    /// Power series resolution, e.g. `1s`, `1m` [default: 1s; a bare number is seconds,
+    /// deprecated]
+    #[arg(
+        long = "power-resolution",
+        value_name = "DURATION",
+        allow_hyphen_values = true
+    )]
+    pub power_resolution: Option<String>,
     /// Capacity planning: p99 time-to-first-token objective, ms (with --slo-itl-ms)
     #[arg(long = "slo-ttft-ms")]
     pub slo_ttft_ms: Option<f64>,
@@ -96,8 +104,13 @@ pub struct Args {
     /// Seed of the random stream [default: 42]
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Write requests and power as CSV and Parquet, and summary.json, into this directory
-    #[arg(long, value_name = "DIR")]
+    /// Calendar time of the start, ISO 8601 with a zone (the `time` column)
+    /// [default: 2025-01-01T00:00:00Z]
+    #[arg(long, value_name = "TIME")]
+    pub start: Option<String>,
+    /// Write timeseries.csv/.parquet (power), requests.csv/.parquet and summary.json into
+    /// this directory (see docs/outputs.md)
+    #[arg(long, short = 'o', value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Print one JSON object
     #[arg(long)]
@@ -115,7 +128,7 @@ impl Args {
             config: self.config.clone(),
             replicas: self.replicas,
             rate: self.rate,
-            duration: self.duration,
+            duration: self.duration.clone().map(Into::into),
             requests: self.requests,
             clients: self.clients,
             input_tokens: self.input_tokens,
@@ -128,12 +141,14 @@ impl Args {
             trace_scale: self.trace_scale,
             scheduler: self.scheduler.clone(),
             max_num_seqs: self.max_num_seqs,
+            batch: self.batch,
             max_batched_tokens: self.max_batched_tokens,
             no_chunked_prefill: self.no_chunked_prefill,
             router: self.router.clone(),
             scope: self.scope.clone(),
             pue: self.pue,
-            power_resolution: self.power_resolution,
+            power_resolution: self.power_resolution.clone().map(Into::into),
+            start: self.start.clone(),
             slo_ttft_ms: self.slo_ttft_ms,
             slo_itl_ms: self.slo_itl_ms,
             max_replicas: self.max_replicas,
@@ -152,6 +167,7 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<()> {
         max_work: g.max_work,
         ..a.spec()
     };
+    g.warn(&spec.deprecations());
     let r = match job::run(&cat, &FileSystem, &spec, &bars)? {
         ServingOutcome::Simulated(r) => r,
         ServingOutcome::Planned(c) => {
@@ -164,14 +180,7 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<()> {
         }
     };
     if let Some(dir) = &a.out {
-        if let Some(recs) = &r.output.records {
-            write_files(dir, &wattage_engine::table::table("requests", recs)?)?;
-        }
-        write_files(dir, &wattage_engine::table::table("power", r.power_rows())?)?;
-        write_atomic(
-            &dir.join("summary.json"),
-            serde_json::to_string_pretty(&r)?.as_bytes(),
-        )?;
+        write_files(dir, &r.artifacts()?)?;
     }
     if a.json {
         return out_json(&r);
@@ -233,7 +242,7 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<()> {
         r.flat_10pct.server_wh_per_request, r.flat_10pct.facility_wh_per_request
     ));
     if let Some(dir) = &a.out {
-        eprintln!("wrote `{}`", dir.display());
+        g.note(format!("wrote `{}`", dir.display()));
     }
     Ok(())
 }

@@ -2,11 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use wattage_engine::{FileSystem, SiteOutcome, SiteSpec};
 use wattage_site::{Scenario, SimResult};
 
-use crate::common::{Global, out, out_json, ranged, write_atomic, write_files};
+use crate::common::{Global, out, out_json, ranged, write_files};
 
 /// Arguments of `wattage simulate site`.
 #[derive(clap::Args, Debug)]
@@ -17,12 +16,12 @@ pub struct Args {
     /// Print key figures as JSON on stdout
     #[arg(long)]
     pub json: bool,
-    /// Override the horizon, in hours
-    #[arg(long, value_name = "HOURS")]
-    pub duration: Option<f64>,
-    /// Override the dispatch step, in seconds
-    #[arg(long, value_name = "SECONDS")]
-    pub step: Option<f64>,
+    /// Override the horizon, e.g. `48h`, `7d`, `1y` (a bare number is hours, deprecated)
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
+    pub duration: Option<String>,
+    /// Override the dispatch step, e.g. `1s`, `1m` (a bare number is seconds, deprecated)
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
+    pub step: Option<String>,
     /// Seed (overrides the scenario's)
     #[arg(long)]
     pub seed: Option<u64>,
@@ -30,23 +29,30 @@ pub struct Args {
     /// the scenario's `[reliability] seeds`
     #[arg(long, value_name = "N", num_args = 0..=1, value_parser = ranged!(u32, "site", "seeds"))]
     pub seeds: Option<Option<u32>>,
-    /// Write `timeseries.csv`, `timeseries.parquet` and `kpis.json` into this directory
-    #[arg(long, value_name = "DIR")]
+    /// Write `timeseries.csv`, `timeseries.parquet` and `summary.json` (with --seeds:
+    /// `reliability.json`) into this directory (see docs/outputs.md)
+    #[arg(long, short = 'o', value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Resolution of the time series written with `--out`, in seconds
-    #[arg(long, value_name = "SECONDS")]
-    pub resolution: Option<f64>,
+    /// Resolution of the time series written with `--out`, e.g. `15m`, `1h` (a bare number
+    /// is seconds, deprecated)
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
+    pub resolution: Option<String>,
+    /// Calendar time of the start, ISO 8601 with a zone (the `time` column) [default:
+    /// 2025-01-01T00:00:00Z, moved to the scenario's `start_day_of_year`]
+    #[arg(long, value_name = "TIME")]
+    pub start: Option<String>,
 }
 
 impl Args {
     /// The engine's spec of these flags.
     pub fn spec(&self) -> SiteSpec {
         SiteSpec {
-            duration: self.duration,
-            step: self.step,
+            duration: self.duration.clone().map(Into::into),
+            step: self.step.clone().map(Into::into),
             seed: self.seed,
             seeds: self.seeds,
-            resolution: self.resolution,
+            resolution: self.resolution.clone().map(Into::into),
+            start: self.start.clone(),
             keep_series: self.out.is_some(),
             max_work: None,
         }
@@ -67,11 +73,11 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<()> {
         max_work: g.max_work,
         ..a.spec()
     };
+    g.warn(&spec.deprecations());
     match wattage_engine::site::run(&sc, &name, &spec, &bars)? {
         SiteOutcome::Reliability(rel) => {
             if let Some(dir) = &a.out {
-                let json = serde_json::to_vec_pretty(&rel).context("cannot serialise")?;
-                write_atomic(&dir.join("reliability.json"), &json)?;
+                write_files(dir, &wattage_engine::site::reliability_artifacts(&rel)?)?;
             }
             if a.json {
                 return out_json(&rel);
@@ -124,7 +130,7 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<()> {
         }
         SiteOutcome::Simulated(r) => {
             if let Some(dir) = &a.out {
-                write_outputs(dir, &r)?;
+                write_files(dir, &wattage_engine::site::artifacts(&sc, &spec, &r)?)?;
             }
             if a.json {
                 let mut k = r.kpis.clone();
@@ -133,21 +139,14 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<()> {
             }
             summary(&sc, &r);
             if let Some(dir) = &a.out {
-                eprintln!(
-                    "wrote timeseries.csv, timeseries.parquet and kpis.json to `{}`",
+                g.note(format!(
+                    "wrote timeseries.csv, timeseries.parquet and summary.json to `{}`",
                     dir.display()
-                );
+                ));
             }
             Ok(())
         }
     }
-}
-
-fn write_outputs(dir: &Path, r: &SimResult) -> anyhow::Result<()> {
-    write_files(dir, &wattage_engine::table::table("timeseries", &r.series)?)?;
-    let json = serde_json::to_vec_pretty(&r.kpis).context("cannot serialise")?;
-    write_atomic(&dir.join("kpis.json"), &json)?;
-    Ok(())
 }
 
 fn summary(sc: &Scenario, r: &SimResult) {
@@ -218,8 +217,11 @@ fn summary(sc: &Scenario, r: &SimResult) {
         k.water_m3, k.water_fresh_m3, k.water_recycled_m3
     ));
     out(format!(
-        "battery                     {:>14.0} MWh out, {:.1} equivalent cycles, SoC {:.2}-{:.2}",
-        k.battery_throughput_mwh, k.battery_equivalent_cycles, k.soc_range[0], k.soc_range[1]
+        "battery                     {:>14.0} MWh out, {:.1} equivalent cycles, state of charge {:.0}-{:.0}%",
+        k.battery_throughput_mwh,
+        k.battery_equivalent_cycles,
+        100.0 * k.soc_range[0],
+        100.0 * k.soc_range[1]
     ));
     out(format!(
         "ramp-limit violations       {:>14} steps ({} on the grid)",

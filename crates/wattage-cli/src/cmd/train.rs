@@ -23,15 +23,23 @@ pub struct Args {
     /// Reported accelerator-hours (instead of --model/--tokens)
     #[arg(long = "gpu-hours")]
     pub gpu_hours: Option<f64>,
-    /// Wall-clock days on all accelerators (instead of --model/--tokens)
-    #[arg(long)]
+    /// Wall-clock time on all accelerators, e.g. `30d`, `2160h` (instead of
+    /// --model/--tokens; a bare number is days, deprecated)
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
+    pub duration: Option<String>,
+    /// Deprecated: wall-clock days (use --duration, e.g. `--duration 30d`)
+    #[arg(long, hide = true)]
     pub days: Option<f64>,
     /// Accelerator
     #[arg(long = "hardware", visible_alias = "hw", default_value = "h100-sxm")]
     pub hardware: String,
-    /// Accelerators in the run
-    #[arg(long, default_value_t = 16_384.0)]
-    pub gpus: f64,
+    /// Accelerators in the whole training job (a serving replica's are `--gpus` in
+    /// `estimate` and `simulate serving`) [default: 16384]
+    #[arg(long = "cluster-gpus", value_name = "N")]
+    pub cluster_gpus: Option<f64>,
+    /// Deprecated spelling of --cluster-gpus
+    #[arg(long, hide = true)]
+    pub gpus: Option<f64>,
     /// Mean power per accelerator, W [default: the accelerator's TDP]
     #[arg(long = "power-w")]
     pub power_w: Option<f64>,
@@ -73,8 +81,10 @@ impl Args {
             mfu: self.mfu,
             precision: self.precision.clone(),
             gpu_hours: self.gpu_hours,
+            duration: self.duration.clone().map(Into::into),
             days: self.days,
             hardware: self.hardware.clone(),
+            cluster_gpus: self.cluster_gpus,
             gpus: self.gpus,
             power_w: self.power_w,
             server_factor: self.server_factor,
@@ -91,7 +101,9 @@ impl Args {
 /// Runs the command.
 pub fn run(g: &Global, a: Args) -> anyhow::Result<()> {
     let cat = g.catalog()?;
-    let r = wattage_engine::train::run(&cat, &a.spec())?;
+    let spec = a.spec();
+    g.warn(&spec.deprecations());
+    let r = wattage_engine::train::run(&cat, &spec)?;
     if a.json {
         return out_json(&r);
     }
@@ -102,7 +114,7 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<()> {
     }
     out(format!(
         "  duration    {:.1} days on {:.0} x {} ({:.3e} GPU-hours)",
-        r.duration_days, r.gpus, r.hardware, r.gpu_hours
+        r.duration_days, r.cluster_gpus, r.hardware, r.gpu_hours
     ));
     out(format!(
         "  power       {:.2} MW ({:.0} W x {} server factor x PUE {})",

@@ -145,20 +145,22 @@ def train(
     mfu: float = 0.4,
     precision: str = "bf16",
     gpu_hours: Optional[float] = None,
-    days: Optional[float] = None,
+    duration: Union[str, float, None] = None,
     hardware: str = "h100-sxm",
-    gpus: float = 16384,
+    cluster_gpus: Optional[float] = None,
     power_w: Optional[float] = None,
     server_factor: float = 1.82,
     region: str = "us-average",
     pue: Optional[float] = None,
     carbon_g_per_kwh: Optional[float] = None,
     catalog: CatalogArg = None,
+    days: Optional[float] = None,
+    gpus: Optional[float] = None,
 ) -> TrainResult:
     """Energy, power and emissions of a training run (``wattage train``).
 
     Give exactly one of ``tokens`` (with ``model``: 6 x active parameters x tokens at
-    ``mfu``), ``gpu_hours`` or ``days``.
+    ``mfu``), ``gpu_hours`` or ``duration``.
 
     Args:
         model: The model trained (with ``tokens``).
@@ -166,15 +168,19 @@ def train(
         mfu: Model FLOP utilization, 0-1.
         precision: Training precision, for the accelerator's peak throughput.
         gpu_hours: Reported accelerator-hours.
-        days: Wall-clock days on all accelerators.
+        duration: Wall-clock time on all accelerators: ``"30d"``, ``"2160h"`` (a bare number
+            is days, deprecated).
         hardware: Accelerator.
-        gpus: Accelerators in the run.
+        cluster_gpus: Accelerators in the whole training job [default: 16384] (a serving
+            replica's are ``gpus``).
         power_w: Mean power per accelerator, W [default: its TDP].
         server_factor: Server-and-network multiplier on accelerator power.
         region: Grid region for carbon intensity and PUE.
         pue: Power usage effectiveness [default: the region's].
         carbon_g_per_kwh: Carbon intensity [default: the region's].
         catalog: Extra catalog file(s).
+        days: Deprecated: use ``duration`` (``days=30`` is ``duration="30d"``).
+        gpus: Deprecated: use ``cluster_gpus``.
 
     Raises:
         InputError: A bad value or combination.
@@ -185,8 +191,10 @@ def train(
         mfu=mfu,
         precision=precision,
         gpu_hours=gpu_hours,
+        duration=_inputs.duration_text(duration, "duration"),
         days=days,
         hardware=hardware,
+        cluster_gpus=cluster_gpus,
         gpus=gpus,
         power_w=power_w,
         server_factor=server_factor,
@@ -205,7 +213,7 @@ def simulate_serving(
     config: Optional[PathArg] = None,
     replicas: Optional[int] = None,
     rate: Optional[float] = None,
-    duration: Optional[float] = None,
+    duration: Union[str, float, None] = None,
     requests: Optional[int] = None,
     clients: Optional[int] = None,
     input_tokens: Optional[float] = None,
@@ -223,13 +231,15 @@ def simulate_serving(
     router: Optional[str] = None,
     scope: Optional[str] = None,
     pue: Optional[float] = None,
-    power_resolution: Optional[float] = None,
+    power_resolution: Union[str, float, None] = None,
     slo_ttft_ms: Optional[float] = None,
     slo_itl_ms: Optional[float] = None,
     max_replicas: Optional[int] = None,
     seed: Optional[int] = None,
     record_requests: bool = True,
     catalog: CatalogArg = None,
+    start: Optional[str] = None,
+    batch: Optional[int] = None,
 ) -> Union[ServingResult, CapacityPlan]:
     """Discrete-event simulation of a serving fleet (``wattage simulate serving``): request
     stream -> batches -> latency, watts and energy per request.
@@ -245,7 +255,8 @@ def simulate_serving(
         config: A TOML file with any of these settings and the simulator's own tables.
         replicas: Replicas in the fleet [default: 1].
         rate: Mean arrival rate, requests/s (with a trace: rescale it) [default: 2].
-        duration: Seconds of arrivals (with a trace: repeat it to fill them) [default: 600].
+        duration: Time of arrivals, ``"10m"``, ``"2h"`` (with a trace: repeat it to fill it)
+            [default: ``"600s"``; a bare number is seconds, deprecated].
         requests: Stop after this many requests.
         clients: Closed loop with this many clients.
         input_tokens: Mean prompt tokens (lognormal) [default: 1000].
@@ -263,13 +274,18 @@ def simulate_serving(
         router: ``round-robin``, ``least-outstanding`` or ``join-shortest-queue``.
         scope: Energy boundary of the headline figures [default: facility].
         pue: Power usage effectiveness for the facility scope [default: 1.2].
-        power_resolution: Power series resolution, s [default: 1].
+        power_resolution: Power series resolution, ``"1s"``, ``"1m"`` [default: ``"1s"``; a
+            bare number is seconds, deprecated].
         slo_ttft_ms: Capacity planning: p99 time-to-first-token objective, ms.
         slo_itl_ms: Capacity planning: p99 inter-token latency objective, ms.
         max_replicas: Capacity planning: largest fleet to try [default: 4096].
         seed: Seed [default: 42].
         record_requests: Keep one record per request (:attr:`ServingResult.requests`).
         catalog: Extra catalog file(s).
+        start: Calendar time of the start, ISO 8601 with a zone (the ``time`` column)
+            [default: ``"2025-01-01T00:00:00Z"``].
+        batch: Deprecated spelling of ``max_num_seqs`` (``batch`` is the mean running batch,
+            as in :func:`estimate`).
 
     Raises:
         InputError: A bad value, or a bad ``config`` or ``trace`` file.
@@ -282,7 +298,7 @@ def simulate_serving(
         config=config,
         replicas=replicas,
         rate=rate,
-        duration=duration,
+        duration=_inputs.duration_text(duration, "duration"),
         requests=requests,
         clients=clients,
         input_tokens=input_tokens,
@@ -300,7 +316,9 @@ def simulate_serving(
         router=router,
         scope=scope,
         pue=pue,
-        power_resolution=power_resolution,
+        power_resolution=_inputs.duration_text(power_resolution, "power_resolution"),
+        start=start,
+        batch=batch,
         slo_ttft_ms=slo_ttft_ms,
         slo_itl_ms=slo_itl_ms,
         max_replicas=max_replicas,
@@ -313,11 +331,12 @@ def simulate_serving(
 
 def simulate_site(
     scenario: Source,
-    duration: Optional[float] = None,
-    step: Optional[float] = None,
+    duration: Union[str, float, None] = None,
+    step: Union[str, float, None] = None,
     seed: Optional[int] = None,
     seeds: Union[int, bool, None] = None,
-    resolution: Optional[float] = None,
+    resolution: Union[str, float, None] = None,
+    start: Optional[str] = None,
 ) -> Union[SiteResult, ReliabilityResult]:
     """Simulates a site's energy system step by step (``wattage simulate site``).
 
@@ -327,18 +346,31 @@ def simulate_site(
     Args:
         scenario: A site scenario: a path, a TOML string, a dict, or ``"builtin:colossus"``
             (also ``colossus-miners``, ``peak-shaving``).
-        duration: Horizon, hours [default: the scenario's].
-        step: Dispatch step, seconds [default: the scenario's].
+        duration: Horizon, ``"48h"``, ``"7d"``, ``"1y"`` [default: the scenario's; a bare
+            number is hours, deprecated].
+        step: Dispatch step, ``"1s"``, ``"1m"`` [default: the scenario's; a bare number is
+            seconds, deprecated].
         seed: Seed [default: the scenario's].
         seeds: Reliability Monte Carlo over this many seeds, or ``True`` for the scenario's
             ``[reliability] seeds``.
-        resolution: Resolution of the stored series, seconds [default: the scenario's].
+        resolution: Resolution of the stored series, ``"15m"``, ``"1h"`` [default: the
+            scenario's; a bare number is seconds, deprecated].
+        start: Calendar time of the start, ISO 8601 with a zone (the ``time`` column)
+            [default: ``"2025-01-01T00:00:00Z"`` moved to the scenario's
+            ``start_day_of_year``].
 
     Raises:
         InputError: A bad value, or an error in the scenario (``file``, ``line``, ``field``).
     """
     src = _inputs.source(scenario, "scenario")
-    spec = dict(duration=duration, step=step, seed=seed, seeds=seeds, resolution=resolution)
+    spec = dict(
+        duration=_inputs.duration_text(duration, "duration"),
+        step=_inputs.duration_text(step, "step"),
+        seed=seed,
+        seeds=seeds,
+        resolution=_inputs.duration_text(resolution, "resolution"),
+        start=start,
+    )
     h = _wattage.simulate_site(src, spec)
     return ReliabilityResult(h) if h.kind() == "reliability" else SiteResult(h)
 
@@ -353,6 +385,8 @@ def optimize(
     no_check: bool = False,
     method: str = "simplex",
     solver: Optional[str] = None,
+    seed: Optional[int] = None,
+    start: Optional[str] = None,
 ) -> OptimizeResult:
     """The cheapest design and dispatch of a site by linear programming (HiGHS), then the
     rule-based simulator on that design at the scenario's own step (``wattage optimize``).
@@ -362,13 +396,16 @@ def optimize(
         expansion: Which ratings may grow and at what annualized cost (a TOML file); without
             it (and without ``extend``) only the dispatch is optimized.
         extend: Let every existing asset grow to 4x at typical annualized costs.
-        step: LP step (``"1h"``, ``"15m"``, ``"300s"``; a number is seconds).
+        step: LP step (``"1h"``, ``"15m"``, ``"300s"``; a bare number is seconds,
+            deprecated).
         duration: Horizon (``"7d"``, ``"8760h"``, ``"1y"``) [default: the scenario's].
         check_step: Step of the rule-based check run [default: the scenario's step].
         no_check: Skip the rule-based check run.
         method: HiGHS's algorithm: ``simplex`` or ``ipm``.
         solver: LP solver: ``clarabel`` (pure Rust, every build) or ``highs`` (a build with
             the ``highs`` feature) [default: HiGHS when built in, else Clarabel].
+        seed: Seed of the scenario's random draws [default: the scenario's].
+        start: Calendar time of the start, ISO 8601 with a zone (the ``time`` column).
 
     Raises:
         InputError: A bad value, scenario or expansion file, or a solver this build lacks.
@@ -383,6 +420,8 @@ def optimize(
         no_check=no_check,
         method=method,
         solver=solver,
+        seed=seed,
+        start=start,
     )
     return OptimizeResult(_wattage.optimize(src, spec))
 
@@ -391,6 +430,7 @@ def run(
     scenario: Optional[Source] = None,
     out: Optional[PathArg] = None,
     catalog: CatalogArg = None,
+    seed: Optional[int] = None,
 ) -> RunResult:
     """One scenario from token to grid (``wattage run``): per-service request estimates,
     serving fleets sized at their latency objectives, the site powered step by step with the
@@ -402,12 +442,13 @@ def run(
         out: Also write the output folder here, as ``wattage run -o OUT`` does (report,
             charts, ``summary.json``, tables as CSV and Parquet).
         catalog: Extra catalog file(s).
+        seed: Seed of every random draw, replacing the scenario's ``seed`` (``--seed``).
 
     Raises:
         InputError: A bad scenario (``file``, ``line``, ``field``).
     """
     src = None if scenario is None else _inputs.source(scenario, "scenario")
-    r = RunResult(_wattage.run(src, _inputs.catalogs(catalog)))
+    r = RunResult(_wattage.run(src, _inputs.catalogs(catalog), _inputs.count(seed, "seed")))
     if out is not None:
         r.write(out)
     return r

@@ -127,7 +127,9 @@ def catalogs(value: Any) -> list[str]:
 
 
 def duration_text(value: Any, param: str) -> Optional[str]:
-    """A duration keyword in the CLI's syntax (``"1h"``, ``"7d"``); a number is seconds."""
+    """A duration keyword in the CLI's syntax (``"1h"``, ``"7d"``); a bare number is passed
+    as text without a unit, which the engine reads in the parameter's old unit with a
+    ``DeprecationWarning``."""
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, numbers.Real) and not isinstance(value, bool):

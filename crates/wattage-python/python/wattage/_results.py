@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import Sequence as _SequenceABC
 from typing import TYPE_CHECKING, Any, Iterator, Optional, Sequence
 
@@ -210,7 +211,7 @@ class TrainResult(_Result):
     """A training run's compute, duration, power, energy and emissions (``wattage train --json``)."""
 
     __slots__ = ()
-    _headline = ("hardware", "gpus", "gpu_hours", "duration_days", "power_mw", "energy_mwh", "co2e_t")
+    _headline = ("hardware", "cluster_gpus", "gpu_hours", "duration_days", "power_mw", "energy_mwh", "co2e_t")
 
     flop: Optional[float]
     gpu_hours: float
@@ -218,7 +219,7 @@ class TrainResult(_Result):
     power_mw: float
     energy_mwh: float
     co2e_t: float
-    gpus: float
+    cluster_gpus: float
     power_per_gpu_w: float
     server_factor: float
     pue: float
@@ -309,9 +310,16 @@ class ServingResult(_Result):
         return self._table("requests")
 
     @property
+    def timeseries(self) -> "pandas.DataFrame":
+        """The fleet's power series, ``timeseries.csv`` of ``--out``: ``time`` (ISO 8601,
+        UTC), ``elapsed_s``, ``gpu_w``, ``server_w``, ``facility_w`` (docs/outputs.md)."""
+        return self._table("timeseries")
+
+    @property
     def power(self) -> "pandas.DataFrame":
-        """The fleet's power series: ``time_s``, ``gpu_w``, ``server_w``, ``facility_w``."""
-        return self._table("power")
+        """Deprecated name of :attr:`timeseries`."""
+        _renamed("ServingResult.power", "ServingResult.timeseries")
+        return self.timeseries
 
 
 class CapacityPlan(_Result):
@@ -391,10 +399,17 @@ class SiteResult(_Result):
     interruption_list: list[Record]
 
     @property
+    def timeseries(self) -> "pandas.DataFrame":
+        """The site's time series at the output resolution (one row per interval: ``time``,
+        ``elapsed_s``, loads, sources, batteries' state of charge in MWh and %, price), as
+        ``timeseries.csv`` of ``--out`` (docs/outputs.md)."""
+        return self._table("timeseries")
+
+    @property
     def series(self) -> "pandas.DataFrame":
-        """The site's time series at the output resolution (one row per interval: loads,
-        sources, batteries, price, ...), as ``timeseries.csv`` of ``--out``."""
-        return self._table("series")
+        """Deprecated name of :attr:`timeseries`."""
+        _renamed("SiteResult.series", "SiteResult.timeseries")
+        return self.timeseries
 
 
 class ReliabilityResult(_Result):
@@ -442,11 +457,26 @@ class OptimizeResult(_Result):
     rule_based: Optional[Record]
 
     @property
+    def timeseries(self) -> "pandas.DataFrame":
+        """The LP's plan, one row per step: ``time``, ``elapsed_s``, load, grid, each asset's
+        output (MW; batteries' state of charge in MWh and %), unserved power and the marginal
+        price ($/MWh); ``timeseries.csv`` of ``--out`` (docs/outputs.md)."""
+        return self._table("timeseries")
+
+    @property
     def dispatch(self) -> "pandas.DataFrame":
-        """The LP's plan, one row per step: ``time_h``, load, grid, each asset's output (MW,
-        batteries' state of charge in MWh), unserved power and the marginal price ($/MWh);
-        ``dispatch.csv`` of ``--out`` at full precision."""
-        return self._table("dispatch")
+        """Deprecated name of :attr:`timeseries`."""
+        _renamed("OptimizeResult.dispatch", "OptimizeResult.timeseries")
+        return self.timeseries
+
+
+def _renamed(old: str, new: str) -> None:
+    """A ``DeprecationWarning`` for an old attribute name, at the caller's line."""
+    warnings.warn(
+        f"`{old}` is deprecated and will be removed in the next release: use `{new}`",
+        DeprecationWarning,
+        stacklevel=3,
+    )
 
 
 def write_folder(out: "os.PathLike[str] | str", files: Sequence[tuple[str, bytes]]) -> str:
@@ -487,14 +517,27 @@ class RunResult(_Result):
     optimized: Optional[Record]
 
     @property
+    def timeseries(self) -> "pandas.DataFrame":
+        """The site over the whole horizon at the output resolution (``timeseries.parquet``,
+        the same columns as ``simulate_site``'s; docs/outputs.md)."""
+        return self._table("timeseries")
+
+    @property
+    def timeseries_day(self) -> "pandas.DataFrame":
+        """The zoomed day, second by second at most 10 s rows (``timeseries_day.parquet``)."""
+        return self._table("timeseries_day")
+
+    @property
     def site_series(self) -> "pandas.DataFrame":
-        """The site over the whole horizon at the output resolution (``site_series.parquet``)."""
-        return self._table("site_series")
+        """Deprecated name of :attr:`timeseries`."""
+        _renamed("RunResult.site_series", "RunResult.timeseries")
+        return self.timeseries
 
     @property
     def site_day_series(self) -> "pandas.DataFrame":
-        """The zoomed day, second by second at most 10 s rows (``site_day_series.parquet``)."""
-        return self._table("site_day_series")
+        """Deprecated name of :attr:`timeseries_day`."""
+        _renamed("RunResult.site_day_series", "RunResult.timeseries_day")
+        return self.timeseries_day
 
     @property
     def fleet_day(self) -> "pandas.DataFrame":

@@ -50,7 +50,7 @@ def simulate_site(source: Source, kw: Kwargs) -> Handle:
 def optimize(source: Source, kw: Kwargs) -> Handle:
     """Optimizes a site scenario; ``kw`` holds ``OptimizeSpec`` fields."""
 
-def run(source: Optional[Source], catalogs: Sequence[str]) -> Handle:
+def run(source: Optional[Source], catalogs: Sequence[str], seed: Optional[int] = None) -> Handle:
     """Runs a scenario from token to grid (``None``: the built-in default)."""
 
 def compare(sources: Sequence[Source], catalogs: Sequence[str]) -> tuple[Handle, list[Handle]]:
