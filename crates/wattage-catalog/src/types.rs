@@ -671,8 +671,6 @@ pub const MAX_VALUES: &[(&str, f64, &str)] = &[
     ("life_years", 50.0, "years; servers are depreciated over 3-7"),
     ("embodied_kgco2e", 1e6, "kg CO2e per accelerator; boards are hundreds"),
     ("server_embodied_kgco2e", 1e6, "kg CO2e per accelerator; servers are a few tonnes"),
-    // Regions.
-    ("residual_mix_g_per_kwh", 2000.0, "g/kWh; the most carbon-intensive grids (coal) emit about 1100"),
     // Models.
     ("layers", 1e4, "layers; the deepest models have a few hundred"),
     ("hidden", 1e6, "the widest models have a hidden dimension of about 3e4"),
@@ -693,6 +691,7 @@ pub const MAX_VALUES: &[(&str, f64, &str)] = &[
     ("wue_onsite_l_per_kwh", 100.0, "L/kWh; evaporative cooling uses at most a few"),
     ("wue_offsite_l_per_kwh", 100.0, "L/kWh; thermal generation uses at most tens"),
     ("electricity_usd_per_mwh", 1e5, "USD/MWh; price caps of wholesale markets are about 1e4"),
+    ("residual_mix_g_per_kwh", 2000.0, "g/kWh; the most carbon-intensive grids (coal) emit about 1100"),
 ];
 
 /// `v` against the field's largest plausible value in [`MAX_VALUES`] (`peak_tflops.bf16`
