@@ -91,6 +91,33 @@ struct CatalogFile {
     region: Vec<Region>,
 }
 
+/// Entries to print as a catalog file (the same schema as [`CatalogFile`]).
+#[derive(serde::Serialize)]
+struct CatalogFileOut<'a> {
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    hardware: &'a [&'a Hardware],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    model: &'a [&'a Model],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    region: &'a [&'a Region],
+}
+
+/// Entries as the text of a catalog file, `[[hardware]]`, `[[model]]` and `[[region]]`
+/// tables in the built-in schema (`docs/catalog.md`): what `wattage catalog ... --toml`
+/// prints, and what [`Catalog::merge_toml`] (`--catalog FILE`) accepts unchanged.
+pub fn to_toml(
+    hardware: &[&Hardware],
+    model: &[&Model],
+    region: &[&Region],
+) -> Result<String, String> {
+    toml::to_string_pretty(&CatalogFileOut {
+        hardware,
+        model,
+        region,
+    })
+    .map_err(|e| e.to_string())
+}
+
 /// Hardware, models and regions, looked up by id, alias or Hugging Face repository.
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {

@@ -13,13 +13,36 @@ pub struct Args {
     /// Show one entry in full (id, alias or Hugging Face repository)
     pub name: Option<String>,
     /// Print JSON
-    #[arg(long)]
+    #[arg(long, conflicts_with = "toml")]
     pub json: bool,
+    /// Print the entry (or, without NAME, every entry of the kind) as a catalog file that
+    /// `--catalog FILE` accepts unchanged (docs/catalog.md)
+    #[arg(long)]
+    pub toml: bool,
 }
 
 /// Runs the command.
 pub fn run(g: &Global, a: Args) -> anyhow::Result<()> {
     let cat: Catalog = g.catalog()?;
+    if a.toml && a.name.is_none() {
+        let hw: Vec<_> = cat.hardware.iter().collect();
+        let md: Vec<_> = cat.models.iter().collect();
+        let rg: Vec<_> = cat.regions.iter().collect();
+        let text = match a.kind.as_str() {
+            "hardware" | "hw" => wattage_catalog::to_toml(&hw, &[], &[]),
+            "models" | "model" => wattage_catalog::to_toml(&[], &md, &[]),
+            "regions" | "region" => wattage_catalog::to_toml(&[], &[], &rg),
+            k => {
+                return Err(user(format!(
+                    "unknown catalog `{k}`; expected hardware, models or regions"
+                )));
+            }
+        };
+        out(text
+            .map_err(|e| anyhow::anyhow!("cannot render: {e}"))?
+            .trim_end());
+        return Ok(());
+    }
     match (a.kind.as_str(), &a.name) {
         ("hardware" | "hw", None) => {
             if a.json {
@@ -88,9 +111,18 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<()> {
                 ));
             }
         }
-        ("hardware" | "hw", Some(n)) => show(&a, cat.hardware(n).map_err(Error::from)?)?,
-        ("models" | "model", Some(n)) => show(&a, cat.model(n).map_err(Error::from)?)?,
-        ("regions" | "region", Some(n)) => show(&a, cat.region(n).map_err(Error::from)?)?,
+        ("hardware" | "hw", Some(n)) => {
+            let h = cat.hardware(n).map_err(Error::from)?;
+            show(&a, h, wattage_catalog::to_toml(&[h], &[], &[]))?
+        }
+        ("models" | "model", Some(n)) => {
+            let m = cat.model(n).map_err(Error::from)?;
+            show(&a, m, wattage_catalog::to_toml(&[], &[m], &[]))?
+        }
+        ("regions" | "region", Some(n)) => {
+            let r = cat.region(n).map_err(Error::from)?;
+            show(&a, r, wattage_catalog::to_toml(&[], &[], &[r]))?
+        }
         (k, _) => {
             return Err(user(format!(
                 "unknown catalog `{k}`; expected hardware, models or regions"
@@ -100,13 +132,13 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Prints one entry: as JSON, or as TOML in the catalog schema (so it can be copied into a
-/// user catalog file and edited).
-fn show<T: serde::Serialize>(a: &Args, v: &T) -> anyhow::Result<()> {
+/// Prints one entry: as JSON, or as a catalog file with this one entry (`toml`, the same with
+/// `--toml` or without a format): `--catalog FILE` accepts it unchanged.
+fn show<T: serde::Serialize>(a: &Args, v: &T, toml: Result<String, String>) -> anyhow::Result<()> {
     if a.json {
         return out_json(v);
     }
-    let text = toml::to_string_pretty(v).map_err(|e| anyhow::anyhow!("cannot render: {e}"))?;
+    let text = toml.map_err(|e| anyhow::anyhow!("cannot render: {e}"))?;
     out(text.trim_end());
     Ok(())
 }
