@@ -370,6 +370,24 @@ pub const PARAMS: &[ParamRange] = &[
         0.999,
         "a relative gap below 1",
     ),
+    p(
+        "compare",
+        "rel_tol",
+        "",
+        0.0,
+        false,
+        1.0,
+        "a fraction of the largest value: 0 shows every change, 1 none",
+    ),
+    p(
+        "compare",
+        "abs_tol",
+        "",
+        0.0,
+        false,
+        1e12,
+        "in each figure's own unit; 1e12 hides every figure but the largest costs",
+    ),
 ];
 
 /// The row of `param` of `job`.

@@ -10,8 +10,7 @@ use wattage_engine::estimate::EstimateResult;
 use wattage_engine::run::{self, RunResult, RunSummary};
 use wattage_engine::serving::{CapacityResult, ServingResult};
 use wattage_engine::table::{Artifact, encode, encode_records, site_rows};
-use wattage_engine::{Error, OptimizeResult, ParamStyle, SweepResult, TrainResult};
-use wattage_report::NamedFigures;
+use wattage_engine::{Comparison, Error, OptimizeResult, ParamStyle, SweepResult, TrainResult};
 use wattage_site::{Reliability, SimResult};
 
 use crate::detached;
@@ -35,8 +34,8 @@ pub enum Job {
     Optimize(Box<OptimizeResult>),
     /// `run`.
     Run(Box<RunResult>, Box<RunSummary>),
-    /// `compare`: each run's key figures and summary (the runs have handles of their own).
-    Compare(Vec<NamedFigures>, Vec<RunSummary>),
+    /// `compare` (each run also has a handle of its own).
+    Compare(Box<Comparison>),
     /// `sweep`.
     Sweep(Box<SweepResult>),
 }
@@ -88,7 +87,7 @@ impl Job {
             Job::Reliability(r) => to_py(py, r),
             Job::Optimize(r) => to_py(py, &r.summary),
             Job::Run(_, s) => to_py(py, s),
-            Job::Compare(_, s) => to_py(py, s),
+            Job::Compare(c) => to_py(py, &c.summary),
             Job::Sweep(r) => to_py(py, r),
         }
     }
@@ -157,16 +156,7 @@ impl Job {
     fn artifacts(&self) -> Result<Vec<Artifact>, Error> {
         match self {
             Job::Run(r, s) => run::artifacts(r, s),
-            Job::Compare(figures, summaries) => {
-                let html = compare_html(figures)?;
-                let json = serde_json::to_string_pretty(summaries)
-                    .map_err(|e| Error::internal(format!("cannot serialise: {e}")))?
-                    + "\n";
-                Ok(vec![
-                    Artifact::new("compare.html", html),
-                    Artifact::new("compare.json", json),
-                ])
-            }
+            Job::Compare(c) => c.artifacts(),
             Job::Sweep(r) => r.artifacts(),
             _ => Err(Error::internal(format!(
                 "a {} result writes no files",
@@ -180,7 +170,9 @@ impl Job {
             |e: wattage_report::ReportError| Error::internal(format!("rendering the report: {e}"));
         match self {
             Job::Run(r, _) => wattage_report::render_html(&run::report::build(r)?).map_err(render),
-            Job::Compare(figures, _) => compare_html(figures),
+            Job::Compare(c) => wattage_report::comparison_page(&c.page())
+                .and_then(|r| wattage_report::render_html(&r))
+                .map_err(render),
             Job::Sweep(r) => wattage_report::render_html(&r.report()).map_err(render),
             _ => Err(Error::internal(format!(
                 "a {} result has no report",
@@ -188,14 +180,6 @@ impl Job {
             ))),
         }
     }
-}
-
-/// `compare.html`, as `wattage compare` writes it.
-fn compare_html(figures: &[NamedFigures]) -> Result<String, Error> {
-    let rep = wattage_report::comparison_report("wattage compare", figures)
-        .map_err(|e| Error::internal(format!("building the comparison: {e}")))?;
-    wattage_report::render_html(&rep)
-        .map_err(|e| Error::internal(format!("rendering the comparison: {e}")))
 }
 
 #[pymethods]

@@ -262,22 +262,25 @@ fn run(
 /// Several run scenarios, each checked before the first runs (`wattage compare`): the
 /// comparison and a handle on each run.
 #[pyfunction]
+#[pyo3(signature = (sources, catalogs, rel_tol=None, abs_tol=None))]
 fn compare(
     py: Python<'_>,
     sources: Vec<Source>,
     catalogs: Vec<PathBuf>,
+    rel_tol: Option<f64>,
+    abs_tol: Option<f64>,
 ) -> PyResult<(Handle, Vec<Handle>)> {
     detached(py, || {
         let cat = catalog(&catalogs)?;
         let inputs: Vec<_> = sources.into_iter().map(Source::input).collect();
-        let c = wattage_engine::compare::run(&cat, &FileSystem, &inputs, &Silent)?;
-        let summaries = c.runs.iter().map(|(_, s)| s.clone()).collect();
+        let options = wattage_engine::compare::CompareOptions::new(rel_tol, abs_tol)?;
+        let c = wattage_engine::compare::run(&cat, &FileSystem, &inputs, &options, &Silent)?;
         let runs = c
             .runs
-            .into_iter()
-            .map(|(r, s)| Handle::new(Job::Run(Box::new(r), Box::new(s))))
+            .iter()
+            .map(|(r, s)| Handle::new(Job::Run(Box::new(r.clone()), Box::new(s.clone()))))
             .collect();
-        Ok((Handle::new(Job::Compare(c.figures, summaries)), runs))
+        Ok((Handle::new(Job::Compare(Box::new(c))), runs))
     })
 }
 

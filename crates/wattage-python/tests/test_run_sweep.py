@@ -111,11 +111,21 @@ def test_compare_equals_the_cli(cli, tmp_path):
     c = wattage.compare([RUN, text], out=tmp_path / "cmp")
     expected = cli.json("compare", RUN, other, "-o", tmp_path / "cli-cmp")
     assert len(c) == 2 and [r.scenario for r in c] == ["small", "small-b"]
-    assert [without(x, *LP) for x in c.to_list()] == [without(x, *LP) for x in expected]
-    for x, y in zip(c.to_list(), expected):
+    assert [without(x, *LP) for x in c.to_list()] == [without(x, *LP) for x in expected["runs"]]
+    for x, y in zip(c.to_list(), expected["runs"]):
         _same_lp(x["optimized"], y["optimized"])
-    assert sorted(os.listdir(tmp_path / "cmp")) == ["compare.html", "compare.json"]
-    assert "small-b" in c.report_html
+    d = c.to_dict()
+    assert d["runs"] == c.to_list()
+    assert not c.identical_inputs and d["inputs"] == expected["inputs"]
+    assert {i["field"] for i in d["inputs"]} == {"service[0].requests_per_day", "optimize.enabled"}
+    # The figures (the LP's aside, as above) and whether they differ agree with the CLI's.
+    figs = lambda x: {k["field"]: (k["values"], k["differs"]) for k in x["kpis"] if not k["field"].startswith("optimized.")}
+    assert figs(d) == figs(expected)
+    assert figs(d)["services[assistant].fleet.gpus"][1] is True
+    assert sorted(os.listdir(tmp_path / "cmp")) == ["compare.csv", "compare.html", "compare.json", "small", "small-b"]
+    assert "small-b" in c.report_html and 'href="small-b/report.html"' in c.report_html
+    with pytest.raises(wattage.InputError, match="rel_tol"):
+        wattage.compare([RUN, text], rel_tol=-1.0)
     assert len(c[1].timeseries) == 96
     with pytest.raises(wattage.InputError):
         wattage.compare([RUN])

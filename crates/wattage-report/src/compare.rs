@@ -31,9 +31,9 @@ pub struct Thresholds {
 impl Thresholds {
     /// Default relative threshold: 1 %.
     pub const DEFAULT_REL: f64 = 0.01;
-    /// Default absolute threshold: 1e-6 of the metric's unit (guards zero against rounding
-    /// noise).
-    pub const DEFAULT_ABS: f64 = 1e-6;
+    /// Default absolute threshold: 0.001 of the metric's unit (a kWh, a tenth of a cent, a
+    /// kilogram of CO2e: below any figure worth reporting, above a solver's round-off).
+    pub const DEFAULT_ABS: f64 = 1e-3;
 
     /// Whether `values` (one per run, `None` where a run lacks the metric) differ.
     pub fn differs(&self, values: &[Option<f64>]) -> bool {
@@ -106,7 +106,8 @@ pub struct InputRow {
 pub struct MetricRow {
     /// What it is, for example `Ramp violations`.
     pub label: String,
-    /// Where it comes from (a field path of the runs' summaries); empty for none.
+    /// Where it comes from (a field path of the runs' summaries); empty for none. Not shown:
+    /// for the caller's own files.
     pub field: String,
     /// Its unit; empty for a pure count.
     pub unit: String,
@@ -310,12 +311,9 @@ pub fn comparison_page(c: &ComparisonPage) -> Result<Report, ReportError> {
             "The change against {base} is in brackets; {rule}. {hidden} other figures are within \
              that threshold."
         ));
-        let with_field = differing.iter().any(|m| !m.field.is_empty());
-        let mut headers = vec!["Metric".to_owned()];
-        if with_field {
-            headers.push("Field".to_owned());
-        }
-        headers.push("Unit".to_owned());
+        // Labels only: field paths are in the caller's machine-readable files, and the
+        // values stay in view without scrolling.
+        let mut headers = vec!["Metric".to_owned(), "Unit".to_owned()];
         headers.extend(c.runs.iter().map(|r| r.name.clone()));
         let mut t = Table::new(
             format!(
@@ -325,11 +323,7 @@ pub fn comparison_page(c: &ComparisonPage) -> Result<Report, ReportError> {
             headers,
         );
         for m in &differing {
-            let mut row = vec![m.label.clone()];
-            if with_field {
-                row.push(m.field.clone());
-            }
-            row.push(m.unit.clone());
+            let mut row = vec![m.label.clone(), m.unit.clone()];
             for (i, v) in m.values.iter().enumerate() {
                 row.push(cell(m.values[0], *v, i == 0));
             }
@@ -481,7 +475,7 @@ mod tests {
         assert!(!t.differs(&[Some(100.0), Some(100.5)]));
         assert!(t.differs(&[Some(100.0), Some(101.5)]));
         assert!(t.differs(&[Some(0.0), Some(1.0)]));
-        assert!(!t.differs(&[Some(0.0), Some(1e-7)]));
+        assert!(!t.differs(&[Some(0.0), Some(1e-4)]));
         assert!(!t.differs(&[Some(0.0), Some(0.0), Some(0.0)]));
         assert!(t.differs(&[Some(0.0), None]));
         assert!(!t.differs(&[None, None]));

@@ -53,7 +53,12 @@ def optimize(source: Source, kw: Kwargs) -> Handle:
 def run(source: Optional[Source], catalogs: Sequence[str], seed: Optional[int] = None) -> Handle:
     """Runs a scenario from token to grid (``None``: the built-in default)."""
 
-def compare(sources: Sequence[Source], catalogs: Sequence[str]) -> tuple[Handle, list[Handle]]:
+def compare(
+    sources: Sequence[Source],
+    catalogs: Sequence[str],
+    rel_tol: Optional[float] = None,
+    abs_tol: Optional[float] = None,
+) -> tuple[Handle, list[Handle]]:
     """Runs and compares scenarios: the comparison and each run."""
 
 def sweep(
