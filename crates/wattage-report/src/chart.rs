@@ -279,41 +279,46 @@ where
                 .sum()
         })
         .collect();
-    type Bands = Vec<(Vec<f64>, Vec<f64>)>;
-    let (xs, areas, lines, bands_ds): (Vec<f64>, Vec<Vec<f64>>, Vec<Vec<f64>>, Bands) =
-        match t.downsample {
-            Downsample::MinMax => {
-                let idx = minmax_indices(&key, t.max_points);
-                let pick = |v: &[f64]| idx.iter().map(|&i| v[i]).collect::<Vec<f64>>();
-                (
-                    pick(&t.x),
-                    t.areas.iter().map(|s| pick(&s.values)).collect(),
-                    t.lines.iter().map(|s| pick(&s.values)).collect(),
-                    t.bands
-                        .iter()
-                        .map(|b| (pick(&b.low), pick(&b.high)))
-                        .collect(),
-                )
-            }
-            Downsample::Mean => {
-                let b = bucket_bounds(n, t.max_points);
-                (
-                    bucket_means(&t.x, &b),
-                    t.areas
-                        .iter()
-                        .map(|s| bucket_means(&s.values, &b))
-                        .collect(),
-                    t.lines
-                        .iter()
-                        .map(|s| bucket_means(&s.values, &b))
-                        .collect(),
-                    t.bands
-                        .iter()
-                        .map(|s| (bucket_means(&s.low, &b), bucket_means(&s.high, &b)))
-                        .collect(),
-                )
-            }
-        };
+    // x, areas, lines, and bands as (low, high), after downsampling.
+    type Drawn = (
+        Vec<f64>,
+        Vec<Vec<f64>>,
+        Vec<Vec<f64>>,
+        Vec<(Vec<f64>, Vec<f64>)>,
+    );
+    let (xs, areas, lines, bands_ds): Drawn = match t.downsample {
+        Downsample::MinMax => {
+            let idx = minmax_indices(&key, t.max_points);
+            let pick = |v: &[f64]| idx.iter().map(|&i| v[i]).collect::<Vec<f64>>();
+            (
+                pick(&t.x),
+                t.areas.iter().map(|s| pick(&s.values)).collect(),
+                t.lines.iter().map(|s| pick(&s.values)).collect(),
+                t.bands
+                    .iter()
+                    .map(|b| (pick(&b.low), pick(&b.high)))
+                    .collect(),
+            )
+        }
+        Downsample::Mean => {
+            let b = bucket_bounds(n, t.max_points);
+            (
+                bucket_means(&t.x, &b),
+                t.areas
+                    .iter()
+                    .map(|s| bucket_means(&s.values, &b))
+                    .collect(),
+                t.lines
+                    .iter()
+                    .map(|s| bucket_means(&s.values, &b))
+                    .collect(),
+                t.bands
+                    .iter()
+                    .map(|s| (bucket_means(&s.low, &b), bucket_means(&s.high, &b)))
+                    .collect(),
+            )
+        }
+    };
 
     // Split each area into its positive and negative parts, stacked separately, so that a
     // battery that charges shows below zero instead of cutting across other sources.

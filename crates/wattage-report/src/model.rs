@@ -1351,7 +1351,9 @@ mod informative_tests {
     #[test]
     fn a_small_swing_on_a_fixed_axis_is_flat_lined() {
         // 60% +- 0.2 on a 0-100 axis: the swing is 0.4% of the axis.
-        let v: Vec<f64> = (0..48).map(|i| 60.0 + 0.2 * (f64::from(i) / 3.0).sin()).collect();
+        let v: Vec<f64> = (0..48)
+            .map(|i| 60.0 + 0.2 * (f64::from(i) / 3.0).sin())
+            .collect();
         assert_eq!(soc(v.clone(), true).uninformative(), Some("flat-lined"));
         assert_eq!(soc(v, false).uninformative(), None);
         // A constant is not flat-lined: there is no swing to hide.
@@ -1361,8 +1363,11 @@ mod informative_tests {
 
     #[test]
     fn all_zero_bars_are_empty() {
-        let b = Bars::new("k", ["a", "b"], Axis::new("E", "MWh"), BarLayout::Grouped)
-            .series("s", Colour::Palette(0), vec![0.0, 0.0]);
+        let b = Bars::new("k", ["a", "b"], Axis::new("E", "MWh"), BarLayout::Grouped).series(
+            "s",
+            Colour::Palette(0),
+            vec![0.0, 0.0],
+        );
         assert_eq!(Chart::new("b", "B", b).uninformative(), Some("empty"));
     }
 }
