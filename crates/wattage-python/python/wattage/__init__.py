@@ -90,6 +90,9 @@ def estimate(
     seed: int = 42,
     requests_per_day: Optional[float] = None,
     catalog: CatalogArg = None,
+    cost_basis: Optional[str] = None,
+    clean_share: float = 0.0,
+    residual_carbon_g_per_kwh: Optional[float] = None,
 ) -> EstimateResult:
     """Energy, latency, carbon, water and cost of one LLM request (``wattage estimate``).
 
@@ -112,6 +115,12 @@ def estimate(
         seed: Seed of the Monte Carlo.
         requests_per_day: Scale to a fleet serving this many requests a day (``fleet``).
         catalog: Extra catalog file(s) in the built-in schema.
+        cost_basis: How the hardware is paid for: ``capex`` or ``rent`` [default: capex
+            when the catalog has the prices, else rent] (``cost``).
+        clean_share: Share of consumption covered by contracted clean energy, 0-1, for
+            market-based carbon (``carbon``).
+        residual_carbon_g_per_kwh: Intensity of uncovered consumption for market-based
+            carbon [default: the region's residual mix, else its location-based average].
 
     Returns:
         The estimate; ``.explain()`` gives every assumption and the arithmetic.
@@ -135,6 +144,9 @@ def estimate(
         samples=samples,
         seed=seed,
         requests_per_day=requests_per_day,
+        cost_basis=cost_basis,
+        clean_share=clean_share,
+        residual_carbon_g_per_kwh=residual_carbon_g_per_kwh,
     )
     return EstimateResult(_wattage.estimate(spec, _inputs.catalogs(catalog)))
 
@@ -154,6 +166,9 @@ def train(
     pue: Optional[float] = None,
     carbon_g_per_kwh: Optional[float] = None,
     catalog: CatalogArg = None,
+    cost_basis: Optional[str] = None,
+    clean_share: float = 0.0,
+    residual_carbon_g_per_kwh: Optional[float] = None,
     days: Optional[float] = None,
     gpus: Optional[float] = None,
 ) -> TrainResult:
@@ -178,6 +193,11 @@ def train(
         region: Grid region for carbon intensity and PUE.
         pue: Power usage effectiveness [default: the region's].
         carbon_g_per_kwh: Carbon intensity [default: the region's].
+        cost_basis: How the hardware is paid for: ``capex`` or ``rent`` (``cost``).
+        clean_share: Share of consumption covered by contracted clean energy, 0-1
+            (market-based ``carbon``).
+        residual_carbon_g_per_kwh: Intensity of uncovered consumption for market-based
+            carbon [default: the region's residual mix, else its location-based average].
         catalog: Extra catalog file(s).
         days: Deprecated: use ``duration`` (``days=30`` is ``duration="30d"``).
         gpus: Deprecated: use ``cluster_gpus``.
@@ -201,6 +221,9 @@ def train(
         region=region,
         pue=pue,
         carbon_g_per_kwh=carbon_g_per_kwh,
+        cost_basis=cost_basis,
+        clean_share=clean_share,
+        residual_carbon_g_per_kwh=residual_carbon_g_per_kwh,
     )
     return TrainResult(_wattage.train(spec, _inputs.catalogs(catalog)))
 
@@ -460,23 +483,20 @@ def compare(
     catalog: CatalogArg = None,
 ) -> Comparison:
     """Runs several run scenarios and sets them side by side (``wattage compare``); every
-    scenario is checked before the first runs. The inputs that differ are found by diffing
-    the parsed scenarios and site files, and a figure of the runs' summaries differs when its
-    spread exceeds both ``rel_tol`` times its largest value and ``abs_tol``.
+    scenario is checked before the first runs.
 
     Args:
         scenarios: Two or more run scenarios (paths, TOML strings or dicts).
-        out: Also write ``compare.html``, ``compare.json``, ``compare.csv`` and each run's
-            folder into this folder.
+        out: Also write ``compare.html`` and ``compare.json`` into this folder.
         catalog: Extra catalog file(s).
 
     Raises:
-        InputError: Fewer than two scenarios, a bad one, or a bad threshold.
+        InputError: Fewer than two scenarios, or a bad one.
     """
     if isinstance(scenarios, (str, bytes, Mapping)) or not isinstance(scenarios, Sequence):
         raise _inputs.param_error("scenarios", "expected a list of two or more scenarios")
     srcs = [_inputs.source(s, "scenarios") for s in scenarios]
-    handle, runs = _wattage.compare(srcs, _inputs.catalogs(catalog), rel_tol, abs_tol)
+    handle, runs = _wattage.compare(srcs, _inputs.catalogs(catalog))
     c = Comparison(handle, [RunResult(h) for h in runs])
     if out is not None:
         c.write(out)
@@ -484,8 +504,6 @@ def compare(
 
 
 def _variants(value: Any) -> Optional[tuple[int, int]]:
-    rel_tol: Optional[float] = None,
-    abs_tol: Optional[float] = None,
     """``variants=``: ``(start, stop)`` or a ``range``, checked; ``None`` for all."""
     if value is None:
         return None
@@ -494,8 +512,6 @@ def _variants(value: Any) -> Optional[tuple[int, int]]:
     if not (isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2):
         raise _inputs.param_error("variants", f"expected a (start, stop) pair, found {value!r}")
     a = _inputs.count(value[0], "variants")
-        rel_tol: Relative threshold, a fraction (default 0.01).
-        abs_tol: Absolute threshold, in each figure's unit (default 0.001).
     b = _inputs.count(value[1], "variants")
     assert a is not None and b is not None
     if a > b:

@@ -195,6 +195,9 @@ class EstimateResult(_Result):
     water_onsite_ml: float
     water_offsite_ml: float
     cost_usd: float
+    cost: Optional[Record]
+    embodied: Optional[Record]
+    carbon: Record
     comparisons: Record
     fleet: Optional[Record]
     monte_carlo_samples: Optional[int]
@@ -225,6 +228,10 @@ class TrainResult(_Result):
     pue: float
     carbon_g_per_kwh: float
     hardware: str
+    energy_cost_usd: float
+    cost: Optional[Record]
+    embodied: Optional[Record]
+    carbon: Record
 
 
 class ServingResult(_Result):
@@ -585,29 +592,16 @@ class Comparison(_SequenceABC):
         return iter(self.runs)
 
     def to_list(self) -> list[dict[str, Any]]:
-        """Each run's summary (the ``runs`` of :meth:`to_dict`)."""
+        """Each run's summary: the list ``wattage compare --json`` prints."""
         return [r.to_dict() for r in self.runs]
 
     @functools.cached_property
     def report_html(self) -> str:
-        """``compare.html``: the inputs and figures that differ, charts of those, links to
-        each run's report."""
+        """``compare.html``: the runs' key figures side by side, with charts."""
         return self._handle.report_html()
 
     def write(self, out: "os.PathLike[str] | str") -> str:
-        """Writes ``compare.html``, ``compare.json``, ``compare.csv`` and each run's folder
-        into folder ``out``; returns its path."""
-    def to_dict(self) -> dict[str, Any]:
-        """``compare.json``, what ``wattage compare --json`` prints: ``scenarios``,
-        ``thresholds``, ``identical_inputs``, the ``inputs`` that differ, every figure in
-        ``kpis`` (with ``differs``) and each run's summary in ``runs``."""
-        return self._handle.data()
-
-    @property
-    def identical_inputs(self) -> bool:
-        """True when no input differs between the scenarios."""
-        return bool(self.to_dict()["identical_inputs"])
-
+        """Writes ``compare.html`` and ``compare.json`` into folder ``out``; returns its path."""
         return write_folder(out, self._handle.artifacts())
 
     def __repr__(self) -> str:
