@@ -483,20 +483,23 @@ def compare(
     catalog: CatalogArg = None,
 ) -> Comparison:
     """Runs several run scenarios and sets them side by side (``wattage compare``); every
-    scenario is checked before the first runs.
+    scenario is checked before the first runs. The inputs that differ are found by diffing
+    the parsed scenarios and site files, and a figure of the runs' summaries differs when its
+    spread exceeds both ``rel_tol`` times its largest value and ``abs_tol``.
 
     Args:
         scenarios: Two or more run scenarios (paths, TOML strings or dicts).
-        out: Also write ``compare.html`` and ``compare.json`` into this folder.
+        out: Also write ``compare.html``, ``compare.json``, ``compare.csv`` and each run's
+            folder into this folder.
         catalog: Extra catalog file(s).
 
     Raises:
-        InputError: Fewer than two scenarios, or a bad one.
+        InputError: Fewer than two scenarios, a bad one, or a bad threshold.
     """
     if isinstance(scenarios, (str, bytes, Mapping)) or not isinstance(scenarios, Sequence):
         raise _inputs.param_error("scenarios", "expected a list of two or more scenarios")
     srcs = [_inputs.source(s, "scenarios") for s in scenarios]
-    handle, runs = _wattage.compare(srcs, _inputs.catalogs(catalog))
+    handle, runs = _wattage.compare(srcs, _inputs.catalogs(catalog), rel_tol, abs_tol)
     c = Comparison(handle, [RunResult(h) for h in runs])
     if out is not None:
         c.write(out)
@@ -504,6 +507,8 @@ def compare(
 
 
 def _variants(value: Any) -> Optional[tuple[int, int]]:
+    rel_tol: Optional[float] = None,
+    abs_tol: Optional[float] = None,
     """``variants=``: ``(start, stop)`` or a ``range``, checked; ``None`` for all."""
     if value is None:
         return None
@@ -512,6 +517,8 @@ def _variants(value: Any) -> Optional[tuple[int, int]]:
     if not (isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2):
         raise _inputs.param_error("variants", f"expected a (start, stop) pair, found {value!r}")
     a = _inputs.count(value[0], "variants")
+        rel_tol: Relative threshold, a fraction (default 0.01).
+        abs_tol: Absolute threshold, in each figure's unit (default 0.001).
     b = _inputs.count(value[1], "variants")
     assert a is not None and b is not None
     if a > b:
