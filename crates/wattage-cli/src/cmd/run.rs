@@ -43,10 +43,14 @@ pub struct CompareArgs {
     pub json: bool,
     /// A figure differs when its spread exceeds this fraction of its largest value
     /// [default: 0.01]
-    #[arg(long = "rel-tol", value_name = "FRACTION")]
+    #[arg(
+        long = "rel-tol",
+        value_name = "FRACTION",
+        allow_negative_numbers = true
+    )]
     pub rel_tol: Option<f64>,
     /// ... and exceeds this, in the figure's own unit [default: 0.001]
-    #[arg(long = "abs-tol", value_name = "VALUE")]
+    #[arg(long = "abs-tol", value_name = "VALUE", allow_negative_numbers = true)]
     pub abs_tol: Option<f64>,
 }
 
