@@ -226,7 +226,7 @@ pub fn site_scenario(data: &[u8]) -> Outcome {
     let step_s = sc.simulation.step.s();
     let duration_h = sc.simulation.duration.h().min(step_s * SITE_STEPS / 3600.0);
     let spec = SiteSpec {
-        duration: Some(wattage_units::Time::from_h(duration_h).into()),
+        duration: Some(format!("{duration_h}h").into()),
         keep_series: true,
         ..SiteSpec::default()
     };
