@@ -522,6 +522,7 @@ class RunResult(_Result):
     services: list[Record]
     site: Record
     optimized: Optional[Record]
+    capital: Record
 
     @property
     def timeseries(self) -> "pandas.DataFrame":
