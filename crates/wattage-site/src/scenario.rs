@@ -266,9 +266,12 @@ pub mod raw {
     #[derive(Debug, Clone, Deserialize, Default)]
     #[serde(deny_unknown_fields)]
     pub struct RawSimulation {
-        pub duration_h: f64,
-        pub step_s: f64,
+        pub duration: Option<String>,
+        pub duration_h: Option<f64>,
+        pub step: Option<String>,
+        pub step_s: Option<f64>,
         pub seed: Option<u64>,
+        pub output_resolution: Option<String>,
         pub output_resolution_s: Option<f64>,
         pub start_day_of_year: Option<f64>,
     }
@@ -1181,21 +1184,92 @@ fn csv_profile(path: &str) -> Profile {
     Profile::Csv { path: path.into() }
 }
 
+/// A duration given as text with a unit under `text_key` (`duration = "48h"`, parsed by
+/// [`Time::parse_duration`]) or as a number of `unit_s` seconds under `num_key`
+/// (`duration_h = 48`), not both; range-checked under `num_key`'s row and reported under the
+/// key that was written. `None` when neither is given.
+fn duration_field(
+    text_key: &str,
+    text: &Option<String>,
+    num_key: &str,
+    num: Option<f64>,
+    unit_s: f64,
+) -> VResult<Option<(f64, String)>> {
+    match (text, num) {
+        (Some(_), Some(_)) => bad(
+            text_key,
+            format!("give `{text_key}` or `{num_key}`, not both"),
+        ),
+        (Some(t), None) => {
+            if t.trim().parse::<f64>().is_ok() {
+                return bad(
+                    text_key,
+                    format!(
+                        "`{t}` has no unit: write it with one (`{t}s`, `{t}h`, ...), or as a number in `{num_key}`"
+                    ),
+                );
+            }
+            let v = Time::parse_duration(t, unit_s)
+                .map_err(|e| (text_key.to_string(), e))?
+                .s()
+                / unit_s;
+            match crate::limits::check(num_key, v) {
+                None => Ok(Some((v, text_key.to_string()))),
+                Some(why) => bad(text_key, why),
+            }
+        }
+        (None, Some(v)) => Ok(Some((positive(num_key, v)?, num_key.to_string()))),
+        (None, None) => Ok(None),
+    }
+}
+
 fn convert(r: &raw::RawScenario) -> VResult<Scenario> {
     let s = &r.simulation;
-    let duration = positive("simulation.duration_h", s.duration_h)?;
-    let step = positive("simulation.step_s", s.step_s)?;
+    let required = |key: &str, example: &str| {
+        (
+            format!("simulation.{key}"),
+            format!("is required: the run's {example}"),
+        )
+    };
+    let (duration, duration_key) = duration_field(
+        "simulation.duration",
+        &s.duration,
+        "simulation.duration_h",
+        s.duration_h,
+        3600.0,
+    )?
+    .ok_or_else(|| {
+        required(
+            "duration",
+            "horizon, e.g. `duration = \"1y\"` (or `duration_h`)",
+        )
+    })?;
+    let (step, _) = duration_field(
+        "simulation.step",
+        &s.step,
+        "simulation.step_s",
+        s.step_s,
+        1.0,
+    )?
+    .ok_or_else(|| required("step", "dispatch step, e.g. `step = \"1s\"` (or `step_s`)"))?;
     if duration * 3600.0 < step {
-        return bad("simulation.duration_h", "is shorter than one step");
+        return bad(duration_key, "is shorter than one step");
     }
-    let res = s.output_resolution_s.unwrap_or(3600.0f64.max(step));
-    positive("simulation.output_resolution_s", res)?;
-    if res < step {
-        return bad(
-            "simulation.output_resolution_s",
-            format!("must be at least the step ({step} s)"),
-        );
-    }
+    let res = match duration_field(
+        "simulation.output_resolution",
+        &s.output_resolution,
+        "simulation.output_resolution_s",
+        s.output_resolution_s,
+        1.0,
+    )? {
+        Some((v, key)) => {
+            if v < step {
+                return bad(key, format!("must be at least the step ({step} s)"));
+            }
+            v
+        }
+        None => 3600.0f64.max(step),
+    };
     let doy = finite(
         "simulation.start_day_of_year",
         s.start_day_of_year.unwrap_or(1.0),
@@ -1823,6 +1897,49 @@ mod tests {
         assert_eq!((e.line, e.field.as_str()), (3, "f"), "{e}");
         assert!(parse_profile_csv("0,1\n60,1.5\n", "f", ProfileKind::Fraction).is_err());
         assert!(parse_profile_csv("0,-40\n60,1.5\n", "f", ProfileKind::Any).is_ok());
+    }
+
+    #[test]
+    fn durations_take_a_unit_or_a_number_in_the_named_unit() {
+        let with = |sim: &str| {
+            parse_scenario(&BASE.replace("duration_h = 1\nstep_s = 1\n", sim)).map(|s| {
+                (
+                    s.simulation.duration.s(),
+                    s.simulation.step.s(),
+                    s.simulation.output_resolution.s(),
+                )
+            })
+        };
+        let old = with("duration_h = 2\nstep_s = 60\noutput_resolution_s = 900\n").unwrap();
+        assert_eq!(old, (7200.0, 60.0, 900.0));
+        assert_eq!(
+            with("duration = \"2h\"\nstep = \"1m\"\noutput_resolution = \"15m\"\n").unwrap(),
+            old
+        );
+        assert_eq!(
+            with("duration = \"7200s\"\nstep_s = 60\noutput_resolution = \"900s\"\n").unwrap(),
+            old
+        );
+        for (sim, field) in [
+            (
+                "duration = \"2h\"\nduration_h = 2\nstep_s = 1\n",
+                "simulation.duration",
+            ),
+            ("duration = \"2\"\nstep_s = 1\n", "simulation.duration"),
+            ("duration = \"soon\"\nstep_s = 1\n", "simulation.duration"),
+            ("duration = \"20y\"\nstep_s = 1\n", "simulation.duration"),
+            ("step_s = 1\n", "simulation.duration"),
+            ("duration = \"1h\"\n", "simulation.step"),
+            ("duration = \"1h\"\nstep = \"2h\"\n", "simulation.step"),
+            ("duration = \"1m\"\nstep = \"2m\"\n", "simulation.duration"),
+            (
+                "duration = \"1h\"\nstep = \"1m\"\noutput_resolution = \"1s\"\n",
+                "simulation.output_resolution",
+            ),
+        ] {
+            let e = with(sim).unwrap_err();
+            assert_eq!(e.field, field, "{sim}: {e}");
+        }
     }
 
     #[test]
