@@ -376,3 +376,69 @@ fn durations_without_a_number_or_with_two_units_are_errors() {
         assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
     }
 }
+
+/// `--seed` replaces the scenario's seed in `run` and `compare` (both the serving side's and
+/// the site's), and in `optimize` (the site's draws).
+#[test]
+fn run_compare_and_optimize_take_a_seed() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let run_file = data.join("peak.toml");
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("durations-seed");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = quiet_json(&[
+        "-q",
+        "run",
+        run_file.to_str().unwrap(),
+        "--seed",
+        "5",
+        "-o",
+        dir.join("run").to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(run["seed"], serde_json::json!({"serving": 5, "site": 5}));
+    let other = dir.join("b.toml");
+    std::fs::write(
+        &other,
+        std::fs::read_to_string(&run_file)
+            .unwrap()
+            .replace("name = \"peak\"", "name = \"peak-b\""),
+    )
+    .unwrap();
+    let cmp = quiet_json(&[
+        "-q",
+        "compare",
+        run_file.to_str().unwrap(),
+        other.to_str().unwrap(),
+        "--seed",
+        "5",
+        "-o",
+        dir.join("cmp").to_str().unwrap(),
+        "--json",
+    ]);
+    for r in cmp["runs"].as_array().unwrap() {
+        assert_eq!(r["seed"], run["seed"]);
+    }
+    // The same seed, the same run: compare's first run is `run --seed 5`.
+    assert_eq!(cmp["runs"][0]["site"], run["site"]);
+    let peak = peak();
+    let a = without_timings(quiet_json(&[
+        "optimize",
+        &peak,
+        "--duration",
+        "1d",
+        "--seed",
+        "3",
+        "--json",
+    ]));
+    let b = without_timings(quiet_json(&[
+        "optimize",
+        &peak,
+        "--duration",
+        "1d",
+        "--seed",
+        "3",
+        "--json",
+    ]));
+    assert_eq!(a, b);
+}

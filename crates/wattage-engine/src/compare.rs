@@ -44,6 +44,8 @@ pub struct CompareOptions {
     pub thresholds: Thresholds,
     /// Raise each run's work limits to this size (`max_work`).
     pub max_work: Option<u64>,
+    /// Replace every scenario's seed with this one (`seed`, as `run --seed`).
+    pub seed: Option<u64>,
 }
 
 impl CompareOptions {
@@ -59,6 +61,7 @@ impl CompareOptions {
         Ok(Self {
             thresholds: t,
             max_work: None,
+            seed: None,
         })
     }
 }
@@ -153,6 +156,9 @@ pub fn run(
     for l in &mut loaded {
         run::deployments(cat, l)?;
         l.max_work = options.max_work;
+        if let Some(seed) = options.seed {
+            l.reseed(seed);
+        }
     }
     let input_diffs = diff_inputs(src, &loaded)?;
     let names = unique_names(loaded.iter().map(|l| l.scenario.name.as_str()));

@@ -52,6 +52,10 @@ pub struct CompareArgs {
     /// ... and exceeds this, in the figure's own unit [default: 0.001]
     #[arg(long = "abs-tol", value_name = "VALUE", allow_negative_numbers = true)]
     pub abs_tol: Option<f64>,
+    /// Seed of every random draw of every run, replacing each scenario's `seed`
+    /// [default: each scenario's]
+    #[arg(long)]
+    pub seed: Option<u64>,
 }
 
 /// Runs the command.
@@ -183,6 +187,7 @@ pub fn compare(g: &Global, a: CompareArgs) -> anyhow::Result<()> {
         .collect();
     let mut options = wattage_engine::compare::CompareOptions::new(a.rel_tol, a.abs_tol)?;
     options.max_work = g.max_work;
+    options.seed = a.seed;
     let dir = a
         .out
         .clone()
