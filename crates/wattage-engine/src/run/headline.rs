@@ -355,6 +355,48 @@ pub fn build(r: &RunResult) -> Headlines {
             wattage_report::format::significant(value, 3)
         ),
     ));
+    // Capital: the hardware of the fleets and the training job over the same horizon
+    // (run::capital), beside the energy cost and never added to it.
+    let cap = super::capital::build(r);
+    let priced: Vec<&str> = cap
+        .uses
+        .iter()
+        .filter(|u| u.cost_basis.is_some())
+        .map(|u| u.name.as_str())
+        .collect();
+    if !priced.is_empty() {
+        let mut row = Headline::new(
+            "capital_hardware_usd",
+            "Hardware cost (capital or rent)",
+            cap.total.hardware_usd,
+            "USD",
+            over.clone(),
+            format!(
+                "accelerators and servers of {} amortized (or rented) per accelerator-hour; not in the energy cost",
+                priced.join(", ")
+            ),
+        );
+        if cap.total.total_usd > 0.0 {
+            row.note = format!(
+                "electricity is {:.1}% of hardware plus electricity for these uses",
+                100.0 * cap.total.energy_usd / cap.total.total_usd
+            );
+        }
+        t.push(row);
+    }
+    if cap.embodied_t.central > 0.0 {
+        t.push(
+            Headline::new(
+                "capital_embodied_co2e_t",
+                "Embodied emissions of the hardware",
+                cap.embodied_t.central,
+                "t CO2e",
+                over.clone(),
+                "manufacturing of accelerators and servers amortized over their service life (Scope 3); not in the emissions below",
+            )
+            .range(cap.embodied_t.low, cap.embodied_t.high),
+        );
+    }
     if k.energy_mwh_by_use.miners > 0.0 || c.miner_revenue != 0.0 {
         t.push(Headline::new(
             "site_miners_net_revenue_usd",
