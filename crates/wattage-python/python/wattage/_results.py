@@ -523,6 +523,8 @@ class RunResult(_Result):
     site: Record
     optimized: Optional[Record]
     capital: Record
+    headlines: list[Record]
+    uncertainty: Optional[Record]
 
     @property
     def timeseries(self) -> "pandas.DataFrame":
