@@ -320,6 +320,8 @@ pub struct EstimateDetail {
 /// Inputs resolved against the catalog, ready to estimate many times.
 #[derive(Debug, Clone)]
 pub struct Prepared {
+    /// Sources of the assumptions the user overrode (`--set`), by name.
+    pub overridden: Vec<(String, String)>,
     /// The replica.
     pub deployment: Deployment,
     /// The request.
@@ -429,6 +431,7 @@ pub fn prepare(cat: &Catalog, a: &EstimateSpec) -> Result<Prepared> {
             .unwrap_or(if method == Method::Epoch { 1.0 } else { 32.0 }),
     };
     Ok(Prepared {
+        overridden: overrides.sources(),
         deployment,
         request,
         assumptions,
@@ -594,7 +597,15 @@ fn result(
         comparisons: fleet::compare(e.energy),
         fleet,
         monte_carlo_samples: mc.map(|m| m.samples),
-        assumptions: r.assumptions.rows(&r.region, r.method),
+        assumptions: {
+            let mut rows = r.assumptions.rows(&r.region, r.method);
+            for (name, src) in &r.overridden {
+                if let Some(row) = rows.iter_mut().find(|row| row.name == name) {
+                    row.source.clone_from(src);
+                }
+            }
+            rows
+        },
         warnings: Vec::new(),
         detail: EstimateDetail {
             deployment: r.deployment,
@@ -998,6 +1009,31 @@ mod tests {
                 assert!(r.carbon.market_based_g <= r.carbon.location_based_g);
             }
         }
+    }
+
+    /// `--explain` after `--set` cites the user, not the catalog, and says how a range is
+    /// used (the issue: it kept the original source and showed a range as its midpoint).
+    #[test]
+    fn overridden_assumptions_cite_the_user() {
+        let cat = Catalog::builtin();
+        let spec = EstimateSpec {
+            set: vec!["pue=1.5".into(), "carbon=200..400".into()],
+            samples: 0,
+            ..EstimateSpec::default()
+        };
+        let r = run(&cat, &spec).unwrap();
+        let src = |n: &str| {
+            r.assumptions
+                .iter()
+                .find(|a| a.name == n)
+                .unwrap()
+                .source
+                .clone()
+        };
+        assert_eq!(src("pue"), "set by the user: pue=1.5");
+        assert!(src("carbon").starts_with("set by the user: carbon=200..400, a range"));
+        assert!(src("carbon").contains("300"));
+        assert!(!src("price").starts_with("set by the user"));
     }
 
     #[test]

@@ -201,12 +201,15 @@ pub fn renamed(old: &str, new: &str) -> String {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Overrides {
     entries: Vec<(String, Dist)>,
+    /// Each entry as the user wrote it (`pue=1.5`), for the sources shown by `--explain`.
+    written: Vec<String>,
 }
 
 impl Overrides {
     /// Parses overrides; `set` is the name of the parameter in errors.
     pub fn parse(items: &[String]) -> Result<Self> {
         let mut entries = Vec::with_capacity(items.len());
+        let mut written = Vec::with_capacity(items.len());
         for s in items {
             let (name, value) = s
                 .split_once('=')
@@ -224,8 +227,9 @@ impl Overrides {
             }
             let d = Dist::parse(value).map_err(|e| Error::param("set", format!("`{s}`: {e}")))?;
             entries.push((name.to_string(), d));
+            written.push(format!("{name}={}", value.trim()));
         }
-        Ok(Self { entries })
+        Ok(Self { entries, written })
     }
 
     /// True when there are none.
@@ -244,6 +248,24 @@ impl Overrides {
             }
             e => request_error(e),
         })
+    }
+
+    /// The source to show for each overridden assumption (the last entry of a name wins, as
+    /// in [`Overrides::apply`]): the user's own words, and for a range how it is used.
+    pub fn sources(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        for ((name, d), text) in self.entries.iter().zip(&self.written) {
+            let src = match d {
+                Dist::Fixed { .. } => format!("set by the user: {text}"),
+                _ => format!(
+                    "set by the user: {text}, a range; the point estimate uses its centre, {}, and the Monte Carlo draws over it",
+                    wattage_report::format::significant(d.central(), 4)
+                ),
+            };
+            out.retain(|(n, _)| n != name);
+            out.push((name.clone(), src));
+        }
+        out
     }
 
     /// Puts each override's distribution into the Monte Carlo: a range replaces the default
