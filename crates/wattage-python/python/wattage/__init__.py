@@ -481,6 +481,8 @@ def compare(
     scenarios: Sequence[Source],
     out: Optional[PathArg] = None,
     catalog: CatalogArg = None,
+    rel_tol: Optional[float] = None,
+    abs_tol: Optional[float] = None,
 ) -> Comparison:
     """Runs several run scenarios and sets them side by side (``wattage compare``); every
     scenario is checked before the first runs. The inputs that differ are found by diffing
@@ -492,6 +494,8 @@ def compare(
         out: Also write ``compare.html``, ``compare.json``, ``compare.csv`` and each run's
             folder into this folder.
         catalog: Extra catalog file(s).
+        rel_tol: Relative threshold, a fraction (default 0.01).
+        abs_tol: Absolute threshold, in each figure's unit (default 0.001).
 
     Raises:
         InputError: Fewer than two scenarios, a bad one, or a bad threshold.
@@ -507,8 +511,6 @@ def compare(
 
 
 def _variants(value: Any) -> Optional[tuple[int, int]]:
-    rel_tol: Optional[float] = None,
-    abs_tol: Optional[float] = None,
     """``variants=``: ``(start, stop)`` or a ``range``, checked; ``None`` for all."""
     if value is None:
         return None
@@ -517,8 +519,6 @@ def _variants(value: Any) -> Optional[tuple[int, int]]:
     if not (isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2):
         raise _inputs.param_error("variants", f"expected a (start, stop) pair, found {value!r}")
     a = _inputs.count(value[0], "variants")
-        rel_tol: Relative threshold, a fraction (default 0.01).
-        abs_tol: Absolute threshold, in each figure's unit (default 0.001).
     b = _inputs.count(value[1], "variants")
     assert a is not None and b is not None
     if a > b:

@@ -598,15 +598,6 @@ class Comparison(_SequenceABC):
         """Each run's summary (the ``runs`` of :meth:`to_dict`)."""
         return [r.to_dict() for r in self.runs]
 
-    @functools.cached_property
-    def report_html(self) -> str:
-        """``compare.html``: the inputs and figures that differ, charts of those, links to
-        each run's report."""
-        return self._handle.report_html()
-
-    def write(self, out: "os.PathLike[str] | str") -> str:
-        """Writes ``compare.html``, ``compare.json``, ``compare.csv`` and each run's folder
-        into folder ``out``; returns its path."""
     def to_dict(self) -> dict[str, Any]:
         """``compare.json``, what ``wattage compare --json`` prints: ``scenarios``,
         ``thresholds``, ``identical_inputs``, the ``inputs`` that differ, every figure in
@@ -618,6 +609,15 @@ class Comparison(_SequenceABC):
         """True when no input differs between the scenarios."""
         return bool(self.to_dict()["identical_inputs"])
 
+    @functools.cached_property
+    def report_html(self) -> str:
+        """``compare.html``: the inputs and figures that differ, charts of those, links to
+        each run's report."""
+        return self._handle.report_html()
+
+    def write(self, out: "os.PathLike[str] | str") -> str:
+        """Writes ``compare.html``, ``compare.json``, ``compare.csv`` and each run's folder
+        into folder ``out``; returns its path."""
         return write_folder(out, self._handle.artifacts())
 
     def __repr__(self) -> str:
