@@ -442,3 +442,69 @@ fn run_compare_and_optimize_take_a_seed() {
     ]));
     assert_eq!(a, b);
 }
+
+/// Run scenario files speak the same vocabulary: `[site] duration = "2d"`, `step = "1m"`,
+/// `output_resolution = "1h"` and `[optimize] duration = "48h"`, `step = "60m"` give the same
+/// run as the unit-named keys they replace; a bare number or both spellings are errors at
+/// their line.
+#[test]
+fn run_scenarios_take_duration_strings() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let text = std::fs::read_to_string(data.join("peak.toml")).unwrap();
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("durations-run-keys");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let new = text
+        .replace(
+            "duration_h = 48\nstep_s = 60.0\noutput_resolution_s = 3600",
+            "duration = \"2d\"\nstep = \"1m\"\noutput_resolution = \"1h\"",
+        )
+        .replace(
+            "[optimize]\nenabled = true\nduration_h = 48",
+            "[optimize]\nenabled = true\nduration = \"48h\"\nstep = \"60m\"",
+        );
+    assert_ne!(new, text, "the fixture's keys moved: update this test");
+    let a_file = dir.join("a.toml");
+    let b_file = dir.join("b.toml");
+    std::fs::write(&a_file, &text).unwrap();
+    std::fs::write(&b_file, &new).unwrap();
+    let run = |f: &PathBuf, out: &str| {
+        let mut v = quiet_json(&[
+            "-q",
+            "run",
+            f.to_str().unwrap(),
+            "-o",
+            dir.join(out).to_str().unwrap(),
+            "--json",
+        ]);
+        // Wall-clock timings and the scenario's own path differ by construction.
+        if let Value::Object(m) = &mut v {
+            m.remove("timings");
+            m.remove("scenario");
+            m.remove("optimizer");
+        }
+        v
+    };
+    let (a, b) = (run(&a_file, "a"), run(&b_file, "b"));
+    assert_eq!(a["site"]["hours"], serde_json::json!(48.0));
+    assert_eq!(a["site"], b["site"]);
+    assert_eq!(a["headlines"], b["headlines"]);
+    for (bad, why) in [
+        ("duration = \"2d\"", "duration = \"48\""),
+        ("duration = \"2d\"", "duration = \"2d\"\nduration_h = 48"),
+    ] {
+        let f = dir.join("bad.toml");
+        std::fs::write(&f, new.replacen(bad, why, 1)).unwrap();
+        let o = wattage(&[
+            "-q",
+            "run",
+            f.to_str().unwrap(),
+            "-o",
+            dir.join("bad").to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{why}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(err.contains("site.duration"), "{why}: {err}");
+        assert!(err.contains("bad.toml:"), "{why}: {err}");
+    }
+}

@@ -179,6 +179,17 @@ pub struct Site {
     /// (default: the first).
     #[serde(default)]
     pub inference_load: Option<String>,
+    /// Simulated horizon as `<number><unit>` (`48h`, `7d`, `1y`); the same as
+    /// `duration_h`, which it replaces (give one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<String>,
+    /// Dispatch step as `<number><unit>` (`10s`); replaces `step_s`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+    /// Resolution of the stored series as `<number><unit>` (`15m`); replaces
+    /// `output_resolution_s`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_resolution: Option<String>,
     /// Simulated hours (default: the site file's).
     #[serde(default)]
     pub duration_h: Option<f64>,
@@ -209,6 +220,12 @@ pub struct Optimize {
     /// Run the LP on the site design.
     #[serde(default)]
     pub enabled: bool,
+    /// LP step as `<number><unit>` (`1h`, `30m`); replaces `step_h`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+    /// LP horizon as `<number><unit>` (`30d`); replaces `duration_h`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<String>,
     /// LP step, hours.
     #[serde(default = "one")]
     pub step_h: f64,
@@ -225,6 +242,8 @@ impl Default for Optimize {
     fn default() -> Self {
         Self {
             enabled: false,
+            step: None,
+            duration: None,
             step_h: 1.0,
             duration_h: None,
             solver: None,
@@ -303,7 +322,8 @@ pub fn load(src: &dyn Sources, input: Option<&Input>) -> Result<Loaded> {
         ),
     };
     let doc = TomlDoc::parse(&origin, &text)?;
-    let scenario: RunScenario = doc.deserialize()?;
+    let mut scenario: RunScenario = doc.deserialize()?;
+    durations(&mut scenario, &doc)?;
     validate(&scenario, &doc)?;
     let (site, site_origin) = load_site(src, &scenario, &doc, &dir)?;
     let load_index = inference_load(&scenario, &doc, &site, &site_origin)?;
@@ -325,6 +345,97 @@ pub fn load(src: &dyn Sources, input: Option<&Input>) -> Result<Loaded> {
         load_index,
         max_work: None,
     })
+}
+
+/// Reads the `<number><unit>` duration keys (`[site] duration`, `step`,
+/// `output_resolution`; `[optimize] step`, `duration`) into the unit-named ones they
+/// replace, checking each at its own line: one vocabulary with the CLI's `--duration` and
+/// `--step`. Giving both spellings of one value is an error.
+fn durations(s: &mut RunScenario, doc: &TomlDoc) -> Result<()> {
+    fn one(
+        doc: &TomlDoc,
+        text: &mut Option<String>,
+        old: &mut Option<f64>,
+        field: &str,
+        old_field: &str,
+        per_unit_s: f64,
+        ok: impl Fn(f64) -> Option<&'static str>,
+    ) -> Result<()> {
+        let Some(t) = text.take() else {
+            return Ok(());
+        };
+        if old.is_some() {
+            return Err(doc.error(field, &format!("give `{field}` or `{old_field}`, not both")));
+        }
+        if t.trim().parse::<f64>().is_ok() {
+            return Err(doc.error(
+                field,
+                &format!("`{t}` has no unit: write it as `<number><unit>` (`ms`, `s`, `m`, `h`, `d`, `y`), or use `{old_field}`"),
+            ));
+        }
+        let d = Time::parse_duration(&t, 1.0).map_err(|e| doc.error(field, &e))?;
+        if let Some(why) = ok(d.s()) {
+            return Err(doc.error(field, why));
+        }
+        *old = Some(d.s() / per_unit_s);
+        Ok(())
+    }
+    let st = &mut s.site;
+    one(
+        doc,
+        &mut st.duration,
+        &mut st.duration_h,
+        "site.duration",
+        "site.duration_h",
+        3600.0,
+        |x| (!(3600.0..=8784.0 * 3600.0).contains(&x)).then_some("must be 1h to 366d"),
+    )?;
+    one(
+        doc,
+        &mut st.step,
+        &mut st.step_s,
+        "site.step",
+        "site.step_s",
+        1.0,
+        |x| (!(x > 0.0 && x <= 3600.0)).then_some("must be more than 0s and at most 1h"),
+    )?;
+    one(
+        doc,
+        &mut st.output_resolution,
+        &mut st.output_resolution_s,
+        "site.output_resolution",
+        "site.output_resolution_s",
+        1.0,
+        |x| (x < 1.0).then_some("must be at least 1s"),
+    )?;
+    let o = &mut s.optimize;
+    let mut step_h = None;
+    one(
+        doc,
+        &mut o.step,
+        &mut step_h,
+        "optimize.step",
+        "optimize.step_h",
+        3600.0,
+        |x| {
+            (!(x > 0.0 && x <= 3600.0)).then_some(
+                "must be more than 0s and at most 1h (the optimizer's step is at most one hour)",
+            )
+        },
+    )?;
+    if let Some(h) = step_h {
+        o.step_h = h;
+    }
+    one(
+        doc,
+        &mut o.duration,
+        &mut o.duration_h,
+        "optimize.duration",
+        "optimize.duration_h",
+        3600.0,
+        |_| None,
+    )?;
+    Ok(())
 }
 
 /// Reads and parses the site file the run names, reads its CSV profiles and applies the
