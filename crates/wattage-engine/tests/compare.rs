@@ -10,13 +10,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
 
 use wattage_engine::compare::{self, CompareOptions, Comparison};
 use wattage_engine::run::{self, RunSummary};
 use wattage_engine::{Catalog, FileSystem, Input, Silent};
+use wattage_testkit::{chromium, chromium_or_skip};
 
 fn scenarios_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios")
@@ -232,83 +231,6 @@ fn thresholds_are_checked_and_change_what_is_shown() {
     }
 }
 
-fn find_chromium() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("WATTAGE_CHROMIUM") {
-        return Some(PathBuf::from(p));
-    }
-    let path = std::env::var_os("PATH")?;
-    for dir in std::env::split_paths(&path) {
-        for name in ["chromium", "chromium-browser", "google-chrome", "chrome"] {
-            let p = dir.join(name);
-            if p.is_file() {
-                return Some(p);
-            }
-        }
-    }
-    None
-}
-
-/// Runs Chromium headless with the flags that keep it off the network, killing it after a
-/// time limit so a hung browser fails the test instead of blocking CI.
-fn chromium(bin: &Path, profile: &Path, extra: &[String], url: &str) -> Output {
-    let mut child = Command::new(bin)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-extensions",
-            "--no-first-run",
-            "--no-default-browser-check",
-            "--hide-scrollbars",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args(extra)
-        .arg(url)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start `{}`: {e}", bin.display()));
-    // Read stdout on a thread: a DOM larger than the pipe buffer would otherwise block Chromium.
-    let mut stdout = child.stdout.take().expect("piped stdout");
-    let reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        std::io::Read::read_to_end(&mut stdout, &mut buf).map(|_| buf)
-    });
-    let start = Instant::now();
-    let limit = Duration::from_secs(120);
-    loop {
-        match child.try_wait() {
-            Ok(Some(_)) => break,
-            Ok(None) if start.elapsed() > limit => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("chromium did not finish within {limit:?}");
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(100)),
-            Err(e) => panic!("waiting for chromium: {e}"),
-        }
-    }
-    let status = child.wait().expect("chromium exit status");
-    let mut stderr = Vec::new();
-    if let Some(mut e) = child.stderr.take() {
-        let _ = std::io::Read::read_to_end(&mut e, &mut stderr);
-    }
-    let stdout = reader
-        .join()
-        .expect("reader thread")
-        .expect("read chromium stdout");
-    Output {
-        status,
-        stdout,
-        stderr,
-    }
-}
-
 /// The value of attribute `name` in a tag's text.
 fn attr<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
     let i = tag.find(&format!(" {name}=\""))? + name.len() + 3;
@@ -336,15 +258,8 @@ fn bars(svg: &str) -> Vec<(String, f64)> {
 
 #[test]
 fn headless_chromium_finds_no_empty_chart_in_the_comparison() {
-    let Some(bin) = find_chromium() else {
-        if std::env::var_os("WATTAGE_SKIP_BROWSER").is_some_and(|v| v == "1") {
-            eprintln!("skipped: chromium not found and WATTAGE_SKIP_BROWSER=1");
-            return;
-        }
-        panic!(
-            "chromium not found on PATH: install it (`apt-get install chromium`), point \
-             WATTAGE_CHROMIUM at a Chromium binary, or set WATTAGE_SKIP_BROWSER=1 to skip"
-        );
+    let Some(bin) = chromium_or_skip() else {
+        return;
     };
     let c = batteries();
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("wattage-compare-browser");

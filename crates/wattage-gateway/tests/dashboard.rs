@@ -12,10 +12,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::State;
@@ -24,102 +22,9 @@ use axum::response::{Html, IntoResponse, Json};
 use axum::routing::get;
 use serde_json::Value;
 use wattage_gateway::dashboard::{Dashboard, PAGE};
+use wattage_testkit::{chromium, chromium_or_skip};
 
 const NOW: i64 = 1_760_000_000_000;
-
-fn find_chromium() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("WATTAGE_CHROMIUM") {
-        return Some(PathBuf::from(p));
-    }
-    let path = std::env::var_os("PATH")?;
-    for dir in std::env::split_paths(&path) {
-        for name in ["chromium", "chromium-browser", "google-chrome", "chrome"] {
-            let p = dir.join(name);
-            if p.is_file() {
-                return Some(p);
-            }
-        }
-    }
-    None
-}
-
-/// The Chromium binary, or `None` when the test may be skipped (fails otherwise).
-fn chromium_or_skip() -> Option<PathBuf> {
-    let Some(bin) = find_chromium() else {
-        if std::env::var_os("WATTAGE_SKIP_BROWSER").is_some_and(|v| v == "1") {
-            eprintln!("skipped: chromium not found and WATTAGE_SKIP_BROWSER=1");
-            return None;
-        }
-        panic!(
-            "chromium not found on PATH: install it (`apt-get install chromium`), point \
-             WATTAGE_CHROMIUM at a Chromium binary, or set WATTAGE_SKIP_BROWSER=1 to skip"
-        );
-    };
-    Some(bin)
-}
-
-/// Runs Chromium headless with the flags that keep it off the network, killing it after a
-/// time limit so a hung browser fails the test instead of blocking CI.
-fn chromium(bin: &Path, profile: &Path, extra: &[String], url: &str) -> Output {
-    let mut child = Command::new(bin)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-extensions",
-            "--no-first-run",
-            "--no-default-browser-check",
-            "--hide-scrollbars",
-            "--no-proxy-server",
-            "--virtual-time-budget=8000",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args(extra)
-        .arg(url)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start `{}`: {e}", bin.display()));
-    // Read stdout on a thread: a DOM larger than the pipe buffer would otherwise block Chromium.
-    let mut stdout = child.stdout.take().expect("piped stdout");
-    let reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        std::io::Read::read_to_end(&mut stdout, &mut buf).map(|_| buf)
-    });
-    let start = Instant::now();
-    let limit = Duration::from_secs(120);
-    loop {
-        match child.try_wait() {
-            Ok(Some(_)) => break,
-            Ok(None) if start.elapsed() > limit => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("chromium did not finish within {limit:?}");
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(100)),
-            Err(e) => panic!("waiting for chromium: {e}"),
-        }
-    }
-    let status = child.wait().expect("chromium exit status");
-    let mut stderr = Vec::new();
-    if let Some(mut e) = child.stderr.take() {
-        let _ = std::io::Read::read_to_end(&mut e, &mut stderr);
-    }
-    let stdout = reader
-        .join()
-        .expect("reader thread")
-        .expect("read chromium stdout");
-    Output {
-        status,
-        stdout,
-        stderr,
-    }
-}
 
 /// A small deterministic generator (xorshift64*), so the test needs no RNG crate.
 struct Rng(u64);
@@ -197,6 +102,17 @@ struct AppState {
 }
 
 /// Serves the page and `snapshot` and dumps the DOM headless Chromium builds from them.
+/// Chromium's flags for the dashboard: `extra`, plus no proxy (the page talks to a loopback
+/// server) and virtual time for the page's polling to run.
+fn flags(extra: &[&str]) -> Vec<String> {
+    let mut f: Vec<String> = vec![
+        "--no-proxy-server".into(),
+        "--virtual-time-budget=8000".into(),
+    ];
+    f.extend(extra.iter().map(|s| s.to_string()));
+    f
+}
+
 fn serve_and_dump(bin: PathBuf, name: &str, snapshot: Value) -> Served {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join("wattage-dashboard-browser")
@@ -235,7 +151,12 @@ fn serve_and_dump(bin: PathBuf, name: &str, snapshot: Value) -> Served {
     rt.spawn(async move { axum::serve(listener, app).await });
     let url = format!("http://{addr}/dashboard");
 
-    let out = chromium(&bin, &dir.join("profile-dom"), &["--dump-dom".into()], &url);
+    let out = chromium(
+        &bin,
+        &dir.join("profile-dom"),
+        &flags(&["--dump-dom"]),
+        &url,
+    );
     assert!(
         out.status.success(),
         "chromium --dump-dom failed: {}\n{}",
@@ -535,10 +456,10 @@ fn every_chart_is_drawn_in_headless_chromium() {
     let out = chromium(
         &s.bin,
         &s.dir.join("profile-shot"),
-        &[
-            "--window-size=1440,1500".into(),
-            format!("--screenshot={}", shot.display()),
-        ],
+        &flags(&[
+            "--window-size=1440,1500",
+            &format!("--screenshot={}", shot.display()),
+        ]),
         &s.url,
     );
     assert!(
