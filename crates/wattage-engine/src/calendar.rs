@@ -5,8 +5,8 @@
 //! site scenario that starts on a later day of the year (`simulation.start_day_of_year`)
 //! starts that many days later, so its timestamps agree with its seasons. The `start`
 //! parameter (`--start`) sets any other start. Timestamps are written in UTC (`Z`) whatever
-//! zone the start was given in. The arithmetic is the proleptic Gregorian calendar on days
-//! since 1970-01-01 (no leap seconds), with no clock read.
+//! zone the start was given in. The calendar arithmetic is the `time` crate's (proleptic Gregorian, no leap
+//! seconds), with no clock read.
 
 use crate::error::{Error, Result};
 
@@ -19,51 +19,20 @@ pub struct Start {
     epoch_s: f64,
 }
 
-/// Days since 1970-01-01 of a civil date (Howard Hinnant's `days_from_civil`).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The civil date of days since 1970-01-01 (Howard Hinnant's `civil_from_days`).
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (
-        if m <= 2 {
-            yoe + era * 400 + 1
-        } else {
-            yoe + era * 400
-        },
-        m,
-        d,
-    )
-}
-
-fn days_in_month(y: i64, m: i64) -> i64 {
-    match m {
-        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
+const WHOLE: &[time::format_description::BorrowedFormatItem<'static>] =
+    time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+const MILLI: &[time::format_description::BorrowedFormatItem<'static>] = time::macros::format_description!(
+    "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+);
+const DATE: &[time::format_description::BorrowedFormatItem<'static>] =
+    time::macros::format_description!("[year]-[month]-[day]");
 
 impl Start {
-    /// Parses `YYYY-MM-DDTHH:MM:SS[.fff](Z|+HH:MM|-HH:MM)` or a date `YYYY-MM-DD` (midnight
-    /// UTC); `param` names the parameter in errors.
+    /// Parses an RFC 3339 time with a zone (`2025-07-01T00:00:00Z`,
+    /// `2025-07-01T00:00:00.5+02:00`; a space may stand for the `T`) or a date `YYYY-MM-DD`
+    /// (midnight UTC); `param` names the parameter in errors.
     pub fn parse(param: &str, text: &str) -> Result<Self> {
+        use time::format_description::well_known::Rfc3339;
         let t = text.trim();
         let bad = || {
             Error::param(
@@ -73,59 +42,19 @@ impl Start {
                 ),
             )
         };
-        let num = |s: &str| -> Result<i64> {
-            if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(bad());
-            }
-            s.parse().map_err(|_| bad())
+        let nanos = if t.len() == 10 {
+            time::Date::parse(t, DATE)
+                .map_err(|_| bad())?
+                .midnight()
+                .assume_utc()
+                .unix_timestamp_nanos()
+        } else {
+            time::OffsetDateTime::parse(&t.replacen(' ', "T", 1), &Rfc3339)
+                .map_err(|_| bad())?
+                .unix_timestamp_nanos()
         };
-        let (date, rest) = match t.split_once(['T', ' ']) {
-            Some((d, r)) => (d, Some(r)),
-            None => (t, None),
-        };
-        let mut dp = date.splitn(3, '-');
-        let (y, m, d) = match (dp.next(), dp.next(), dp.next()) {
-            (Some(y), Some(m), Some(d)) if y.len() == 4 && m.len() == 2 && d.len() == 2 => {
-                (num(y)?, num(m)?, num(d)?)
-            }
-            _ => return Err(bad()),
-        };
-        if !(1..=12).contains(&m) || d < 1 || d > days_in_month(y, m) {
-            return Err(bad());
-        }
-        let mut secs = 0.0;
-        if let Some(r) = rest {
-            let (clock, offset_s) = if let Some(c) = r.strip_suffix(['Z', 'z']) {
-                (c, 0.0)
-            } else {
-                let i = r.rfind(['+', '-']).ok_or_else(bad)?;
-                let (c, off) = r.split_at(i);
-                let sign = if off.starts_with('-') { -1.0 } else { 1.0 };
-                let (oh, om) = off[1..].split_once(':').ok_or_else(bad)?;
-                let (oh, om) = (num(oh)?, num(om)?);
-                if oh > 23 || om > 59 {
-                    return Err(bad());
-                }
-                (c, sign * (oh * 3600 + om * 60) as f64)
-            };
-            let mut cp = clock.splitn(3, ':');
-            let (hh, mm, ss) = match (cp.next(), cp.next(), cp.next()) {
-                (Some(h), Some(m), Some(s)) => (h, m, s),
-                _ => return Err(bad()),
-            };
-            let (hh, mm) = (num(hh)?, num(mm)?);
-            let (whole, frac) = match ss.split_once('.') {
-                Some((w, f)) => (num(w)?, format!("0.{}", num(f).map(|_| f)?)),
-                None => (num(ss)?, "0".to_string()),
-            };
-            if hh > 23 || mm > 59 || whole > 59 {
-                return Err(bad());
-            }
-            let frac: f64 = frac.parse().map_err(|_| bad())?;
-            secs = (hh * 3600 + mm * 60 + whole) as f64 + frac - offset_s;
-        }
         Ok(Self {
-            epoch_s: days_from_civil(y, m, d) as f64 * 86_400.0 + secs,
+            epoch_s: nanos as f64 / 1e9,
         })
     }
 
@@ -135,42 +64,40 @@ impl Start {
         match start {
             Some(s) => Self::parse("start", s),
             None => {
-                let base = Self::parse("start", DEFAULT_START)?;
                 let days = if start_day_of_year.is_finite() {
                     (start_day_of_year - 1.0).max(0.0)
                 } else {
                     0.0
                 };
                 Ok(Self {
-                    epoch_s: base.epoch_s + days * 86_400.0,
+                    epoch_s: Self::default_start().epoch_s + days * 86_400.0,
                 })
             }
         }
     }
 
-    /// The default start, [`DEFAULT_START`].
+    /// The default start, [`DEFAULT_START`] (2025-01-01T00:00:00Z).
     pub fn default_start() -> Self {
         Self {
-            epoch_s: days_from_civil(2025, 1, 1) as f64 * 86_400.0,
+            epoch_s: 1_735_689_600.0,
         }
     }
 
     /// The timestamp `elapsed_s` seconds after the start, ISO 8601 in UTC
     /// (`2025-01-01T00:15:00Z`; milliseconds when the time is not a whole second).
     pub fn stamp(&self, elapsed_s: f64) -> String {
-        let t = self.epoch_s + elapsed_s;
-        let ms = (t * 1000.0).round();
+        let ms = ((self.epoch_s + elapsed_s) * 1000.0).round();
         let ms = if ms.is_finite() { ms as i64 } else { 0 };
-        let secs = ms.div_euclid(1000);
-        let milli = ms.rem_euclid(1000);
-        let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
-        let sod = secs.rem_euclid(86_400);
-        let (hh, mm, ss) = (sod / 3600, (sod % 3600) / 60, sod % 60);
-        if milli == 0 {
-            format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z")
+        let Ok(t) = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        else {
+            return String::new();
+        };
+        let format = if ms.rem_euclid(1000) == 0 {
+            WHOLE
         } else {
-            format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{milli:03}Z")
-        }
+            MILLI
+        };
+        t.format(format).unwrap_or_default()
     }
 }
 

@@ -77,70 +77,54 @@ pub fn hash_bytes(hex_text: &str) -> Option<[u8; 32]> {
     Some(out)
 }
 
+/// The ledger's `time` text: `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC), fixed width, so the text
+/// sorts as the time does.
+const ISO_MS: &[time::format_description::BorrowedFormatItem<'static>] = time::macros::format_description!(
+    "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+);
+
+fn datetime(time_unix_ms: i64) -> Option<time::OffsetDateTime> {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(time_unix_ms) * 1_000_000).ok()
+}
+
 /// `time_unix_ms` as the ledger's `time` text, `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC). Fixed width,
 /// so the text sorts as the time does.
 pub fn iso_ms(time_unix_ms: i64) -> Result<String, LedgerError> {
+    let bad = || LedgerError::Invalid {
+        field: "time_unix_ms",
+        why: format!("{time_unix_ms} is outside 1970-01-01 to 9999-12-31"),
+    };
     if !(0..=MAX_TIME_UNIX_MS).contains(&time_unix_ms) {
-        return Err(LedgerError::Invalid {
-            field: "time_unix_ms",
-            why: format!("{time_unix_ms} is outside 1970-01-01 to 9999-12-31"),
-        });
+        return Err(bad());
     }
-    let days = time_unix_ms.div_euclid(86_400_000);
-    let ms_of_day = time_unix_ms.rem_euclid(86_400_000);
-    let (y, m, d) = civil_from_days(days);
-    let (h, rest) = (ms_of_day / 3_600_000, ms_of_day % 3_600_000);
-    let (min, rest) = (rest / 60_000, rest % 60_000);
-    let (s, ms) = (rest / 1000, rest % 1000);
-    Ok(format!(
-        "{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{s:02}.{ms:03}Z"
-    ))
+    datetime(time_unix_ms)
+        .and_then(|t| t.format(ISO_MS).ok())
+        .ok_or_else(bad)
 }
 
 /// The ledger's `time` text back to Unix milliseconds; `None` unless it is exactly in the
 /// form [`iso_ms`] writes.
 pub fn parse_iso_ms(text: &str) -> Option<i64> {
-    let b = text.as_bytes();
-    if b.len() != 24 {
+    if text.len() != 24 {
         return None;
     }
-    let punct = [
-        (4, b'-'),
-        (7, b'-'),
-        (10, b'T'),
-        (13, b':'),
-        (16, b':'),
-        (19, b'.'),
-        (23, b'Z'),
-    ];
-    if punct.iter().any(|&(i, c)| b[i] != c) {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let s = text.get(r)?;
-        s.bytes()
-            .all(|c| c.is_ascii_digit())
-            .then(|| s.parse().ok())?
-    };
-    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (h, min, s, ms) = (num(11..13)?, num(14..16)?, num(17..19)?, num(20..23)?);
-    if !(1..=12).contains(&m) || d < 1 || d > days_in_month(y, m) || h > 23 || min > 59 || s > 59 {
-        return None;
-    }
-    let days = days_from_civil(y, m, d);
-    Some(days * 86_400_000 + h * 3_600_000 + min * 60_000 + s * 1000 + ms)
+    let t = time::PrimitiveDateTime::parse(text, ISO_MS)
+        .ok()?
+        .assume_utc();
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()
 }
 
-/// The Unix milliseconds of 00:00 UTC of the day, or of the first day of the month, holding
-/// `time_unix_ms`.
+/// The Unix milliseconds of 00:00 UTC of the day holding `time_unix_ms`.
 pub fn start_of_day(time_unix_ms: i64) -> i64 {
     time_unix_ms.div_euclid(86_400_000) * 86_400_000
 }
 
 /// The Unix milliseconds of 00:00 UTC on the first day of the month holding `time_unix_ms`.
 pub fn start_of_month(time_unix_ms: i64) -> i64 {
-    let (y, m, _) = civil_from_days(time_unix_ms.div_euclid(86_400_000));
-    days_from_civil(y, m, 1) * 86_400_000
+    match datetime(time_unix_ms).and_then(|t| t.date().replace_day(1).ok()) {
+        Some(d) => d.midnight().assume_utc().unix_timestamp() * 1000,
+        None => start_of_day(time_unix_ms),
+    }
 }
 
 /// The current time in Unix milliseconds.
@@ -148,43 +132,6 @@ pub fn now_unix_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
-fn is_leap(y: i64) -> bool {
-    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
-}
-
-fn days_in_month(y: i64, m: i64) -> i64 {
-    match m {
-        2 if is_leap(y) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-// Howard Hinnant's civil calendar algorithms (proleptic Gregorian, days since 1970-01-01).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use wattage_ledger::{
 fn open(path: &Path, group: usize) -> Ledger {
     let mut o = OpenOptions::new(Target::Sqlite(path.to_path_buf()));
     o.max_group = group;
-    Ledger::open(o).unwrap()
+    Ledger::open(o).unwrap_or_else(|e| panic!("opening {}: {e:?}", path.display()))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
