@@ -397,6 +397,24 @@ def test_revoked_key_is_refused_within_two_seconds(start_gateway, fake, tmp_path
     assert rows and all(r["key_id"] == key_id for r in rows if r["status"] == 200)
 
 
+def test_a_request_id_is_scoped_to_its_key(start_gateway, fake, tmp_path):
+    """One key cannot make another key's request count as a retry (and go unrecorded): with
+    keys, the ledger's id is `<key id>/<client id>`; the same key's retry is still one row."""
+    ledger = tmp_path / "ledger.db"
+    a_id, a = create_key(ledger, "team-a")
+    b_id, b = create_key(ledger, "team-b")
+    g = start_gateway(fake, ledger=ledger)
+    rid = new_id("shared")
+    for secret in (a, b, b):
+        raw = g.client(secret).chat.completions.with_raw_response.create(
+            model="llama-3.1-70b", messages=MESSAGES, max_tokens=2, extra_headers={"x-request-id": rid})
+        assert raw.status_code == 200
+    assert raw.headers["x-wattage-request-id"] == f"{b_id}/{rid}"
+    rows = g.ledger.rows()
+    assert sorted(r["request_id"] for r in rows) == sorted([f"{a_id}/{rid}", f"{b_id}/{rid}"]), rows
+    assert {r["key_id"] for r in rows} == {a_id, b_id}
+
+
 def test_client_key_never_reaches_the_upstream(start_gateway, fake, tmp_path):
     ledger = tmp_path / "ledger.db"
     _, secret = create_key(ledger, "team-a")

@@ -47,7 +47,7 @@ def test_metrics_agree_with_the_ledger_and_pass_promtool(start_gateway, fake, tm
     rid = new_id("m-stream")
     list(b.chat.completions.create(model="another-name", messages=msgs, max_tokens=6, stream=True,
                                    extra_headers={"x-request-id": rid}))
-    g.ledger.wait_row(rid)
+    g.ledger.wait_row(f"{keys['team-b'][0]}/{rid}")  # with keys, the id is scoped to the key
     b.embeddings.create(model="another-name", input="a b c", encoding_format="float")
 
     text = g.metrics()
@@ -77,8 +77,8 @@ def test_metrics_agree_with_the_ledger_and_pass_promtool(start_gateway, fake, tm
             assert close(sum(got), want, 1e-9), (metric, model, upstream, key_id, sum(got), want)
     print("checked against the ledger:", checked)
 
-    # A retry of a request id is not counted again.
-    a.chat.completions.create(model="llama-3.1-70b", messages=msgs, max_tokens=3, extra_headers={"x-request-id": rid})
+    # A retry of a request id (by the key that sent it) is not counted again.
+    b.chat.completions.create(model="another-name", messages=msgs, max_tokens=6, extra_headers={"x-request-id": rid})
     again = parse(g.metrics())
     assert close(sum(v for _, v in again["wattage_energy_wh_total"]), sum(v for _, v in energy_of(series)), 1e-12)
 

@@ -331,7 +331,8 @@ fn authenticate(app: &App, headers: &HeaderMap) -> Result<Option<ApiKey>, Respon
     }
 }
 
-fn request_id(headers: &HeaderMap) -> Result<String, String> {
+/// The request's id and whether the client chose it (`x-request-id` or `idempotency-key`).
+fn request_id(headers: &HeaderMap) -> Result<(String, bool), String> {
     for h in ["x-request-id", "idempotency-key"] {
         if let Some(v) = headers.get(h) {
             let s = v.to_str().unwrap_or("");
@@ -340,10 +341,10 @@ fn request_id(headers: &HeaderMap) -> Result<String, String> {
                     "header `{h}` must be 1 to 128 visible ASCII characters"
                 ));
             }
-            return Ok(s.to_string());
+            return Ok((s.to_string(), true));
         }
     }
-    Ok(uuid::Uuid::now_v7().to_string())
+    Ok((uuid::Uuid::now_v7().to_string(), false))
 }
 
 /// Rough prompt and output tokens of a request before it runs (for routing and budget
@@ -684,9 +685,12 @@ async fn priced(app: Arc<App>, ep: Endpoint, headers: HeaderMap, body: Body) -> 
             );
         }
     };
-    let id = match request_id(&headers) {
-        Ok(id) => id,
-        Err(m) => return error(StatusCode::BAD_REQUEST, "invalid_request_error", m),
+    let id = match (request_id(&headers), &key) {
+        // With keys, a client's own id is scoped to its key: one key cannot make another's
+        // request count as a retry of its own (and so go unrecorded).
+        (Ok((id, true)), Some(k)) => format!("{}/{id}", k.id),
+        (Ok((id, _)), _) => id,
+        (Err(m), _) => return error(StatusCode::BAD_REQUEST, "invalid_request_error", m),
     };
     let model = body
         .get("model")
@@ -1314,9 +1318,10 @@ mod tests {
     #[test]
     fn request_ids_are_checked() {
         let mut h = HeaderMap::new();
-        assert!(request_id(&h).unwrap().len() >= 32);
+        assert!(request_id(&h).unwrap().0.len() >= 32);
+        assert!(!request_id(&h).unwrap().1);
         h.insert("x-request-id", HeaderValue::from_static("abc-1"));
-        assert_eq!(request_id(&h).unwrap(), "abc-1");
+        assert_eq!(request_id(&h).unwrap(), ("abc-1".to_string(), true));
         h.insert("x-request-id", HeaderValue::from_static("a b"));
         assert!(request_id(&h).is_err());
     }
