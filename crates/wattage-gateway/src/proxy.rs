@@ -903,32 +903,24 @@ async fn whole_response(
     let end_mark = u.batch_load().mark();
     u.in_flight.add(-1.0);
     let upstream_s = sent.elapsed().as_secs_f64();
+    // An upstream that fails mid-body did work: its row is recorded (no tokens known).
+    let failed = |status: u16| Outcome {
+        u,
+        status,
+        stream: false,
+        tokens: Tokens::default(),
+        batch: u.batch_load().mean(start_mark, end_mark),
+        upstream_s,
+        ttft_ms: None,
+    };
     let body = match body {
         Ok(Ok(b)) => b,
         Ok(Err(e)) => {
-            let o = Outcome {
-                u,
-                status: 502,
-                stream: false,
-                tokens: Tokens::default(),
-                batch: u.batch_load().mean(start_mark, end_mark),
-                upstream_s,
-                ttft_ms: None,
-            };
-            let _ = settle(&ctx, o).await;
+            let _ = settle(&ctx, failed(502)).await;
             return error(StatusCode::BAD_GATEWAY, "upstream_error", e);
         }
         Err(_) => {
-            let o = Outcome {
-                u,
-                status: 504,
-                stream: false,
-                tokens: Tokens::default(),
-                batch: u.batch_load().mean(start_mark, end_mark),
-                upstream_s,
-                ttft_ms: None,
-            };
-            let _ = settle(&ctx, o).await;
+            let _ = settle(&ctx, failed(504)).await;
             return error(
                 StatusCode::GATEWAY_TIMEOUT,
                 "upstream_timeout",
