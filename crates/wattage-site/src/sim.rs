@@ -225,6 +225,17 @@ pub struct Interruption {
     pub gpu_hours_lost: f64,
 }
 
+/// A pair of fractions written as percentages (rounded to 1e-9 %, so 0.9 is 90, not
+/// 90.00000000000001).
+fn as_pct<S: serde::Serializer>(v: &[f64; 2], s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeTuple;
+    let mut t = s.serialize_tuple(2)?;
+    for x in v {
+        t.serialize_element(&((x * 100.0 * 1e9).round() / 1e9))?;
+    }
+    t.end()
+}
+
 /// Key figures of one run.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Kpis {
@@ -277,7 +288,9 @@ pub struct Kpis {
     pub battery_equivalent_cycles: f64,
     /// Usable battery capacity lost to degradation (MWh).
     pub battery_fade_mwh: f64,
-    /// Lowest and highest state of charge seen (fraction of usable energy).
+    /// Lowest and highest state of charge seen (fraction of usable energy); written as
+    /// `soc_range_pct`, in % like every state of charge in the outputs.
+    #[serde(rename = "soc_range_pct", serialize_with = "as_pct")]
     pub soc_range: [f64; 2],
     /// Steps in which a ramp limit was exceeded (grid, turbines).
     pub ramp_violations: u64,

@@ -383,7 +383,7 @@ class SiteResult(_Result):
     battery_throughput_mwh: float
     battery_equivalent_cycles: float
     battery_fade_mwh: float
-    soc_range: list[float]
+    soc_range_pct: list[float]
     ramp_violations: int
     grid_ramp_violations: int
     min_stable_violations: int
