@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 use wattage_engine::compare::{self, CompareOptions, Comparison};
 use wattage_engine::run::{self, RunSummary};
 use wattage_engine::{Catalog, FileSystem, Input, Silent};
-use wattage_testkit::{chromium, chromium_or_skip};
+use wattage_testkit::{attr, chromium, chromium_or_skip, figure};
 
 fn scenarios_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios")
@@ -231,13 +231,6 @@ fn thresholds_are_checked_and_change_what_is_shown() {
     }
 }
 
-/// The value of attribute `name` in a tag's text.
-fn attr<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
-    let i = tag.find(&format!(" {name}=\""))? + name.len() + 3;
-    let j = tag[i..].find('"')?;
-    Some(&tag[i..i + j])
-}
-
 /// The bars of one chart's SVG, as (fill colour, height in px): rectangles filled with a
 /// palette colour (the series'), not the background or the legend's swatches.
 fn bars(svg: &str) -> Vec<(String, f64)> {
@@ -292,11 +285,7 @@ fn headless_chromium_finds_no_empty_chart_in_the_comparison() {
         "figures in the DOM"
     );
     for id in &charts {
-        let start = dom
-            .find(&format!("<figure id=\"fig-{id}\""))
-            .unwrap_or_else(|| panic!("figure `fig-{id}` missing from the DOM"));
-        let end = start + dom[start..].find("</figure>").expect("closed figure");
-        let figure = &dom[start..end];
+        let figure = figure(&dom, &format!("fig-{id}"));
         assert!(
             figure.contains("</svg>"),
             "figure `fig-{id}` has a broken svg"

@@ -22,7 +22,7 @@ use axum::response::{Html, IntoResponse, Json};
 use axum::routing::get;
 use serde_json::Value;
 use wattage_gateway::dashboard::{Dashboard, PAGE};
-use wattage_testkit::{chromium, chromium_or_skip};
+use wattage_testkit::{attr, chromium, chromium_or_skip, figure};
 
 const NOW: i64 = 1_760_000_000_000;
 
@@ -175,23 +175,6 @@ fn serve_and_dump(bin: PathBuf, name: &str, snapshot: Value) -> Served {
         url,
         _rt: rt,
     }
-}
-
-/// The markup of the element with `id` up to the end of its figure (or its own close).
-fn figure<'a>(dom: &'a str, id: &str) -> &'a str {
-    let start = dom
-        .find(&format!("id=\"{id}\""))
-        .unwrap_or_else(|| panic!("`{id}` missing from the DOM"));
-    let end = start + dom[start..].find("</figure>").expect("closed figure");
-    &dom[start..end]
-}
-
-/// The value of attribute `name` in one tag's markup.
-fn attr<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
-    let pat = format!(" {name}=\"");
-    let i = tag.find(&pat)? + pat.len();
-    let j = tag[i..].find('"')?;
-    Some(&tag[i..i + j])
 }
 
 /// The opening tags `<name ...>` in `html`.

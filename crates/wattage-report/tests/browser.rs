@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use wattage_report::{demo_report, render_html};
-use wattage_testkit::{chromium, chromium_or_skip};
+use wattage_testkit::{chromium, chromium_or_skip, figure};
 
 #[test]
 fn every_chart_is_in_the_dom_of_headless_chromium() {
@@ -46,11 +46,7 @@ fn every_chart_is_in_the_dom_of_headless_chromium() {
         "svg elements in the DOM"
     );
     for id in &charts {
-        let start = dom
-            .find(&format!("<figure id=\"fig-{id}\""))
-            .unwrap_or_else(|| panic!("figure `fig-{id}` missing from the DOM"));
-        let end = start + dom[start..].find("</figure>").expect("closed figure");
-        let figure = &dom[start..end];
+        let figure = figure(&dom, &format!("fig-{id}"));
         assert!(figure.contains("<svg"), "figure `fig-{id}` has no svg");
         assert!(
             figure.contains("</svg>"),

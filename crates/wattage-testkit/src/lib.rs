@@ -112,3 +112,21 @@ pub fn chromium(bin: &Path, profile: &Path, extra: &[String], url: &str) -> Outp
         stderr,
     }
 }
+
+/// The markup of the `<figure>` holding the element whose id is `id`, from that id to its
+/// `</figure>`, in a DOM dumped by Chromium; panics naming the id when it is missing.
+pub fn figure<'a>(dom: &'a str, id: &str) -> &'a str {
+    let start = dom
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("`{id}` missing from the DOM"));
+    let end = start + dom[start..].find("</figure>").expect("closed figure");
+    &dom[start..end]
+}
+
+/// The value of attribute `name` in one tag's markup (`<rect fill="#123" ...>`).
+pub fn attr<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+    let pat = format!(" {name}=\"");
+    let i = tag.find(&pat)? + pat.len();
+    let j = tag[i..].find('"')?;
+    Some(&tag[i..i + j])
+}
