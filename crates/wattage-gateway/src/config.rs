@@ -243,7 +243,7 @@ pub struct Resolved {
 }
 
 fn duration(doc: Option<&TomlDoc>, field: &str, text: &str) -> Result<Duration, Error> {
-    let t = wattage_units::Time::parse_duration(text, 1.0).map_err(|e| match doc {
+    let t = wattage_units::Time::parse_duration_with_unit(text).map_err(|e| match doc {
         Some(d) => d.error(field, &e),
         None => Error::param(field, e),
     })?;

@@ -418,6 +418,18 @@ impl Time {
         }
         Ok(Self(secs))
     }
+
+    /// [`Time::parse_duration`] for a new field, where a number without its unit has no old
+    /// meaning to keep: it is an error that says how to write it.
+    pub fn parse_duration_with_unit(text: &str) -> Result<Self, String> {
+        let s = text.trim();
+        if s.parse::<f64>().is_ok() {
+            return Err(format!(
+                "`{s}` has no unit: write it as <number><unit> with ms, s, m, h, d or y (`{s}s`, `{s}h`)"
+            ));
+        }
+        Self::parse_duration(s, f64::NAN)
+    }
 }
 
 impl Flop {
@@ -861,6 +873,10 @@ mod tests {
         assert!(p("-1s").is_err());
         assert!(p("nanh").is_err());
         assert!(p("soon").is_err());
+        let u = |t: &str| Time::parse_duration_with_unit(t).map(Time::s);
+        assert_eq!(u("90s"), Ok(90.0));
+        assert!(u("300").unwrap_err().contains("has no unit"));
+        assert!(u("1h30m").is_err());
     }
 
     use super::*;

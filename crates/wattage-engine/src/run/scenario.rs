@@ -367,13 +367,8 @@ fn durations(s: &mut RunScenario, doc: &TomlDoc) -> Result<()> {
         if old.is_some() {
             return Err(doc.error(field, &format!("give `{field}` or `{old_field}`, not both")));
         }
-        if t.trim().parse::<f64>().is_ok() {
-            return Err(doc.error(
-                field,
-                &format!("`{t}` has no unit: write it as `<number><unit>` (`ms`, `s`, `m`, `h`, `d`, `y`), or use `{old_field}`"),
-            ));
-        }
-        let d = Time::parse_duration(&t, 1.0).map_err(|e| doc.error(field, &e))?;
+        let d = Time::parse_duration_with_unit(&t)
+            .map_err(|e| doc.error(field, &format!("{e}, or use `{old_field}`")))?;
         if let Some(why) = ok(d.s()) {
             return Err(doc.error(field, why));
         }
