@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use wattage_engine::Impacts;
-use wattage_ledger::{Budget, BudgetUnit, Period};
+use wattage_ledger::{Budget, BudgetUnit};
 
 /// The amount of `i` in the budget's unit.
 pub fn amount(i: &Impacts, unit: BudgetUnit) -> f64 {
@@ -14,31 +14,6 @@ pub fn amount(i: &Impacts, unit: BudgetUnit) -> f64 {
         BudgetUnit::Gco2e => i.co2e_g,
         BudgetUnit::L => i.water_ml / 1000.0,
         BudgetUnit::Usd => i.cost_usd,
-    }
-}
-
-/// The unit as written in headers and metrics.
-pub fn unit_name(u: BudgetUnit) -> &'static str {
-    match u {
-        BudgetUnit::Wh => "Wh",
-        BudgetUnit::Gco2e => "gCO2e",
-        BudgetUnit::L => "L",
-        BudgetUnit::Usd => "USD",
-    }
-}
-
-/// Start of the budget period containing `now_ms` (UTC), unix ms.
-pub fn period_start(p: Period, now_ms: i64) -> i64 {
-    const DAY: i64 = 86_400_000;
-    match p {
-        Period::Total => 0,
-        Period::Day => now_ms.div_euclid(DAY) * DAY,
-        Period::Month => {
-            let t = time::OffsetDateTime::from_unix_timestamp(now_ms.div_euclid(1000))
-                .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-            let first = t.date().replace_day(1).unwrap_or(t.date());
-            first.midnight().assume_utc().unix_timestamp() * 1000
-        }
     }
 }
 
@@ -86,7 +61,7 @@ impl Budgets {
         est: f64,
         now_ms: i64,
     ) -> Result<Reservation, f64> {
-        let start = period_start(b.period, now_ms);
+        let start = b.period.start(now_ms);
         let mut m = self.m.lock().unwrap_or_else(|p| p.into_inner());
         let s = m.entry(key.to_string()).or_default();
         if s.start_ms != start {
@@ -132,6 +107,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+    use wattage_ledger::Period;
 
     fn b() -> Budget {
         Budget {
@@ -167,9 +143,6 @@ mod tests {
     #[test]
     fn month_starts_on_the_first() {
         // 2026-11-30T07:00:00Z -> 2026-11-01T00:00:00Z
-        assert_eq!(
-            period_start(Period::Month, 1_796_022_000_000),
-            1_793_491_200_000
-        );
+        assert_eq!(Period::Month.start(1_796_022_000_000), 1_793_491_200_000);
     }
 }

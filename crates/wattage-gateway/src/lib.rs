@@ -145,19 +145,13 @@ impl App {
         let now_ms = now_ms();
         for k in &keys {
             if let Some(b) = &k.budget {
-                let start = budget::period_start(b.period, now_ms);
+                let start = b.period.start(now_ms);
                 if let Ok(t) = self.ledger.usage_since(&k.id, start) {
-                    let used = match b.unit {
-                        wattage_ledger::BudgetUnit::Wh => t.energy_wh,
-                        wattage_ledger::BudgetUnit::Gco2e => t.co2e_g,
-                        wattage_ledger::BudgetUnit::L => t.water_ml / 1000.0,
-                        wattage_ledger::BudgetUnit::Usd => t.cost_usd,
-                    };
-                    self.budgets.set_used(&k.id, start, used);
+                    self.budgets.set_used(&k.id, start, t.in_unit(b.unit));
                 }
                 self.metrics
                     .budget_remaining
-                    .with_label_values(&[&k.id, budget::unit_name(b.unit)])
+                    .with_label_values(&[&k.id, b.unit.as_str()])
                     .set(self.budgets.remaining(&k.id, b));
             }
         }

@@ -605,7 +605,7 @@ fn settle_budget(ctx: &Ctx, i: &Impacts) {
         ctx.app
             .metrics
             .budget_remaining
-            .with_label_values(&[&k.id, budget::unit_name(b.unit)])
+            .with_label_values(&[&k.id, b.unit.as_str()])
             .set(left);
     }
 }
@@ -743,9 +743,9 @@ async fn priced(app: Arc<App>, ep: Endpoint, headers: HeaderMap, body: Body) -> 
                     format!(
                         "key `{}` is over its {} budget of {} {} (this request needs about {est:.4})",
                         k.name,
-                        format!("{:?}", b.period).to_lowercase(),
+                        b.period,
                         b.amount,
-                        budget::unit_name(b.unit)
+                        b.unit.as_str()
                     ),
                 );
                 let h = r.headers_mut();
@@ -754,7 +754,7 @@ async fn priced(app: Arc<App>, ep: Endpoint, headers: HeaderMap, body: Body) -> 
                 }
                 h.insert(
                     "x-wattage-budget-unit",
-                    HeaderValue::from_static(budget::unit_name(b.unit)),
+                    HeaderValue::from_static(b.unit.as_str()),
                 );
                 return r;
             }
