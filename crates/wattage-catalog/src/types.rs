@@ -386,6 +386,35 @@ pub struct Model {
     /// Hidden reasoning tokens generated per visible output token (1 when none).
     #[serde(default = "one_f")]
     pub reasoning_multiplier: f64,
+    /// Layers with routed experts, when not every layer has them: DeepSeek V3's first three
+    /// layers are dense, Llama 4 Maverick alternates dense and MoE layers. Counts the
+    /// expert-parallel all-to-all exchanges per iteration. Default: every layer (MoE models).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moe_layers: Option<u32>,
+    /// Shared experts every token passes through besides its routed ones (DeepSeek V3: 1,
+    /// Llama 4: 1). Their parameters are part of the shared parameters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_experts: Option<u32>,
+    /// Multi-head latent attention (DeepSeek V2/V3): rank of the compressed KV latent. With
+    /// `qk_rope_head_dim`, the cache holds `kv_lora_rank + qk_rope_head_dim` values per token
+    /// per layer and decode attention runs in the latent space (absorbed projections).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kv_lora_rank: Option<u32>,
+    /// Multi-head latent attention: the decoupled rotary key dimension per head.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qk_rope_head_dim: Option<u32>,
+    /// Hybrid models (Nemotron-H): layers with attention and a KV cache. The others are
+    /// state-space (Mamba-2) or MLP layers. Default: every layer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attention_layers: Option<u32>,
+    /// Hybrid models: state-space (Mamba-2) layers, each holding a fixed recurrent state per
+    /// sequence instead of a KV cache.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssm_layers: Option<u32>,
+    /// Values of the recurrent state one sequence holds in one state-space layer (Mamba-2:
+    /// heads x head_dim x state_size for the SSM state, plus the convolution window).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssm_state_values: Option<u32>,
     /// A source for every numeric field, by field name.
     #[serde(default)]
     pub sources: BTreeMap<String, String>,
@@ -425,17 +454,60 @@ impl Model {
     pub fn shared_params(&self) -> f64 {
         self.total_params() - f64::from(self.experts) * self.params_per_expert()
     }
-    /// KV-cache values per token per layer.
+    /// KV-cache values per token per attention layer.
     pub fn kv_values_per_token_layer(&self) -> f64 {
         // In f64: `2 x kv_heads x head_dim` in u32 wraps (65536 x 65536 is 0).
-        self.kv_values_per_token_layer.map_or_else(
-            || 2.0 * f64::from(self.kv_heads) * f64::from(self.head_dim),
-            f64::from,
-        )
+        if let Some(v) = self.kv_values_per_token_layer {
+            return f64::from(v);
+        }
+        if let (Some(r), Some(rope)) = (self.kv_lora_rank, self.qk_rope_head_dim) {
+            return f64::from(r) + f64::from(rope);
+        }
+        2.0 * f64::from(self.kv_heads) * f64::from(self.head_dim)
+    }
+    /// True when the KV cache holds one latent vector per token shared by every head
+    /// (multi-head latent attention), so it cannot be split by heads across GPUs.
+    pub fn is_latent_attention(&self) -> bool {
+        self.kv_lora_rank.is_some() || self.kv_values_per_token_layer.is_some()
     }
     /// Width of the attention (query heads x head dimension).
     pub fn attention_dim(&self) -> f64 {
         f64::from(self.heads) * f64::from(self.head_dim)
+    }
+    /// Layers with attention and a KV cache.
+    pub fn attention_layer_count(&self) -> f64 {
+        f64::from(
+            self.attention_layers
+                .unwrap_or(self.layers)
+                .min(self.layers),
+        )
+    }
+    /// Layers with routed experts (0 for a dense model).
+    pub fn moe_layer_count(&self) -> f64 {
+        if self.is_moe() {
+            f64::from(self.moe_layers.unwrap_or(self.layers).min(self.layers))
+        } else {
+            0.0
+        }
+    }
+    /// FLOPs of attention per (query, key) pair per attention layer: scores and the weighted
+    /// sum of values, 2 FLOPs per multiply-add. Multi-head latent attention with absorbed
+    /// projections works in the latent space: scores over `kv_lora_rank + qk_rope_head_dim`
+    /// and values over `kv_lora_rank` per head.
+    pub fn attention_flop_per_pair_layer(&self) -> f64 {
+        match (self.kv_lora_rank, self.qk_rope_head_dim) {
+            (Some(r), Some(rope)) => {
+                2.0 * f64::from(self.heads) * (2.0 * f64::from(r) + f64::from(rope))
+            }
+            _ => 4.0 * self.attention_dim(),
+        }
+    }
+    /// Recurrent state of one sequence over all state-space layers, in values (0 when none).
+    pub fn ssm_state_values_per_seq(&self) -> f64 {
+        match (self.ssm_layers, self.ssm_state_values) {
+            (Some(l), Some(v)) => f64::from(l) * f64::from(v),
+            _ => 0.0,
+        }
     }
     /// Sliding-window attention as (window in tokens, share of layers using it), if any.
     pub fn sliding(&self) -> Option<(f64, f64)> {
@@ -475,7 +547,25 @@ impl Model {
         if self.sliding_window.is_some() {
             v.extend(["sliding_window", "sliding_layers"]);
         }
+        for (f, x) in self.architecture_fields() {
+            if x.is_some() {
+                v.push(f);
+            }
+        }
         v
+    }
+
+    /// The optional architecture fields with their values.
+    fn architecture_fields(&self) -> [(&'static str, Option<u32>); 7] {
+        [
+            ("moe_layers", self.moe_layers),
+            ("shared_experts", self.shared_experts),
+            ("kv_lora_rank", self.kv_lora_rank),
+            ("qk_rope_head_dim", self.qk_rope_head_dim),
+            ("attention_layers", self.attention_layers),
+            ("ssm_layers", self.ssm_layers),
+            ("ssm_state_values", self.ssm_state_values),
+        ]
     }
 
     pub(crate) fn validate(&self) -> Result<(), (String, String)> {
@@ -503,6 +593,29 @@ impl Model {
             if let Some(v) = v {
                 at_most(f, f64::from(v))?;
             }
+        }
+        for (f, x) in self.architecture_fields() {
+            if let Some(x) = x {
+                at_most(f, f64::from(x))?;
+                if x > self.layers && f.ends_with("layers") {
+                    return Err((f.into(), format!("cannot exceed layers ({})", self.layers)));
+                }
+            }
+        }
+        if self.kv_lora_rank.is_some() != self.qk_rope_head_dim.is_some() {
+            return Err((
+                "kv_lora_rank".into(),
+                "latent attention needs both kv_lora_rank and qk_rope_head_dim".into(),
+            ));
+        }
+        if self.ssm_layers.is_some() != self.ssm_state_values.is_some() {
+            return Err((
+                "ssm_layers".into(),
+                "state-space layers need both ssm_layers and ssm_state_values".into(),
+            ));
+        }
+        if self.attention_layers == Some(0) {
+            return Err(("attention_layers".into(), "must be at least 1".into()));
         }
         positive("params_total_b", self.params_total_b)?;
         positive("params_active_b", self.params_active_b)?;
@@ -686,6 +799,13 @@ pub const MAX_VALUES: &[(&str, f64, &str)] = &[
     ("sliding_layers", 1e4, "layers; at most the layers"),
     ("params_total_b", 1e5, "billion parameters (1e14); the largest models have about 2e3"),
     ("reasoning_multiplier", 1e3, "hidden tokens per visible output token"),
+    ("moe_layers", 1e4, "layers; at most the layers"),
+    ("shared_experts", 1e3, "shared experts per layer; published models have 1 or 2"),
+    ("kv_lora_rank", 1e5, "latent rank; DeepSeek V3 uses 512"),
+    ("qk_rope_head_dim", 4096.0, "rotary dimensions per head; DeepSeek V3 uses 64"),
+    ("attention_layers", 1e4, "layers; at most the layers"),
+    ("ssm_layers", 1e4, "layers; at most the layers"),
+    ("ssm_state_values", 1e9, "values per sequence per layer; Mamba-2 layers hold about 1e6"),
     // Regions.
     ("carbon_g_per_kwh", 2000.0, "g/kWh; the most carbon-intensive grids (coal) emit about 1100"),
     ("wue_onsite_l_per_kwh", 100.0, "L/kWh; evaporative cooling uses at most a few"),

@@ -123,7 +123,7 @@ impl Deployment {
     /// How many ways the KV cache is split: heads shard across GPUs, but when there are fewer
     /// KV heads than GPUs each KV head is replicated.
     pub fn kv_shards(&self) -> f64 {
-        let heads = if self.model.kv_values_per_token_layer.is_some() {
+        let heads = if self.model.is_latent_attention() {
             1 // latent attention caches one shared vector per token
         } else {
             self.model.kv_heads
