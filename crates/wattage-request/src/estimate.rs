@@ -48,18 +48,30 @@ impl Request {
                 ),
             ));
         }
-        let need = self.batch * d.kv_footprint_tokens(ctx);
-        let have = d.kv_capacity_tokens();
-        if need > have {
-            return Err(EstimateError::invalid(
-                "batch",
-                format!(
-                    "{} sequences of {ctx:.0} tokens need {need:.0} tokens of KV cache; {} x `{}` holds {have:.0}",
-                    self.batch, d.gpus, d.hardware.id
-                ),
-            ));
-        }
         Ok(())
+    }
+
+    /// Mean tokens of context a sequence holds in steady state under continuous batching:
+    /// sequences are at every stage, so on average the whole prompt and half the output.
+    pub fn steady_context(&self, d: &Deployment) -> f64 {
+        self.input_tokens + self.output_tokens * d.model.reasoning_multiplier / 2.0
+    }
+
+    /// The most sequences like this one the deployment's KV cache (and recurrent state) holds
+    /// at once in steady state.
+    pub fn max_batch(&self, d: &Deployment) -> f64 {
+        d.max_sequences(self.steady_context(d))
+    }
+
+    /// This request at the batch the deployment can hold: the batch asked for when it fits,
+    /// else the largest that fits (at least one sequence). Never refuses: what the caller
+    /// does with a smaller batch (warn, record it) is theirs.
+    pub fn fit_batch(&self, d: &Deployment) -> Self {
+        let cap = self.max_batch(d).max(1.0);
+        Self {
+            batch: self.batch.min(cap),
+            ..*self
+        }
     }
 }
 
@@ -155,6 +167,9 @@ pub struct Estimate {
     pub e2e: Time,
     /// Tokens generated, including hidden reasoning tokens.
     pub generated_tokens: f64,
+    /// Sequences in the batch the estimate ran at: the batch asked for, or the largest the
+    /// KV cache holds when that is smaller (see [`Request::fit_batch`]).
+    pub batch_used: f64,
     /// Floating-point operations attributed to the request.
     pub flop: Flop,
     /// Accelerator-time attributed to the request.
@@ -248,6 +263,7 @@ pub fn estimate(
 ) -> Result<Estimate, EstimateError> {
     req.validate(d)?;
     a.validate()?;
+    let req = &req.fit_batch(d);
     Ok(match method {
         Method::Roofline => roofline(d, &Roofline::new(d, a.roofline), req, a, scope),
         Method::Epoch => epoch(d, req, a, scope),
@@ -284,6 +300,7 @@ struct Parts {
 #[derive(Debug, Clone, Copy)]
 pub struct RooflinePlan {
     ss: SteadyState,
+    batch: f64,
     generated: f64,
     prefill_work: StepWork,
     decode_work: StepWork,
@@ -298,6 +315,7 @@ impl RooflinePlan {
             prefill_work: r.work(&ss.prefill_step),
             decode_work: r.work(&ss.decode_step),
             ss,
+            batch: req.batch,
             generated,
         }
     }
@@ -398,6 +416,7 @@ impl RooflinePlan {
                 itl_median: if f >= 0.5 { pf.time } else { dc.time },
                 e2e: ttft + tpot * (generated - 1.0).max(0.0),
                 generated_tokens: generated,
+                batch_used: self.batch,
                 flop,
                 gpu_time: busy * gpus,
                 replica_power: gpu_total / busy.max(Time::from_s(f64::MIN_POSITIVE)),
@@ -462,6 +481,7 @@ pub fn epoch(d: &Deployment, req: &Request, a: &Assumptions, scope: Scope) -> Es
             itl_median: step,
             e2e: (t_pf + t_dc) / gpus,
             generated_tokens: generated,
+            batch_used: req.batch,
             flop: flop_dc + flop_pf,
             gpu_time,
             replica_power: gpu_w * gpus,

@@ -10,6 +10,8 @@
 use serde::{Deserialize, Serialize};
 use wattage_units::{Bytes, Energy, Flop, Power, Time};
 
+use wattage_catalog::Precision;
+
 use crate::deploy::Deployment;
 
 /// The model's few constants. Defaults are fitted to the ML.ENERGY v3 measurements of Llama 3.1
@@ -36,6 +38,21 @@ pub struct RooflineParams {
     pub power_compute: f64,
     /// Extra share of the span drawn when memory is busy all the time.
     pub power_memory: f64,
+    /// Efficiency of the routed experts' grouped GEMMs (fused MoE kernels) relative to dense
+    /// layers: applied to the compute and memory rates of expert work (1 = as dense).
+    #[serde(default = "one")]
+    pub moe_efficiency: f64,
+    /// Efficiency of 8-bit float weight kernels (block-scaled FP8 GEMMs with dequantization)
+    /// relative to 16-bit ones, on the compute and memory rates of weight work.
+    #[serde(default = "one")]
+    pub fp8_efficiency: f64,
+    /// Efficiency of 4-bit weight kernels (MXFP4/NVFP4, int4) relative to 16-bit ones.
+    #[serde(default = "one")]
+    pub fp4_efficiency: f64,
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 impl Default for RooflineParams {
@@ -51,6 +68,9 @@ impl Default for RooflineParams {
             power_active: 0.62,
             power_compute: 1.0,
             power_memory: 0.0,
+            moe_efficiency: 1.0,
+            fp8_efficiency: 1.0,
+            fp4_efficiency: 1.0,
         }
     }
 }
@@ -148,20 +168,43 @@ pub struct Roofline {
     /// The constants.
     pub params: RooflineParams,
     gpus: f64,
-    active_params: f64,
-    shared_weight_bytes: f64,
-    expert_weight_bytes: f64,
+    tensor: f64,
+    data: f64,
+    /// FLOPs per token of the shared (every-token) weights.
+    shared_flop_per_token: f64,
+    /// FLOPs per token of the routed experts.
+    expert_flop_per_token: f64,
+    /// Shared weight bytes each GPU reads per iteration.
+    shared_weight_bytes_gpu: f64,
+    /// Bytes of one routed expert (all layers) each GPU holds.
+    expert_weight_bytes_gpu: f64,
     experts: f64,
     expert_pick: f64,
     attn_flop_per_pair: f64,
+    /// KV bytes per token of context each GPU moves, the replica's tokens spread over the
+    /// data-parallel ranks.
     kv_bytes_per_token_gpu: f64,
+    /// Recurrent state bytes per sequence each GPU reads and writes per iteration.
+    ssm_bytes_per_seq_gpu: f64,
+    /// FLOPs per token of the state-space recurrences.
+    ssm_flop_per_token: f64,
     /// Sliding-window attention: the window (tokens) and the share of layers using it.
     window: f64,
     window_share: f64,
     act_bytes_per_token: f64,
+    /// Tensor-parallel all-reduces per iteration.
     collectives: f64,
+    /// Expert-parallel all-to-all exchanges per iteration (dispatch and combine per MoE
+    /// layer), with data parallelism.
+    all_to_alls: f64,
+    /// Activation bytes one token sends per all-to-all: `k` copies of its hidden state.
+    a2a_bytes_per_token: f64,
     peak_flops: f64,
     peak_bw: f64,
+    /// The weights' kernel class, for the precision's efficiency.
+    quant: Quant,
+    /// Rate multiplier of weight work for the weights' precision.
+    quant_efficiency: f64,
     compute_rate: f64,
     memory_rate: f64,
     link_rate: f64,
@@ -180,42 +223,64 @@ impl Roofline {
         let kv = d.kv_footprint();
         let wb = d.weight_precision.bytes();
         let gpus = f64::from(d.gpus);
+        let tensor = f64::from(d.parallelism.tensor);
+        let data = f64::from(d.parallelism.data);
         let per_expert = m.params_per_expert();
         let experts = if m.is_moe() {
             f64::from(m.experts)
         } else {
             0.0
         };
-        Self {
+        let expert_active = per_expert * f64::from(m.experts_active.min(m.experts));
+        let expert_active = if m.is_moe() { expert_active } else { 0.0 };
+        let collectives = if d.parallelism.tensor > 1 {
+            2.0 * f64::from(m.layers)
+        } else {
+            0.0
+        };
+        let all_to_alls = if d.parallelism.expert && d.parallelism.data > 1 && m.is_moe() {
+            2.0 * m.moe_layer_count()
+        } else {
+            0.0
+        };
+        let mut r = Self {
             params,
             gpus,
-            active_params: m.active_params(),
-            shared_weight_bytes: m.shared_params() * wb,
-            expert_weight_bytes: per_expert * wb,
+            tensor,
+            data,
+            shared_flop_per_token: 2.0 * (m.active_params() - expert_active),
+            expert_flop_per_token: 2.0 * expert_active,
+            shared_weight_bytes_gpu: m.shared_params() * wb / tensor,
+            expert_weight_bytes_gpu: per_expert * wb / gpus,
             experts,
             expert_pick: if m.is_moe() {
                 f64::from(m.experts_active) / f64::from(m.experts)
             } else {
                 0.0
             },
-            attn_flop_per_pair: 4.0 * f64::from(m.layers) * m.attention_dim(),
-            kv_bytes_per_token_gpu: d.kv_bytes_per_token_per_gpu().count(),
+            attn_flop_per_pair: m.attention_layer_count() * m.attention_flop_per_pair_layer(),
+            kv_bytes_per_token_gpu: d.kv_bytes_per_token_per_gpu().count() / data,
+            ssm_bytes_per_seq_gpu: 2.0 * d.ssm_state_bytes_per_seq().count() / gpus,
+            ssm_flop_per_token: 4.0 * m.ssm_state_values_per_seq(),
             window: kv.window,
             window_share: kv.share,
             act_bytes_per_token: f64::from(m.hidden) * 2.0,
-            collectives: if d.gpus > 1 {
-                2.0 * f64::from(m.layers)
-            } else {
-                0.0
-            },
+            collectives,
+            all_to_alls,
+            a2a_bytes_per_token: f64::from(m.hidden) * 2.0 * f64::from(m.experts_active),
             peak_flops: d.peak_per_gpu().flops(),
             peak_bw: d.bandwidth_per_gpu().bytes_per_s(),
-            compute_rate: d.peak_per_gpu().flops() * params.compute_efficiency,
-            memory_rate: d.bandwidth_per_gpu().bytes_per_s() * params.memory_efficiency,
+            quant: Quant::Wide,
+            quant_efficiency: 1.0,
+            compute_rate: 0.0,
+            memory_rate: 0.0,
             link_rate: d.hardware.interconnect().bytes_per_s(),
             idle_w: d.hardware.idle_w,
             span_w: d.hardware.tdp_w - d.hardware.idle_w,
-        }
+        };
+        r.quant = Quant::of(d.weight_precision);
+        r.set_params(params);
+        r
     }
 
     /// Power of the replica's accelerators when no iteration runs.
@@ -251,6 +316,11 @@ impl Roofline {
         self.params = params;
         self.compute_rate = self.peak_flops * params.compute_efficiency;
         self.memory_rate = self.peak_bw * params.memory_efficiency;
+        self.quant_efficiency = match self.quant {
+            Quant::Wide => 1.0,
+            Quant::Eight => params.fp8_efficiency,
+            Quant::Four => params.fp4_efficiency,
+        };
     }
 
     /// Cost of one iteration. An empty step costs nothing.
@@ -284,21 +354,29 @@ impl Roofline {
         } else {
             (full_pairs, full_kv)
         };
-        // FLOPs: 2 per active parameter per token, plus attention score and value products.
-        let flop = 2.0 * self.active_params * tokens + self.attn_flop_per_pair * attn_pairs;
+        // FLOPs: 2 per active parameter per token (shared and routed experts apart), attention
+        // score and value products, state-space recurrences.
+        let dense_flop = self.shared_flop_per_token * tokens;
+        let expert_flop = self.expert_flop_per_token * tokens;
+        let other_flop = self.attn_flop_per_pair * attn_pairs + self.ssm_flop_per_token * tokens;
         // Bytes: shared weights once, the experts the batch's tokens touch (expected distinct
-        // experts out of E when each token picks k), KV reads and writes.
+        // experts out of E when each token picks k), KV reads and writes, recurrent states.
         let touched = if self.experts > 0.0 {
             self.experts * (1.0 - (1.0 - self.expert_pick).powf(tokens))
         } else {
             0.0
         };
-        let weight_bytes = self.shared_weight_bytes + touched * self.expert_weight_bytes;
         let kv_tokens_moved = kv_context + s.prefill_tokens;
         StepWork {
             tokens,
-            flop,
-            bytes_per_gpu: weight_bytes / self.gpus + kv_tokens_moved * self.kv_bytes_per_token_gpu,
+            flop: dense_flop + expert_flop + other_flop,
+            dense_flop_gpu: dense_flop / self.gpus,
+            expert_flop_gpu: expert_flop / self.gpus,
+            other_flop_gpu: other_flop / self.gpus,
+            dense_bytes_gpu: self.shared_weight_bytes_gpu,
+            expert_bytes_gpu: touched * self.expert_weight_bytes_gpu,
+            other_bytes_gpu: kv_tokens_moved * self.kv_bytes_per_token_gpu
+                + s.seqs * self.ssm_bytes_per_seq_gpu,
             seqs: s.seqs.max(1.0),
         }
     }
@@ -310,18 +388,31 @@ impl Roofline {
             return StepCost::default();
         }
         let p = &self.params;
-        let compute_t = w.flop / self.gpus / self.compute_rate;
-        let memory_t = w.bytes_per_gpu / self.memory_rate;
-        // Ring all-reduce of the activations, twice per layer.
-        let comm_t = if self.collectives > 0.0 {
-            let msg = w.tokens * self.act_bytes_per_token;
-            self.collectives
+        // Weight work runs at the precision's kernel efficiency; expert work also at the
+        // grouped-GEMM efficiency.
+        let q = self.quant_efficiency;
+        let qe = q * p.moe_efficiency;
+        let compute_t =
+            (w.dense_flop_gpu / q + w.expert_flop_gpu / qe + w.other_flop_gpu) / self.compute_rate;
+        let memory_t = (w.dense_bytes_gpu / q + w.expert_bytes_gpu / qe + w.other_bytes_gpu)
+            / self.memory_rate;
+        // Ring all-reduce of the activations, twice per layer, in each tensor-parallel group
+        // (each holds a data-parallel rank's share of the tokens).
+        let mut comm_t = 0.0;
+        if self.collectives > 0.0 {
+            let msg = w.tokens / self.data * self.act_bytes_per_token;
+            comm_t += self.collectives
                 * (p.collective_latency_s
-                    + 2.0 * (self.gpus - 1.0) / self.gpus * msg / self.link_rate)
-        } else {
-            0.0
-        };
-        let overhead_t = p.step_overhead_s + p.per_seq_overhead_s * w.seqs;
+                    + 2.0 * (self.tensor - 1.0) / self.tensor * msg / self.link_rate);
+        }
+        // Expert-parallel all-to-all: each GPU sends its tokens' hidden states to the GPUs of
+        // their experts and receives them back.
+        if self.all_to_alls > 0.0 {
+            let sent =
+                w.tokens / self.gpus * self.a2a_bytes_per_token * (self.gpus - 1.0) / self.gpus;
+            comm_t += self.all_to_alls * (p.collective_latency_s + sent / self.link_rate);
+        }
+        let overhead_t = p.step_overhead_s + p.per_seq_overhead_s * w.seqs / self.data;
         let busy_t = compute_t.max(memory_t);
         let time = busy_t + comm_t + overhead_t;
         let load = (p.power_active
@@ -333,11 +424,29 @@ impl Roofline {
             time: Time::from_s(time),
             power: Power::from_w(power_w),
             flop: Flop::new(w.flop),
-            bytes: Bytes::new(w.bytes_per_gpu * self.gpus),
+            bytes: Bytes::new(w.bytes_per_gpu() * self.gpus),
             compute_time: Time::from_s(compute_t),
             memory_time: Time::from_s(memory_t),
             comm_time: Time::from_s(comm_t),
             overhead_time: Time::from_s(overhead_t),
+        }
+    }
+}
+
+/// Which weight kernels a precision runs: 16/32-bit, 8-bit, or 4-bit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Quant {
+    Wide,
+    Eight,
+    Four,
+}
+
+impl Quant {
+    fn of(p: Precision) -> Self {
+        match p {
+            Precision::Fp8 | Precision::Int8 => Quant::Eight,
+            Precision::Fp4 | Precision::Int4 => Quant::Four,
+            _ => Quant::Wide,
         }
     }
 }
@@ -349,8 +458,25 @@ pub struct StepWork {
     pub tokens: f64,
     /// Floating-point operations, whole replica.
     pub flop: f64,
-    /// Bytes moved per accelerator.
-    pub bytes_per_gpu: f64,
+    /// FLOPs per GPU on the shared (every-token) weights.
+    pub dense_flop_gpu: f64,
+    /// FLOPs per GPU in the routed experts.
+    pub expert_flop_gpu: f64,
+    /// FLOPs per GPU of attention and state-space recurrences.
+    pub other_flop_gpu: f64,
+    /// Shared weight bytes read per GPU.
+    pub dense_bytes_gpu: f64,
+    /// Routed-expert weight bytes read per GPU.
+    pub expert_bytes_gpu: f64,
+    /// KV-cache and recurrent-state bytes moved per GPU.
+    pub other_bytes_gpu: f64,
     /// Sequences in the batch (at least 1).
     pub seqs: f64,
+}
+
+impl StepWork {
+    /// Bytes moved per accelerator.
+    pub fn bytes_per_gpu(&self) -> f64 {
+        self.dense_bytes_gpu + self.expert_bytes_gpu + self.other_bytes_gpu
+    }
 }

@@ -59,7 +59,7 @@ fn decode_at_long_context_reads_only_the_window() {
     let d = Deployment::new(&m, cat.hardware("h100").unwrap(), 1, None).unwrap();
     let kv_bytes = d.kv_bytes_per_token_per_gpu().count();
     assert_relative_eq!(
-        wf.bytes_per_gpu - ws.bytes_per_gpu,
+        wf.bytes_per_gpu() - ws.bytes_per_gpu(),
         fewer_tokens * kv_bytes,
         max_relative = 1e-9
     );
