@@ -16,10 +16,12 @@
 //! assert_eq!(m.layers, 80);
 //! ```
 
+mod hf;
 mod types;
 
 use std::collections::BTreeSet;
 
+pub use hf::{SUPPORTED_MODEL_TYPES, model_from_hf_config};
 pub use types::{Hardware, MAX_VALUES, Model, Precision, Region};
 
 /// What went wrong reading a catalog file.
@@ -352,6 +354,74 @@ mod tests {
     }
 
     #[test]
+    fn models_are_found_by_any_hf_repo_in_any_case() {
+        let c = Catalog::builtin();
+        for (name, id) in [
+            (
+                "qwen/qwen3-coder-480b-a35b-instruct-fp8",
+                "qwen3-coder-480b-a35b",
+            ),
+            ("QWEN/QWEN3-30B-A3B-THINKING-2507-FP8", "qwen3-30b-a3b"),
+            ("Qwen/Qwen3-235B-A22B-Instruct-2507-FP8", "qwen3-235b-a22b"),
+            ("Qwen/Qwen3-Coder-30B-A3B-Instruct", "qwen3-coder-30b-a3b"),
+            ("deepseek-ai/deepseek-r1-0528", "deepseek-r1"),
+            ("deepseek-ai/DeepSeek-V3.1", "deepseek-v3.1"),
+            ("NVIDIA/nvidia-nemotron-nano-9b-v2", "nemotron-nano-9b-v2"),
+            ("nvidia/NVIDIA-Nemotron-Nano-12B-v2", "nemotron-nano-12b-v2"),
+            ("nvidia/llama-3.1-8b-instruct-fp8", "llama-3.1-8b"),
+            ("nvidia/Llama-3.1-70B-Instruct-FP8", "llama-3.1-70b"),
+            (
+                "meta-llama/llama-4-maverick-17b-128e-instruct-fp8",
+                "llama-4-maverick",
+            ),
+            ("nvidia/Llama-4-Scout-17B-16E-Instruct-FP8", "llama-4-scout"),
+            ("OpenAI/GPT-OSS-20B", "gpt-oss-20b"),
+            ("  openai/gpt-oss-120b ", "gpt-oss-120b"),
+        ] {
+            assert_eq!(c.model(name).unwrap().id, id, "{name}");
+        }
+        // Every repository of every entry, upper-cased, finds its entry.
+        for m in &c.models {
+            for r in &m.hf_repos {
+                assert_eq!(c.model(&r.to_uppercase()).unwrap().id, m.id, "{r}");
+            }
+        }
+    }
+
+    #[test]
+    fn new_architecture_fields_are_filled_from_the_configs() {
+        let c = Catalog::builtin();
+        for id in ["deepseek-v3", "deepseek-r1", "deepseek-v3.1"] {
+            let m = c.model(id).unwrap();
+            assert_eq!(
+                m.kv_values_per_token_layer, None,
+                "{id}: derived, not stored"
+            );
+            assert_eq!(m.kv_values_per_token_layer(), 576.0, "{id}");
+            assert!(m.is_latent_attention(), "{id}");
+            assert_eq!(
+                (m.moe_layer_count(), m.shared_experts),
+                (58.0, Some(1)),
+                "{id}"
+            );
+        }
+        let m = c.model("llama-4-scout").unwrap();
+        assert_eq!((m.moe_layer_count(), m.shared_experts), (48.0, Some(1)));
+        let m = c.model("llama-4-maverick").unwrap();
+        assert_eq!((m.moe_layer_count(), m.shared_experts), (24.0, Some(1)));
+        let m = c.model("nemotron-nano-9b-v2").unwrap();
+        assert_eq!((m.attention_layer_count(), m.ssm_layers), (4.0, Some(27)));
+        assert_eq!(m.ssm_state_values_per_seq(), 27.0 * 1_347_584.0);
+        assert!(!m.is_latent_attention());
+        let m = c.model("qwen3-coder-480b-a35b").unwrap();
+        assert_eq!(
+            (m.layers, m.hidden, m.heads, m.kv_heads, m.ffn),
+            (62, 6144, 96, 8, 2560)
+        );
+        assert_eq!((m.experts, m.experts_active), (160, 8));
+    }
+
+    #[test]
     fn unknown_names_suggest_close_ones() {
         let c = Catalog::builtin();
         let e = c.hardware("h10").unwrap_err();
@@ -504,8 +574,14 @@ sources = {}
     fn dense_model_architecture_matches_its_parameter_count() {
         // Attention plus FFN weights, without embeddings, must be a large share of the
         // parameter count: catches a wrong layers, hidden, heads or ffn value.
+        // Hybrid models (Mamba-2 layers besides attention and MLP layers) are checked by
+        // counting their full architecture against their config.json (tests/hf_config.rs).
         let c = Catalog::builtin();
-        for m in c.models.iter().filter(|m| !m.is_moe()) {
+        for m in c
+            .models
+            .iter()
+            .filter(|m| !m.is_moe() && m.ssm_layers.is_none())
+        {
             let h = f64::from(m.hidden);
             let attn = 2.0 * h * m.attention_dim()
                 + 2.0 * h * f64::from(m.kv_heads) * f64::from(m.head_dim);
