@@ -655,6 +655,10 @@ sources = {}
             ("v5e", "tpu-v5e"),
             ("v5p", "tpu-v5p"),
             ("trillium", "tpu-v6e"),
+            ("4090", "rtx-4090"),
+            ("RTX 5090", "rtx-5090"),
+            ("m4-max", "apple-m4-max"),
+            ("x-elite", "snapdragon-x-elite-npu"),
         ] {
             assert_eq!(c.hardware(name).unwrap().id, id, "{name}");
         }
