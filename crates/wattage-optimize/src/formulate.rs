@@ -32,8 +32,9 @@ pub struct Layout {
     pub solar: Vec<(Rating, Col)>,
     /// First column of each miner fleet's consumption.
     pub miners: Vec<Col>,
-    /// First unserved-load column.
-    pub unserved: Col,
+    /// First unserved-load column; `None` when no optimum serves less than the load
+    /// ([`unserved_is_never_optimal`]).
+    pub unserved: Option<Col>,
 }
 
 /// A rating: a column when the optimizer chooses it, a number when it is fixed.
@@ -343,6 +344,56 @@ fn integer_units(
         },
         startup,
     ))
+}
+
+/// Whether the unserved load needs its cap `l_t <= load_t`, or no optimum can reach it (then
+/// it is left out: two fewer rows per step for an interior-point solver).
+///
+/// Beyond the load, unserved energy would have to go into a sink, and when the only sinks are
+/// batteries it never pays: if `l_t > load_t` somewhere, some battery charges at `t`; charge
+/// `delta` less there, with `delta` less unserved, and discharge `eta_c eta_d delta` less at
+/// its next discharge (if any) with that much more unserved there. The state of charge is
+/// lower by `eta_c delta dt` only between the two steps, where it was rising from at least the
+/// floor plus that, and unchanged elsewhere, so the schedule stays feasible and costs
+/// `(1 - eta_c eta_d) x value of lost load x delta dt` less: an optimum never has
+/// `l_t > load_t` when every battery loses energy on a round trip (`eta_c eta_d < 1`) and the
+/// value of lost load is positive. The argument needs that nothing else takes energy from the
+/// balance (no export, no miners), that no end state forces a charge (cyclic, or a fixed end
+/// no higher than the floor) and that a charge buys nothing else (no reserve, whose battery
+/// headroom grows with the charge); otherwise the cap stays.
+fn unserved_needs_cap(p: &SiteProblem) -> bool {
+    let sinks = p.grid.as_ref().is_some_and(|g| g.export_cap.mw() > 0.0) || !p.miners.is_empty();
+    let batteries_lossy = p.batteries.iter().all(|b| {
+        b.charge_efficiency * b.discharge_efficiency < 1.0
+            && match b.soc_end {
+                SocEnd::Cyclic => true,
+                SocEnd::Fixed { final_fraction, .. } => final_fraction <= b.soc_min_fraction,
+            }
+    });
+    sinks || p.reserve.mw() > 0.0 || p.value_of_lost_load.base() <= 0.0 || !batteries_lossy
+}
+
+/// Whether no optimum serves less than the load, so that the unserved-load columns can be left
+/// out (three fewer columns and rows per step for an interior-point solver).
+///
+/// When the cap `l_t <= load_t` is not needed ([`unserved_needs_cap`]) and the grid's rating
+/// is at least the load in every step: if an optimum had `l_t > 0`, either the import is below
+/// the rating, and importing `delta` more for `delta` less unserved is cheaper when every
+/// step's import costs less than the value of lost load, or it is at the rating, at least the
+/// load, and then a battery charges at `t`, which the argument of [`unserved_needs_cap`] makes
+/// cheaper to charge less. The import must be in no other row (no demand charge, no carbon
+/// cap; no reserve is part of the first condition).
+pub fn unserved_is_never_optimal(p: &SiteProblem) -> bool {
+    let Some(g) = &p.grid else { return false };
+    let voll = p.value_of_lost_load.base();
+    let carbon_usd_per_mwh =
+        |t: usize| p.carbon_price_usd_per_t / 1e6 * at(&g.carbon_intensity, t).base() * 1000.0;
+    let n = p.steps();
+    !unserved_needs_cap(p)
+        && p.carbon_cap_t.is_none()
+        && g.demand_charge_usd_per_kw_month <= 0.0
+        && p.load.iter().all(|l| l.mw() <= g.connection.existing.mw())
+        && (0..n).all(|t| at(&g.price, t).base() + carbon_usd_per_mwh(t) < voll)
 }
 
 /// Formulates the problem. Variables are in MW (power), MWh (energy) and US dollars
@@ -679,18 +730,21 @@ pub fn formulate_periods(p: &SiteProblem, periods: Option<&Periods>) -> (LinearP
         lay.miners.push(first);
     }
 
-    lay.unserved = step_cols(
-        &mut bd.b,
-        &st,
-        n,
-        p.value_of_lost_load.base() * dt,
-        0.0,
-        0.0,
-    );
-    for t in 0..n {
-        let u = lay.unserved + t;
-        bd.b.set_upper(u, p.load[t].mw());
-        bd.b.entry(lay.balance + t, u, 1.0);
+    if !unserved_is_never_optimal(p) {
+        let first = step_cols(
+            &mut bd.b,
+            &st,
+            n,
+            p.value_of_lost_load.base() * dt,
+            0.0,
+            0.0,
+        );
+        let capped = unserved_needs_cap(p);
+        for t in 0..n {
+            bd.b.set_upper(first + t, if capped { p.load[t].mw() } else { INF });
+            bd.b.entry(lay.balance + t, first + t, 1.0);
+        }
+        lay.unserved = Some(first);
     }
 
     let mut lp = bd.b.finish();
@@ -762,6 +816,47 @@ mod tests {
         let b = &lay.batteries[0];
         assert_eq!((lp.col_lower[b.soc], lp.col_upper[b.soc]), (4.0, 36.0));
         assert_eq!(lp.col_upper[b.charge], 10.0);
+    }
+
+    /// A grid that covers the load at a price below the value of lost load, with a lossy
+    /// battery as the only sink: no unserved columns. A demand charge, a reserve or a grid
+    /// below the load brings them back, capped at the load only when a sink could take more.
+    #[test]
+    fn unserved_columns_only_where_an_optimum_could_use_them() {
+        let mut p = site(false, 0.0);
+        if let Some(g) = &mut p.grid {
+            g.connection = PowerCapacity::fixed(Power::from_mw(100.0));
+        }
+        let (lp, lay) = formulate(&p);
+        assert_eq!((lp.cols(), lay.unserved), (5 * 24, None));
+        let mut charged = p.clone();
+        if let Some(g) = &mut charged.grid {
+            g.demand_charge_usd_per_kw_month = 5.0;
+        }
+        let (lp, lay) = formulate(&charged);
+        let u = lay.unserved.expect("unserved columns");
+        assert_eq!(
+            lp.col_upper[u],
+            f64::INFINITY,
+            "no sink but the battery: no cap"
+        );
+        let mut reserved = p.clone();
+        reserved.reserve = Power::from_mw(5.0);
+        let (lp, lay) = formulate(&reserved);
+        let u = lay.unserved.expect("unserved columns");
+        assert_eq!(lp.col_upper[u], 100.0, "a charge adds reserve: capped");
+        let (lp, lay) = formulate(&site(false, 0.0));
+        let u = lay.unserved.expect("the grid is below the load");
+        assert_eq!(lp.col_upper[u], f64::INFINITY);
+        for (a, b) in [(p, 0.0), (reserved, 0.0)] {
+            let s = crate::optimize_with(
+                &a,
+                &crate::OptimizeOptions::default(),
+                crate::Solver::Clarabel,
+            )
+            .expect("optimum");
+            assert!(s.dispatch.unserved.iter().all(|l| l.mw() <= b + 1e-6));
+        }
     }
 
     /// Extendable ratings are columns with their rows; a minimum load brings the commitment.

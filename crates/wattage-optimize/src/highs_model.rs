@@ -68,10 +68,21 @@ fn highs_model(
     Ok(m)
 }
 
-/// Solves `lp` with HiGHS (fixed seed).
-pub(crate) fn solve(lp: &LinearProgram, o: &OptimizeOptions) -> Result<LpSolution, OptimizeError> {
+/// Solves `lp` with HiGHS (fixed seed). A linear program with `start` (a solution of an LP of
+/// the same shape: its column values) starts from it: HiGHS builds a basis from it
+/// (`Highs::setSolution`, then `basisForSolution`) and runs the simplex from there, without
+/// presolve. A mixed-integer program ignores `start`.
+pub(crate) fn solve(
+    lp: &LinearProgram,
+    o: &OptimizeOptions,
+    start: Option<&[f64]>,
+) -> Result<LpSolution, OptimizeError> {
     let t0 = Instant::now();
-    let model = highs_model(lp, o, None)?;
+    let mut model = highs_model(lp, o, None)?;
+    if let Some(x) = start.filter(|x| x.len() == lp.cols() && !lp.is_mip()) {
+        // A mismatch in size is the only error; a start HiGHS cannot use is a cold start.
+        let _ = model.try_set_solution(Some(x), None, None, None);
+    }
     let handover = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
     let solved = model.try_solve().map_err(|e| OptimizeError::Solver {

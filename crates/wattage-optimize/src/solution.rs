@@ -125,6 +125,8 @@ pub struct SolveStats {
     /// solution and the best bound when HiGHS stopped (at most the gap asked for, unless the
     /// time limit came first); `None` for a linear program.
     pub mip_gap: Option<f64>,
+    /// Whether HiGHS started from the previous optimum of a [`crate::Sweep`].
+    pub warm_start: bool,
 }
 
 /// The optimum.
@@ -307,7 +309,7 @@ pub(crate) fn extract(
         miners.push(mw(run));
     }
 
-    let unserved = series(lay.unserved);
+    let unserved = lay.unserved.map_or_else(|| vec![0.0; n], series);
     let unserved_mwh = unserved.iter().sum::<f64>() * dt;
     costs.lost_load = Usd::from_base(unserved_mwh * p.value_of_lost_load.base());
     costs.carbon = Usd::from_base(emissions_g / 1e6 * p.carbon_price_usd_per_t);

@@ -248,3 +248,170 @@ fn typical_days_out_of_range_are_errors_naming_the_option() {
     odd.step = Time::from_h(48.0);
     assert!(field(run(&odd, 1)).contains("divides a day"));
 }
+
+/// A site that must build: `days` hourly days of a load with a daily, a weekly and a seasonal
+/// swing (one season cycle over the horizon) and day-to-day noise, above a fixed 100 MW grid
+/// connection in the evening peaks, with an evening price peak. Nothing else exists: a gas
+/// fleet (up to 100 MW) and a battery (up to 100 MW and 600 MWh) may be built at typical
+/// annualized costs, and the unserved load costs 10,000 USD/MWh.
+fn expansion_site(days: usize) -> SiteProblem {
+    let n = days * 24;
+    let (mut load, mut price) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    for t in 0..n {
+        let (d, h) = (t / 24, (t % 24) as f64 + 0.5);
+        let season = (2.0 * std::f64::consts::PI * d as f64 / days as f64).cos();
+        let daily = (2.0 * std::f64::consts::PI * (h - 18.0) / 24.0).cos();
+        let weekday = if d % 7 < 5 { 1.0 } else { -1.0 };
+        load.push(Power::from_mw(
+            95.0 + 8.0 * season + 14.0 * daily + 3.0 * weekday + 6.0 * noise(3 * d + 1),
+        ));
+        let peak = if (16.0..21.0).contains(&h) { 70.0 } else { 0.0 };
+        price.push(EnergyPrice::from_usd_per_mwh(
+            32.0 + peak + 10.0 * season + 15.0 * noise(t + 11),
+        ));
+    }
+    let mut p = SiteProblem::new(Time::from_h(1.0), load);
+    p.grid = Some(GridSpec {
+        connection: PowerCapacity::fixed(Power::from_mw(100.0)),
+        price,
+        export_cap: Power::ZERO,
+        export_price_fraction: 1.0,
+        demand_charge_usd_per_kw_month: 0.0,
+        carbon_intensity: vec![CarbonIntensity::from_g_per_kwh(380.0)],
+    });
+    p.turbines.push(TurbineSpec {
+        name: "gas".into(),
+        capacity: PowerCapacity::extendable(Power::ZERO, Power::from_mw(100.0), 60_000.0),
+        min_stable_fraction: 0.0,
+        ramp_fraction_per_min: None,
+        heat_rate_mmbtu_per_mwh: 9.5,
+        fuel_price_usd_per_mmbtu: 7.0,
+        vom_usd_per_mwh: 4.0,
+        startup_cost_usd_per_mw: 0.0,
+        carbon_intensity: CarbonIntensity::from_g_per_kwh(420.0),
+        commitment: Default::default(),
+    });
+    p.batteries.push(BatterySpec {
+        name: "bess".into(),
+        power: PowerCapacity::extendable(Power::ZERO, Power::from_mw(100.0), 20_000.0),
+        energy: EnergyCapacity::extendable(Energy::ZERO, Energy::from_mwh(600.0), 9_000.0),
+        charge_efficiency: 0.93,
+        discharge_efficiency: 0.93,
+        soc_min_fraction: 0.05,
+        soc_max_fraction: 0.95,
+        soc_end: SocEnd::Cyclic,
+        wear_cost_usd_per_mwh: 3.0,
+    });
+    p.carbon_price_usd_per_t = 25.0;
+    p
+}
+
+/// `p` with every rating fixed at `s`'s.
+fn fixed_design(p: &SiteProblem, s: &wattage_optimize::Solution) -> SiteProblem {
+    let mut q = p.clone();
+    let c = &s.capacities;
+    for (t, (_, r)) in q.turbines.iter_mut().zip(&c.turbines) {
+        t.capacity = PowerCapacity::fixed(*r);
+    }
+    for (b, (_, pw, en)) in q.batteries.iter_mut().zip(&c.batteries) {
+        b.power = PowerCapacity::fixed(*pw);
+        b.energy = EnergyCapacity::fixed(*en);
+    }
+    q
+}
+
+/// What 12 typical days make of the expansion site against the whole horizon, with one
+/// solver.
+struct Comparison {
+    solver: Solver,
+    /// Ratings (grid MW, gas MW, battery MW, battery MWh) from the typical days.
+    typ: Vec<f64>,
+    /// The same from the whole horizon.
+    full: Vec<f64>,
+    /// Objective over the typical days (standing for the horizon).
+    obj_typ: f64,
+    /// Objective over the whole horizon.
+    obj_full: f64,
+    /// The typical days' design run over the whole horizon: its optimal dispatch and capital.
+    design_cost: f64,
+}
+
+fn expansion_errors(days: usize) -> Vec<Comparison> {
+    let p = expansion_site(days);
+    let mut out = Vec::new();
+    for &solver in available_solvers() {
+        let t0 = std::time::Instant::now();
+        let full = optimize_with(&p, &OptimizeOptions::default(), solver).expect("optimum");
+        let t_full = t0.elapsed().as_secs_f64();
+        let t0 = std::time::Instant::now();
+        let typ = optimize_with(&p, &with_days(12), solver).expect("optimum");
+        let t_typ = t0.elapsed().as_secs_f64();
+        let again = optimize_with(&fixed_design(&p, &typ), &OptimizeOptions::default(), solver)
+            .expect("optimum");
+        let design_cost = again.objective.usd() + typ.costs.capital.usd();
+        eprintln!(
+            "{days} days, {solver}: ratings (grid MW, gas MW, bess MW, bess MWh) typical {:?}, \
+             full {:?}; objective typical {:.0}, full {:.0} ({:+.3}%); the typical design over \
+             the horizon {:.0} ({:+.4}%); {:.3} s against {:.3} s",
+            ratings(&typ),
+            ratings(&full),
+            typ.objective.usd(),
+            full.objective.usd(),
+            100.0 * (typ.objective.usd() / full.objective.usd() - 1.0),
+            design_cost,
+            100.0 * (design_cost / full.objective.usd() - 1.0),
+            t_typ,
+            t_full
+        );
+        out.push(Comparison {
+            solver,
+            typ: ratings(&typ),
+            full: ratings(&full),
+            obj_typ: typ.objective.usd(),
+            obj_full: full.objective.usd(),
+            design_cost,
+        });
+    }
+    out
+}
+
+/// Capacity expansion from typical days (CI size: 120 days, 12 typical days). The stated
+/// error: each rating built within 15% of the whole horizon's, the objective within 1%, and the
+/// typical days' design, run over the whole horizon, within 0.1% of the optimum. Measured
+/// (Clarabel): gas 86.3 against 88.7 MW, battery 19.4 / 115.6 against 17.2 MW / 102.8 MWh,
+/// objective +0.68%, the design over the horizon +0.005%, in 5% of the time. A year (the
+/// ignored test below, by hand): gas 87.8 / 87.7 MW, battery 18.1 / 108.3 against 17.9 MW /
+/// 107.1 MWh, objective +0.024%, the design over the year +0.0002%, in 2% of the time.
+#[test]
+fn twelve_typical_days_size_gas_and_battery_within_the_stated_error() {
+    for c in expansion_errors(120) {
+        let (solver, typ, full) = (c.solver, &c.typ, &c.full);
+        let (obj_typ, obj_full, design_cost) = (c.obj_typ, c.obj_full, c.design_cost);
+        // Both are built: gas and battery (grid, gas MW, battery MW, battery MWh).
+        assert!(
+            full[1] > 10.0 && full[2] > 5.0 && full[3] > 20.0,
+            "{solver}: {full:?}"
+        );
+        for (a, b) in typ.iter().zip(full) {
+            assert!(
+                (a - b).abs() <= 0.15 * b,
+                "{solver}: {typ:?} against {full:?}"
+            );
+        }
+        assert!(
+            (obj_typ / obj_full - 1.0).abs() <= 0.01,
+            "{solver}: {obj_typ} against {obj_full}"
+        );
+        // No design beats the optimum; the typical days' comes within 0.1% of it.
+        assert!(
+            design_cost >= obj_full * (1.0 - 1e-7) && design_cost <= obj_full * 1.001,
+            "{solver}: {design_cost} against {obj_full}"
+        );
+    }
+}
+
+#[test]
+#[ignore = "a year: by hand, cargo test --release -p wattage-optimize --test typical_days -- --ignored --nocapture"]
+fn twelve_typical_days_size_gas_and_battery_for_a_year() {
+    expansion_errors(365);
+}
