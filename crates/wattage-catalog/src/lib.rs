@@ -22,7 +22,7 @@ mod types;
 use std::collections::BTreeSet;
 
 pub use hf::{SUPPORTED_MODEL_TYPES, model_from_hf_config};
-pub use types::{Hardware, MAX_VALUES, Model, Precision, Region};
+pub use types::{Hardware, HardwareRoofline, MAX_VALUES, Model, Precision, Region};
 
 /// What went wrong reading a catalog file.
 #[derive(Debug, thiserror::Error)]

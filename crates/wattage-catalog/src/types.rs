@@ -155,9 +155,76 @@ pub struct Hardware {
     /// High end of the server share's embodied emissions, kg CO2e.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_embodied_kgco2e_high: Option<f64>,
+    /// The request model's per-accelerator constants: fitted to measurements, or a prior
+    /// taken from a measured sibling (`prior_from`). Absent: the model's defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roofline: Option<HardwareRoofline>,
     /// A source for every numeric field, by field name.
     #[serde(default)]
     pub sources: BTreeMap<String, String>,
+}
+
+/// An accelerator's constants in the roofline request model (see `wattage_request::
+/// RooflineParams` for what each means).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HardwareRoofline {
+    /// Achieved share of dense peak FLOP/s in large matrix multiplications.
+    pub compute_efficiency: f64,
+    /// Achieved share of HBM bandwidth in weight and KV reads.
+    pub memory_efficiency: f64,
+    /// Share of the idle-to-TDP span drawn whenever an iteration runs.
+    pub power_active: f64,
+    /// Extra share of the span when the compute units are busy all the time.
+    pub power_compute: f64,
+    /// Extra share of the span when memory is busy all the time.
+    pub power_memory: f64,
+    /// Fixed software overhead per iteration on this accelerator's servers, s.
+    pub step_overhead_s: f64,
+    /// Software overhead per running sequence per iteration on these servers, s.
+    pub per_seq_overhead_s: f64,
+    /// Relative uncertainty of the efficiencies (one-sided, as a fraction): the fit's
+    /// cross-validated error for measured accelerators, wider for priors.
+    pub uncertainty: f64,
+    /// The measured accelerator these values are borrowed from, when this one has no
+    /// measurements.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prior_from: Option<String>,
+}
+
+impl HardwareRoofline {
+    pub(crate) fn validate(&self) -> Result<(), (String, String)> {
+        for (f, v, lo, hi) in [
+            (
+                "roofline.compute_efficiency",
+                self.compute_efficiency,
+                0.01,
+                1.0,
+            ),
+            (
+                "roofline.memory_efficiency",
+                self.memory_efficiency,
+                0.01,
+                1.0,
+            ),
+            ("roofline.power_active", self.power_active, 0.0, 1.0),
+            ("roofline.power_compute", self.power_compute, 0.0, 1.0),
+            ("roofline.power_memory", self.power_memory, 0.0, 1.0),
+            ("roofline.uncertainty", self.uncertainty, 0.0, 1.0),
+            ("roofline.step_overhead_s", self.step_overhead_s, 0.0, 1.0),
+            (
+                "roofline.per_seq_overhead_s",
+                self.per_seq_overhead_s,
+                0.0,
+                1.0,
+            ),
+        ] {
+            if !(v.is_finite() && (lo..=hi).contains(&v)) {
+                return Err((f.into(), format!("must be between {lo} and {hi}, got {v}")));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Hardware {
@@ -208,6 +275,9 @@ impl Hardware {
             if x.is_some() {
                 v.push(f);
             }
+        }
+        if self.roofline.is_some() {
+            v.push("roofline");
         }
         v
     }
@@ -275,6 +345,9 @@ impl Hardware {
         }
         if self.peak_tflops.is_empty() {
             return Err(("peak_tflops".into(), "needs at least one precision".into()));
+        }
+        if let Some(r) = &self.roofline {
+            r.validate()?;
         }
         for (p, v) in &self.peak_tflops {
             positive(&format!("peak_tflops.{p}"), *v)?;

@@ -1,121 +1,112 @@
-//! Refits the roofline constants to the ML.ENERGY measurements by coordinate search within
-//! each constant's physical range, and prints the errors. The fitted values are then written
-//! into `RooflineParams::default()` by hand, with this output as their record.
+//! Fits the roofline constants to the ML.ENERGY v3 measurements and reports the
+//! leave-one-model-out cross-validated errors (and, apart, the in-sample ones).
 //!
 //! Run: `cargo run --release -p wattage-request --example calibrate`
+//! (`-- --rows` also prints every held-out prediction).
 
 use wattage_catalog::Catalog;
-use wattage_request::RooflineParams;
-use wattage_request::calibration::{loss, median_abs, residuals};
+use wattage_request::calibration::{
+    Fit, Residual, Summary, by, cases, cross_validate, points, residuals, summarize,
+};
 
-fn get(p: &RooflineParams, i: usize) -> f64 {
-    [
-        p.compute_efficiency,
-        p.memory_efficiency,
-        p.step_overhead_s,
-        p.per_seq_overhead_s,
-        p.collective_latency_s,
-        p.power_active,
-        p.power_compute,
-        p.power_memory,
-    ][i]
+fn row(name: &str, s: &Summary) {
+    println!(
+        "{name:<28} {:>4} {:>3} {:>7.1}% {:>7.1}% {:>6.2}x {:>7.1}% {:>7.1}% {:>6.2}x",
+        s.n,
+        s.models,
+        100.0 * s.energy_median,
+        100.0 * s.energy_p90,
+        s.energy_bias,
+        100.0 * s.itl_median,
+        100.0 * s.itl_p90,
+        s.itl_bias
+    );
 }
 
-fn set(p: &mut RooflineParams, i: usize, v: f64) {
-    match i {
-        0 => p.compute_efficiency = v,
-        1 => p.memory_efficiency = v,
-        2 => p.step_overhead_s = v,
-        3 => p.per_seq_overhead_s = v,
-        4 => p.collective_latency_s = v,
-        5 => p.power_active = v,
-        6 => p.power_compute = v,
-        _ => p.power_memory = v,
+fn table(title: &str, res: &[Residual]) {
+    println!("\n## {title}\n");
+    println!(
+        "{:<28} {:>4} {:>3} {:>8} {:>8} {:>7} {:>8} {:>8} {:>7}",
+        "group", "rows", "mod", "J/tok md", "p90", "bias", "ITL md", "p90", "bias"
+    );
+    row("all", &summarize(res));
+    for (title, key) in [
+        (
+            "model",
+            &(|p: &wattage_request::calibration::Point| p.base_model.clone())
+                as &dyn Fn(&_) -> String,
+        ),
+        ("accelerator", &|p: &wattage_request::calibration::Point| {
+            p.hardware.clone()
+        }),
+        ("precision", &|p: &wattage_request::calibration::Point| {
+            p.precision.to_string()
+        }),
+        ("task", &|p: &wattage_request::calibration::Point| {
+            format!("{:?}", p.task)
+        }),
+    ] {
+        println!("-- by {title}");
+        for (k, s) in by(res, key) {
+            row(&k, &s);
+        }
     }
 }
-
-/// Physical ranges: efficiencies below 1, overheads of microseconds to milliseconds.
-const RANGE: [(f64, f64); 8] = [
-    (0.3, 0.80),
-    (0.5, 0.95),
-    (0.0, 5e-3),
-    (0.0, 150e-6),
-    (3e-6, 30e-6),
-    (0.1, 0.8),
-    (0.0, 1.0),
-    (0.0, 1.0),
-];
 
 fn main() {
     let cat = Catalog::builtin();
-    let mut p = RooflineParams::default();
-    let mut best = loss(&residuals(&cat, &p));
-    let mut step = 0.25;
-    for _round in 0..60 {
-        let mut improved = false;
-        for (i, &(lo, hi)) in RANGE.iter().enumerate() {
-            for dir in [1.0, -1.0] {
-                let mut q = p;
-                let v = get(&p, i);
-                let nv = (v + dir * step * (hi - lo)).clamp(lo, hi);
-                set(&mut q, i, nv);
-                let l = loss(&residuals(&cat, &q));
-                if l < best {
-                    best = l;
-                    p = q;
-                    improved = true;
-                }
-            }
+    let pts = match points() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(2);
         }
-        if !improved {
-            step /= 2.0;
-            if step < 1e-4 {
-                break;
-            }
+    };
+    let cs = match cases(&cat, &pts) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(2);
         }
-    }
-    println!("{p:#?}\nloss {best:.5}");
-    report(&cat, &p);
-}
-
-fn report(cat: &Catalog, p: &RooflineParams) {
-    let res = residuals(cat, p);
-    println!(
-        "{:<14} {:>5} {:>9} {:>9} {:>7} {:>8} {:>8} {:>7} {:>8} {:>8} {:>7}",
-        "model", "batch", "J/tok", "pred", "err", "ITL ms", "pred", "err", "W", "pred", "err"
+    };
+    let shipped = Fit::shipped(&cat, &["h100-sxm", "b200"]);
+    table("shipped constants, in-sample", &residuals(&cs, &shipped));
+    let cv = cross_validate(&cs, &Fit::neutral(&["h100-sxm", "b200"]));
+    table(
+        "leave-one-model-out cross-validation (held-out predictions)",
+        &cv.residuals,
     );
-    for r in &res {
+    for (m, k) in &cv.in_sample_constants {
         println!(
-            "{:<14} {:>5} {:>9.4} {:>9.4} {:>6.1}% {:>8.2} {:>8.2} {:>6.1}% {:>8.0} {:>8.0} {:>6.1}%",
-            r.point.model,
-            r.point.max_num_seqs,
-            r.point.j_per_token,
-            r.j_per_token,
-            100.0 * r.energy_error(),
-            r.point.median_itl_ms,
-            r.median_itl_ms,
-            100.0 * r.itl_error(),
-            r.point.power_w,
-            r.power_w,
-            100.0 * r.power_error()
+            "fold {m}: {} taken from the in-sample fit (no other model informs it)",
+            k.join(", ")
         );
     }
-    let worst = |f: &dyn Fn(&wattage_request::calibration::Residual) -> f64| {
-        res.iter().map(|r| f(r).abs()).fold(0.0, f64::max)
-    };
-    println!(
-        "energy/token: median |err| {:.1}%, worst {:.1}%",
-        100.0 * median_abs(res.iter().map(|r| r.energy_error())),
-        100.0 * worst(&|r| r.energy_error())
-    );
-    println!(
-        "median ITL:   median |err| {:.1}%, worst {:.1}%",
-        100.0 * median_abs(res.iter().map(|r| r.itl_error())),
-        100.0 * worst(&|r| r.itl_error())
-    );
-    println!(
-        "power:        median |err| {:.1}%, worst {:.1}%",
-        100.0 * median_abs(res.iter().map(|r| r.power_error())),
-        100.0 * worst(&|r| r.power_error())
-    );
+    let ins = residuals(&cs, &cv.in_sample);
+    table("refit on all rows, in-sample", &ins);
+    println!("\n## fitted constants (all rows)\n{:#?}", cv.in_sample);
+    if std::env::args().any(|a| a == "--rows") {
+        println!("\n## held-out predictions");
+        for r in &cv.residuals {
+            let p = &r.point;
+            println!(
+                "{:<44} {:<8} {:<8} {:<14} b{:>7.1}/{:<7.1} J/tok {:>8.4} {:>8.4} {:>+6.1}%  ITL {:>7.2} {:>7.2} {:>+6.1}%  W {:>6.0} {:>6.0} {:>+6.1}%",
+                p.model_repo,
+                p.hardware,
+                p.precision.to_string(),
+                p.parallelism.to_string(),
+                p.batch,
+                r.batch_used,
+                p.j_per_token,
+                r.j_per_token,
+                100.0 * r.energy_error(),
+                p.median_itl_ms,
+                r.median_itl_ms,
+                100.0 * r.itl_error(),
+                p.power_w,
+                r.power_w,
+                100.0 * r.power_error()
+            );
+        }
+    }
 }

@@ -1,7 +1,7 @@
 //! Every number the estimate assumes, with its value and source, overridable by the caller.
 
 use serde::{Deserialize, Serialize};
-use wattage_catalog::Region;
+use wattage_catalog::{Hardware, Region};
 use wattage_units::{CarbonIntensity, EnergyPrice, WaterIntensity};
 
 use crate::roofline::RooflineParams;
@@ -82,7 +82,22 @@ pub struct Assumptions {
     pub wue_offsite: WaterIntensity,
     /// Electricity price.
     pub price: EnergyPrice,
+    /// Relative spread of the accelerator's fitted efficiencies (the calibration's
+    /// cross-validated error for measured accelerators, wider for priors borrowed from a
+    /// sibling): what the Monte Carlo varies them by.
+    #[serde(default = "default_spread")]
+    pub roofline_spread: f64,
 }
+
+fn default_spread() -> f64 {
+    FITTED_SPREAD
+}
+
+/// Relative spread of the efficiencies of an accelerator without its own catalog values.
+pub const FITTED_SPREAD: f64 = 0.10;
+
+/// When the fit was made, for sources.
+pub const FIT_DATE: &str = "2026-11-30";
 
 /// Name, value, unit and source of one assumption, for `--explain` and reports.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -113,7 +128,19 @@ impl Assumptions {
             wue_onsite: r.wue_onsite(),
             wue_offsite: r.wue_offsite(),
             price: r.price(),
+            roofline_spread: FITTED_SPREAD,
         }
+    }
+
+    /// These assumptions with an accelerator's own roofline constants from the catalog
+    /// (fitted, or a prior from a measured sibling with a wider spread). Call before applying
+    /// a user's overrides.
+    pub fn for_hardware(mut self, hw: &Hardware) -> Self {
+        self.roofline = RooflineParams::for_hardware(hw);
+        if let Some(r) = &hw.roofline {
+            self.roofline_spread = r.uncertainty;
+        }
+        self
     }
 
     /// Checks every value is in its physical range, naming the first that is not.
@@ -132,8 +159,47 @@ impl Assumptions {
 
     /// The assumptions as rows with their sources.
     pub fn rows(&self, region: &Region, method: Method) -> Vec<AssumptionRow> {
+        self.rows_for(region, None, method)
+    }
+
+    /// The assumptions as rows with their sources, the accelerator's constants sourced from
+    /// its catalog entry (fitted, or a prior from a sibling).
+    pub fn rows_for(
+        &self,
+        region: &Region,
+        hw: Option<&Hardware>,
+        method: Method,
+    ) -> Vec<AssumptionRow> {
         let p = &self.roofline;
-        let fit = "fitted to ML.ENERGY v3 (Llama 3.1 8B/70B on H100, vLLM); see README";
+        let shared = format!(
+            "fitted to ML.ENERGY v3 (267 vLLM steady states, H100 and B200; {FIT_DATE}); docs/calibration.md"
+        );
+        let per_hw = match hw.and_then(|h| h.roofline.as_ref().map(|r| (h, r))) {
+            Some((h, r)) => match &r.prior_from {
+                Some(sib) => format!(
+                    "prior: `{}` has no measurements; values of `{sib}` (fitted to ML.ENERGY v3), spread +-{:.0}%; {}",
+                    h.id,
+                    100.0 * r.uncertainty,
+                    h.source("roofline")
+                ),
+                None => format!(
+                    "fitted to ML.ENERGY v3 on `{}` ({FIT_DATE}), spread +-{:.0}%; {}",
+                    h.id,
+                    100.0 * r.uncertainty,
+                    h.source("roofline")
+                ),
+            },
+            None => shared.clone(),
+        };
+        let fit = per_hw.as_str();
+        let in_sample = |what: &str| {
+            format!(
+                "fitted in-sample to ML.ENERGY v3 ({FIT_DATE}): only {what} inform it, so it is not cross-validated; spread +-30%"
+            )
+        };
+        let fp8 = in_sample("Qwen3-235B-A22B FP8 rows");
+        let fp4 = in_sample("gpt-oss-20b MXFP4 rows");
+        let ssm = in_sample("Nemotron Nano 9B v2 rows");
         let mut v = Vec::new();
         let mut row = |name, value, unit, source: &str| {
             v.push(AssumptionRow {
@@ -153,11 +219,21 @@ impl Assumptions {
                     "collective_latency_s",
                     p.collective_latency_s,
                     "s",
-                    "NCCL all-reduce latency over NVLink, 5-20 µs (NCCL tests); fitted",
+                    "NCCL all-reduce latency over NVLink, 3-20 µs (NCCL tests); fitted",
                 );
                 row("power_active", p.power_active, "", fit);
                 row("power_compute", p.power_compute, "", fit);
                 row("power_memory", p.power_memory, "", fit);
+                row("moe_efficiency", p.moe_efficiency, "", &shared);
+                row(
+                    "routing_concentration",
+                    p.routing_concentration,
+                    "",
+                    &shared,
+                );
+                row("fp8_efficiency", p.fp8_efficiency, "", &fp8);
+                row("fp4_efficiency", p.fp4_efficiency, "", &fp4);
+                row("ssm_prefill_efficiency", p.ssm_prefill_efficiency, "", &ssm);
                 row(
                     "max_batched_tokens",
                     self.max_batched_tokens,
@@ -243,6 +319,7 @@ pub struct AssumptionRange {
 const FRACTION: &str = "a fraction, at least 0.1%: a time divided by a smaller one overflows, and no hardware runs below it";
 const OVERHEAD: &str = "an iteration's fixed costs are micro- to milliseconds";
 const COEFF: &str = "a fraction of the power range between idle and TDP";
+const KERNEL: &str = "a kernel's speed relative to the dense 16-bit kernels, at most a few times";
 const WUE: &str = "evaporative cooling and power plants use a few L/kWh";
 
 const fn ar(name: &'static str, min: f64, max: f64, why: &'static str) -> AssumptionRange {
@@ -266,6 +343,16 @@ pub const RANGES: &[AssumptionRange] = &[
     ar("power_active", 0.0, 10.0, COEFF),
     ar("power_compute", 0.0, 10.0, COEFF),
     ar("power_memory", 0.0, 10.0, COEFF),
+    ar("moe_efficiency", 1e-3, 10.0, KERNEL),
+    ar("fp8_efficiency", 1e-3, 10.0, KERNEL),
+    ar("fp4_efficiency", 1e-3, 10.0, KERNEL),
+    ar(
+        "routing_concentration",
+        1e-2,
+        1e6,
+        "the Gamma concentration of expert popularity: 0.01 sends nearly every token to one expert, 1e6 is uniform",
+    ),
+    ar("ssm_prefill_efficiency", 1e-5, 10.0, KERNEL),
     ar(
         "host_load",
         0.0,
@@ -319,6 +406,11 @@ pub const NAMES: &[&str] = &[
     "power_active",
     "power_compute",
     "power_memory",
+    "moe_efficiency",
+    "routing_concentration",
+    "fp8_efficiency",
+    "fp4_efficiency",
+    "ssm_prefill_efficiency",
     "host_load",
     "pue",
     "reserve",
@@ -343,6 +435,11 @@ impl Assumptions {
             "power_active" => &mut self.roofline.power_active,
             "power_compute" => &mut self.roofline.power_compute,
             "power_memory" => &mut self.roofline.power_memory,
+            "moe_efficiency" => &mut self.roofline.moe_efficiency,
+            "routing_concentration" => &mut self.roofline.routing_concentration,
+            "fp8_efficiency" => &mut self.roofline.fp8_efficiency,
+            "fp4_efficiency" => &mut self.roofline.fp4_efficiency,
+            "ssm_prefill_efficiency" => &mut self.roofline.ssm_prefill_efficiency,
             "host_load" => &mut self.host_load,
             "pue" => &mut self.pue,
             "reserve" => &mut self.reserve,
@@ -385,6 +482,11 @@ impl Assumptions {
             "power_active" => |a, v| a.roofline.power_active = v,
             "power_compute" => |a, v| a.roofline.power_compute = v,
             "power_memory" => |a, v| a.roofline.power_memory = v,
+            "moe_efficiency" => |a, v| a.roofline.moe_efficiency = v,
+            "routing_concentration" => |a, v| a.roofline.routing_concentration = v,
+            "fp8_efficiency" => |a, v| a.roofline.fp8_efficiency = v,
+            "fp4_efficiency" => |a, v| a.roofline.fp4_efficiency = v,
+            "ssm_prefill_efficiency" => |a, v| a.roofline.ssm_prefill_efficiency = v,
             "host_load" => |a, v| a.host_load = v,
             "pue" => |a, v| a.pue = v,
             "reserve" => |a, v| a.reserve = v,

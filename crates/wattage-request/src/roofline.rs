@@ -14,9 +14,10 @@ use wattage_catalog::Precision;
 
 use crate::deploy::Deployment;
 
-/// The model's few constants. Defaults are fitted to the ML.ENERGY v3 measurements of Llama 3.1
-/// 8B and 70B on H100s (see `calibration.rs` and the README); each has a physical meaning and
-/// a plausible range, so the model stays sane on other hardware.
+/// The model's few constants, each with a physical meaning and a plausible range, fitted to
+/// the ML.ENERGY v3 measurements (see `calibration.rs` and docs/calibration.md). The
+/// efficiencies, power curve and overheads are per accelerator (catalog `roofline` tables,
+/// read by [`RooflineParams::for_hardware`]); the kernel constants are shared.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct RooflineParams {
     /// Fraction of dense peak FLOP/s large matrix multiplications reach (0.5-0.8 in practice).
@@ -49,28 +50,66 @@ pub struct RooflineParams {
     /// Efficiency of 4-bit weight kernels (MXFP4/NVFP4, int4) relative to 16-bit ones.
     #[serde(default = "one")]
     pub fp4_efficiency: f64,
+    /// How evenly a MoE router spreads tokens over experts: the concentration `a` of the
+    /// experts' popularity (a Gamma(a) spread, coefficient of variation `1/sqrt(a)`). A batch
+    /// of `T` tokens picking `k` of `E` experts touches `E (1 - (1 + T k / (a E))^-a)`
+    /// distinct experts: fewer than uniform routing (`a` large) when popular experts take
+    /// more of the tokens.
+    #[serde(default = "uniform_routing")]
+    pub routing_concentration: f64,
+    /// Efficiency of the state-space (Mamba-2) layers' prefill relative to the compute
+    /// rate, on their nominal work of 4 FLOPs per state value per prompt token: the chunked
+    /// scan kernels run far below the tensor cores' rate.
+    #[serde(default = "one")]
+    pub ssm_prefill_efficiency: f64,
+}
+
+fn uniform_routing() -> f64 {
+    1e3
 }
 
 fn one() -> f64 {
     1.0
 }
 
+impl RooflineParams {
+    /// The defaults with an accelerator's own constants from the catalog (fitted to
+    /// measurements, or a prior from a measured sibling), when it has them.
+    pub fn for_hardware(hw: &wattage_catalog::Hardware) -> Self {
+        let mut p = Self::default();
+        if let Some(r) = &hw.roofline {
+            p.compute_efficiency = r.compute_efficiency;
+            p.memory_efficiency = r.memory_efficiency;
+            p.power_active = r.power_active;
+            p.power_compute = r.power_compute;
+            p.power_memory = r.power_memory;
+            p.step_overhead_s = r.step_overhead_s;
+            p.per_seq_overhead_s = r.per_seq_overhead_s;
+        }
+        p
+    }
+}
+
 impl Default for RooflineParams {
-    /// Fitted by `examples/calibrate.rs` (coordinate search within each constant's physical
-    /// range) on the 23 ML.ENERGY v3 steady states; values rounded.
+    /// The shared constants fitted by `examples/calibrate.rs` to the 267 ML.ENERGY v3
+    /// steady states (docs/calibration.md), rounded. The per-accelerator ones
+    /// (efficiencies, power curve, overheads) live in the hardware catalog; these defaults
+    /// of them are the H100's, for hardware without catalog values.
     fn default() -> Self {
         Self {
-            compute_efficiency: 0.80,
-            memory_efficiency: 0.66,
+            compute_efficiency: 0.85,
+            memory_efficiency: 0.653,
             step_overhead_s: 0.0,
-            per_seq_overhead_s: 50e-6,
+            per_seq_overhead_s: 54.3e-6,
             collective_latency_s: 3e-6,
-            power_active: 0.62,
+            power_active: 0.642,
             power_compute: 1.0,
             power_memory: 0.0,
-            moe_efficiency: 1.0,
-            fp8_efficiency: 1.0,
-            fp4_efficiency: 1.0,
+            moe_efficiency: 0.667,
+            fp8_efficiency: 0.549,
+            fp4_efficiency: 0.570,
+            routing_concentration: 0.338,
+            ssm_prefill_efficiency: 8.81e-4,
         }
     }
 }
@@ -180,6 +219,9 @@ pub struct Roofline {
     expert_weight_bytes_gpu: f64,
     experts: f64,
     expert_pick: f64,
+    /// Expert parallelism: GPUs the experts are spread over as whole experts (1 when the
+    /// experts are sharded by tensor parallelism instead). The busiest GPU sets the pace.
+    expert_groups: f64,
     attn_flop_per_pair: f64,
     /// KV bytes per token of context each GPU moves, the replica's tokens spread over the
     /// data-parallel ranks.
@@ -257,6 +299,11 @@ impl Roofline {
                 f64::from(m.experts_active) / f64::from(m.experts)
             } else {
                 0.0
+            },
+            expert_groups: if d.parallelism.expert && m.is_moe() {
+                gpus.min(experts).max(1.0)
+            } else {
+                1.0
             },
             attn_flop_per_pair: m.attention_layer_count() * m.attention_flop_per_pair_layer(),
             kv_bytes_per_token_gpu: d.kv_bytes_per_token_per_gpu().count() / data,
@@ -358,18 +405,40 @@ impl Roofline {
         // score and value products, state-space recurrences.
         let dense_flop = self.shared_flop_per_token * tokens;
         let expert_flop = self.expert_flop_per_token * tokens;
-        let other_flop = self.attn_flop_per_pair * attn_pairs + self.ssm_flop_per_token * tokens;
+        let other_flop =
+            self.attn_flop_per_pair * attn_pairs + self.ssm_flop_per_token * s.decode_seqs;
+        let ssm_prefill_flop = self.ssm_flop_per_token * s.prefill_tokens;
         // Bytes: shared weights once, the experts the batch's tokens touch (expected distinct
         // experts out of E when each token picks k), KV reads and writes, recurrent states.
-        let touched = if self.experts > 0.0 {
-            self.experts * (1.0 - (1.0 - self.expert_pick).powf(tokens))
+        let (touched, expert_flop) = if self.experts > 0.0 {
+            // Share of experts the batch touches, with the router's popularity spread.
+            let a = self.params.routing_concentration;
+            let p = 1.0 - (1.0 + tokens * self.expert_pick / a).powf(-a);
+            let g = self.expert_groups;
+            if g > 1.0 {
+                // Whole experts on each GPU: the GPU with the most touched experts and the
+                // most routed tokens sets the pace. Expected maximum of `g` near-binomial
+                // counts: mean + sd x sqrt(2 ln g), at most everything the GPU holds.
+                let z = (2.0 * g.ln()).sqrt();
+                let n = self.experts / g;
+                let busiest = (n * p + (n * p * (1.0 - p)).sqrt() * z).min(n);
+                let picks = tokens * self.expert_pick * self.experts / g;
+                let busiest_picks = picks + picks.sqrt() * z;
+                (
+                    busiest * g,
+                    expert_flop * busiest_picks / picks.max(f64::MIN_POSITIVE),
+                )
+            } else {
+                (self.experts * p, expert_flop)
+            }
         } else {
-            0.0
+            (0.0, expert_flop)
         };
         let kv_tokens_moved = kv_context + s.prefill_tokens;
         StepWork {
             tokens,
-            flop: dense_flop + expert_flop + other_flop,
+            flop: dense_flop + expert_flop + other_flop + ssm_prefill_flop,
+            ssm_prefill_flop_gpu: ssm_prefill_flop / self.gpus,
             dense_flop_gpu: dense_flop / self.gpus,
             expert_flop_gpu: expert_flop / self.gpus,
             other_flop_gpu: other_flop / self.gpus,
@@ -392,8 +461,11 @@ impl Roofline {
         // grouped-GEMM efficiency.
         let q = self.quant_efficiency;
         let qe = q * p.moe_efficiency;
-        let compute_t =
-            (w.dense_flop_gpu / q + w.expert_flop_gpu / qe + w.other_flop_gpu) / self.compute_rate;
+        let compute_t = (w.dense_flop_gpu / q
+            + w.expert_flop_gpu / qe
+            + w.other_flop_gpu
+            + w.ssm_prefill_flop_gpu / p.ssm_prefill_efficiency)
+            / self.compute_rate;
         let memory_t = (w.dense_bytes_gpu / q + w.expert_bytes_gpu / qe + w.other_bytes_gpu)
             / self.memory_rate;
         // Ring all-reduce of the activations, twice per layer, in each tensor-parallel group
@@ -462,8 +534,10 @@ pub struct StepWork {
     pub dense_flop_gpu: f64,
     /// FLOPs per GPU in the routed experts.
     pub expert_flop_gpu: f64,
-    /// FLOPs per GPU of attention and state-space recurrences.
+    /// FLOPs per GPU of attention and state-space recurrences of decoding sequences.
     pub other_flop_gpu: f64,
+    /// FLOPs per GPU of the state-space layers' prefill (chunked scan) of prompt tokens.
+    pub ssm_prefill_flop_gpu: f64,
     /// Shared weight bytes read per GPU.
     pub dense_bytes_gpu: f64,
     /// Routed-expert weight bytes read per GPU.

@@ -5,6 +5,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal, Triangular, Uniform};
 use serde::Serialize;
+use wattage_catalog::Precision;
 
 use crate::EstimateError;
 use crate::assumptions::{Assumptions, Method, Scope, Setter};
@@ -177,16 +178,35 @@ impl Uncertainty {
     /// marginal emissions). Epoch: utilization 5-20% and power fraction 50-90%, the range
     /// seed 003 itself discusses.
     pub fn defaults(a: &Assumptions, method: Method) -> Self {
+        Self::build(a, method, None)
+    }
+
+    /// Default ranges for a deployment: as [`Self::defaults`], the accelerator's
+    /// efficiencies varied by its catalog spread (wider for a prior borrowed from a sibling),
+    /// and the kernel constants the deployment uses: MoE (+-15%), and the in-sample ones
+    /// (FP8, 4-bit, state-space prefill: +-30%).
+    pub fn for_deployment(a: &Assumptions, method: Method, d: &Deployment) -> Self {
+        Self::build(a, method, Some(d))
+    }
+
+    fn build(a: &Assumptions, method: Method, d: Option<&Deployment>) -> Self {
         let tri = |c: f64, lo: f64, hi: f64| Dist::Triangular {
             low: c * lo,
             mode: c,
             high: c * hi,
         };
         let p = &a.roofline;
+        let s = a.roofline_spread.clamp(0.0, 0.9);
         let mut v: Vec<(&str, Dist)> = match method {
             Method::Roofline => vec![
-                ("compute_efficiency", tri(p.compute_efficiency, 0.85, 1.06)),
-                ("memory_efficiency", tri(p.memory_efficiency, 0.9, 1.1)),
+                (
+                    "compute_efficiency",
+                    tri(p.compute_efficiency, 1.0 - 1.5 * s, 1.0 + 0.6 * s),
+                ),
+                (
+                    "memory_efficiency",
+                    tri(p.memory_efficiency, 1.0 - s, 1.0 + s),
+                ),
                 ("per_seq_overhead_s", tri(p.per_seq_overhead_s, 0.7, 1.3)),
                 ("power_active", tri(p.power_active, 0.9, 1.1)),
                 (
@@ -225,6 +245,30 @@ impl Uncertainty {
                 ),
             ],
         };
+        if let (Method::Roofline, Some(d)) = (method, d) {
+            if d.model.is_moe() {
+                v.push(("moe_efficiency", tri(p.moe_efficiency, 0.85, 1.15)));
+                v.push((
+                    "routing_concentration",
+                    tri(p.routing_concentration, 0.7, 1.3),
+                ));
+            }
+            match d.weight_precision {
+                Precision::Fp8 | Precision::Int8 => {
+                    v.push(("fp8_efficiency", tri(p.fp8_efficiency, 0.7, 1.3)));
+                }
+                Precision::Fp4 | Precision::Int4 => {
+                    v.push(("fp4_efficiency", tri(p.fp4_efficiency, 0.7, 1.3)));
+                }
+                _ => {}
+            }
+            if d.model.ssm_state_values_per_seq() > 0.0 {
+                v.push((
+                    "ssm_prefill_efficiency",
+                    tri(p.ssm_prefill_efficiency, 0.7, 1.3),
+                ));
+            }
+        }
         v.push((
             "pue",
             Dist::Triangular {
