@@ -7,6 +7,9 @@
 //! loads on an unlimited, outage-free grid; each solar plant at 1 MW against an unlimited load),
 //! averaged over each optimization step. So the LP sees exactly the demand the simulator
 //! would serve, including training swings, checkpoint pauses and job failures of the seed.
+//! The demand probe runs at the scenario's step, or at the LP's when that gives the same
+//! series: constant loads and a price that changes only on LP step boundaries
+//! (`coarse_demand_probe`).
 
 use serde::Deserialize;
 use wattage_site::Scenario;
@@ -277,6 +280,44 @@ fn unlimited_grid(tariff: Tariff) -> Grid {
     }
 }
 
+/// The step of the demand probe when it may be the LP's own without changing its series: the
+/// scenario's demand is constant and its price changes only on the LP's step boundaries.
+///
+/// The probe averages the facility load and the price over each LP step. When every load is a
+/// constant inference load (no training, no diurnal shape or profile), the PUE does not follow
+/// the temperature, and the tariff is flat, or time-of-use with its peak starting and ending
+/// on whole LP steps of a day, both are constant within each LP step, and one probe step per
+/// LP step gives the same averages as the scenario's (e.g. 60 s) steps. The PyPSA comparison
+/// site: one year probed in 8,760 steps instead of 525,600 (about 0.016 s saved).
+fn coarse_demand_probe(sc: &Scenario, lp_step: Time) -> Option<Time> {
+    let step_h = lp_step.h();
+    let on_steps = |hour: f64| {
+        let k = hour / step_h;
+        (k - k.round()).abs() < 1e-9
+    };
+    let steps_per_day = 24.0 / step_h;
+    let constant_load = sc.training.is_empty()
+        && sc
+            .inference
+            .iter()
+            .all(|l| matches!(l.shape, InferenceShape::Constant(_)))
+        && sc.facility.pue_per_degc == 0.0;
+    let price_on_steps = match sc.grid.as_ref().map(|g| &g.tariff) {
+        None | Some(Tariff::Flat(_)) => true,
+        Some(Tariff::TimeOfUse {
+            start_hour,
+            end_hour,
+            ..
+        }) => {
+            (steps_per_day - steps_per_day.round()).abs() < 1e-9
+                && on_steps(*start_hour)
+                && on_steps(*end_hour)
+        }
+        Some(Tariff::Profile(_)) => false,
+    };
+    (constant_load && price_on_steps).then_some(lp_step)
+}
+
 fn probe(
     sc: &Scenario,
     o: &ConvertOptions,
@@ -387,7 +428,14 @@ impl SiteProblem {
         demand.batteries.clear();
         demand.solar.clear();
         demand.miners.clear();
-        let rows = probe(&demand, o, n)?;
+        let demand_opts = match o.probe_step {
+            None => ConvertOptions {
+                probe_step: coarse_demand_probe(&demand, o.step),
+                ..*o
+            },
+            Some(_) => *o,
+        };
+        let rows = probe(&demand, &demand_opts, n)?;
         let mut p = SiteProblem::new(
             o.step,
             rows.iter().map(|r| Power::from_mw(r.0.max(0.0))).collect(),

@@ -100,3 +100,42 @@ fn an_expansion_naming_no_asset_is_an_error() {
         "{e}"
     );
 }
+
+/// The PyPSA comparison site (a constant load, a time-of-use price on whole hours) is probed at
+/// the LP's step, not the scenario's minute: the same series, step for step (the prices exactly;
+/// the load to 1e-12, the rounding of summing sixty minutes). A peak starting on the half hour
+/// keeps the scenario's step: the hour 13-14 is then the average of two prices.
+#[test]
+fn a_constant_demand_is_probed_at_the_lp_step_with_the_same_series() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../benches/python/pypsa_site.toml");
+    let mut sc = load(&path);
+    let series = |sc: &wattage_site::Scenario, probe: Option<f64>| {
+        let co = ConvertOptions {
+            step: Time::from_h(1.0),
+            duration: Some(Time::from_h(72.0)),
+            probe_step: probe.map(Time::from_s),
+        };
+        let p = SiteProblem::from_scenario(sc, &Expansion::default(), &co).expect("problem");
+        let load: Vec<f64> = p.load.iter().map(|l| l.mw()).collect();
+        let price: Vec<f64> = p
+            .grid
+            .map(|g| g.price.iter().map(|x| x.usd_per_mwh()).collect())
+            .unwrap_or_default();
+        (load, price)
+    };
+    let (load, price) = series(&sc, None);
+    assert_eq!((load.clone(), price.clone()), series(&sc, Some(3600.0)));
+    let (fine_load, fine_price) = series(&sc, Some(60.0));
+    assert_eq!(price, fine_price);
+    for (a, b) in load.iter().zip(&fine_load) {
+        assert!((a - b).abs() <= 1e-12 * b, "{a} vs {b}");
+    }
+    if let Some(wattage_site::scenario::Tariff::TimeOfUse { start_hour, .. }) =
+        sc.grid.as_mut().map(|g| &mut g.tariff)
+    {
+        *start_hour = 13.5;
+    }
+    let (_, price) = series(&sc, None);
+    assert_eq!(price, series(&sc, Some(60.0)).1);
+    assert!((price[13] - 80.0).abs() < 1e-9, "{}", price[13]);
+}
