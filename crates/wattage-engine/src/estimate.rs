@@ -398,7 +398,7 @@ pub fn prepare(cat: &Catalog, a: &EstimateSpec) -> Result<Prepared> {
     };
     let scope: Scope = parse("scope", &a.scope)?;
     let deployment = replica.resolve(cat)?;
-    let mut assumptions = Assumptions::for_region(&region);
+    let mut assumptions = Assumptions::for_region(&region).for_hardware(&deployment.hardware);
     if let Some(p) = preset {
         for (n, v) in p.assumptions {
             assumptions.set(n, *v).map_err(request_error)?;
@@ -406,7 +406,7 @@ pub fn prepare(cat: &Catalog, a: &EstimateSpec) -> Result<Prepared> {
     }
     let overrides = Overrides::parse(&a.set)?;
     overrides.apply(&mut assumptions)?;
-    let mut uncertainty = Uncertainty::defaults(&assumptions, method);
+    let mut uncertainty = Uncertainty::for_deployment(&assumptions, method, &deployment);
     overrides.apply_uncertainty(&mut uncertainty);
     let cost_basis = match &a.cost_basis {
         Some(b) => Some(parse::<CostBasis>("cost_basis", b)?),
@@ -598,7 +598,9 @@ fn result(
         fleet,
         monte_carlo_samples: mc.map(|m| m.samples),
         assumptions: {
-            let mut rows = r.assumptions.rows(&r.region, r.method);
+            let mut rows =
+                r.assumptions
+                    .rows_for(&r.region, Some(&r.deployment.hardware), r.method);
             for (name, src) in &r.overridden {
                 if let Some(row) = rows.iter_mut().find(|row| row.name == name) {
                     row.source.clone_from(src);

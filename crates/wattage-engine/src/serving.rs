@@ -528,9 +528,12 @@ pub fn prepare(cat: &Catalog, src: &dyn Sources, a: &ServingSpec) -> Result<Plan
             ));
         }
     };
+    let params = f
+        .roofline
+        .unwrap_or_else(|| RooflineParams::for_hardware(&d.hardware));
     Ok(Plan {
         deployment: d,
-        params: f.roofline.unwrap_or_default(),
+        params,
         config,
         workload,
         seed: a.seed.or(f.seed).unwrap_or(42),

@@ -127,7 +127,7 @@ fn config(sv: &Service, record: bool) -> SimConfig {
 fn simulate(d: &Deployment, sv: &Service, rate: f64, seed: u64, record: bool) -> Result<SimOutput> {
     let sim = Simulator::new(
         d,
-        RooflineParams::default(),
+        RooflineParams::for_hardware(&d.hardware),
         &config(sv, record),
         &workload(sv, rate),
         ChaCha8Rng::seed_from_u64(seed),

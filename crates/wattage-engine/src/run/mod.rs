@@ -160,7 +160,7 @@ pub fn execute(cat: &Catalog, loaded: Loaded, progress: &dyn Progress) -> Result
     let t0 = Instant::now();
     let mut services = Vec::new();
     for (sv, d) in sc.service.iter().zip(deployments) {
-        let a = Assumptions::for_region(&region);
+        let a = Assumptions::for_region(&region).for_hardware(&d.hardware);
         let flat = estimate(
             &d,
             &Request {
@@ -189,7 +189,7 @@ pub fn execute(cat: &Catalog, loaded: Loaded, progress: &dyn Progress) -> Result
             &d,
             &req,
             &a,
-            &Uncertainty::defaults(&a, Method::Roofline),
+            &Uncertainty::for_deployment(&a, Method::Roofline, &d),
             Method::Roofline,
             Scope::Facility,
             20_000,
