@@ -93,17 +93,37 @@ impl Global {
 /// The replica flags shared by `estimate` and `simulate serving`.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct ReplicaArgs {
-    /// Model: catalog id, alias or Hugging Face repository (see `wattage catalog models`)
-    /// [default: gpt-4o-est for estimate, llama-3.1-70b for simulate serving]
+    /// Model: catalog id, alias or Hugging Face repository (see `wattage catalog models`), or
+    /// a Hugging Face config.json (a path ending in .json) [default: gpt-4o-est for estimate,
+    /// llama-3.1-70b for simulate serving]
     #[arg(long, short = 'm')]
     pub model: Option<String>,
     /// Accelerator (see `wattage catalog hardware`) [default: h100-sxm]
     #[arg(long = "hardware", visible_alias = "hw")]
     pub hardware: Option<String>,
-    /// Accelerators per replica (tensor parallel) [default: the fewest that hold the weights]
-    #[arg(long, value_parser = ranged!(u32, "serving", "gpus"))]
-    pub gpus: Option<u32>,
-    /// Weight precision: fp32, bf16, fp16, fp8, int8, fp4, int4 [default: the model's]
+    /// GPUs each attention and dense layer is sharded over, as vLLM's flag [default: the
+    /// fewest that hold the weights]. GPUs per replica = tensor x data parallel size
+    #[arg(
+        long = "tensor-parallel-size",
+        visible_alias = "gpus",
+        value_name = "N",
+        value_parser = ranged!(u32, "serving", "tensor_parallel_size")
+    )]
+    pub tensor_parallel_size: Option<u32>,
+    /// Attention replicas inside one replica, each with its own KV cache and share of the
+    /// batch, as vLLM's flag [default: 1]
+    #[arg(
+        long = "data-parallel-size",
+        value_name = "N",
+        value_parser = ranged!(u32, "serving", "data_parallel_size")
+    )]
+    pub data_parallel_size: Option<u32>,
+    /// Spread a mixture-of-experts model's experts over all tensor x data GPUs (all-to-all
+    /// dispatch), as vLLM's flag
+    #[arg(long = "enable-expert-parallel")]
+    pub enable_expert_parallel: bool,
+    /// Weight precision: fp32, bf16, fp16, fp8, int8, fp4 (mxfp4), int4 [default: fp8 for a
+    /// Hugging Face repository id ending in -FP8, else the model's]
     #[arg(long)]
     pub precision: Option<String>,
 }

@@ -206,8 +206,11 @@ fn cases() -> Vec<Case> {
         case("estimate infinite input", &["estimate", "--input-tokens", "inf"], &["`--input-tokens`"]),
         case("estimate zero output", &["estimate", "--output-tokens", "0"], &["`--output-tokens`"]),
         case("estimate huge input", &["estimate", "--input-tokens", "1e308"], &["`--input-tokens`"]),
-        case("estimate negative gpus", &["estimate", "--gpus", "-1"], &["--gpus", "1 to 1024"]),
-        case("estimate zero gpus", &["estimate", "--gpus", "0"], &["--gpus"]),
+        // `--gpus` is an alias of `--tensor-parallel-size`: the error names the flag.
+        case("estimate negative gpus", &["estimate", "--gpus", "-1"], &["--tensor-parallel-size", "1 to 1024"]),
+        case("estimate zero gpus", &["estimate", "--gpus", "0"], &["--tensor-parallel-size"]),
+        case("estimate zero data parallel", &["estimate", "--data-parallel-size", "0"], &["--data-parallel-size", "1 to 1024"]),
+        case("serving huge tensor parallel", &["simulate", "serving", "--tensor-parallel-size", "5000"], &["--tensor-parallel-size", "1 to 1024"]),
         case("estimate negative requests per day", &["estimate", "--requests-per-day", "-5"], &["`--requests-per-day`"]),
         case("estimate unknown scope", &["estimate", "--scope", "planet"], &["`--scope`"]),
         case("estimate bad set", &["estimate", "--set", "pue=abc"], &["`--set`"]),
@@ -288,6 +291,9 @@ fn cases() -> Vec<Case> {
         run_case("run step 0", &RUN.replace("step_s = 60", "step_s = 0"), "site.step_s"),
         run_case("run negative duration", &RUN.replace("duration_h = 24", "duration_h = -24"), "site.duration_h"),
         run_case("run max batch 0", &RUN.replace("output_tokens = 200", "output_tokens = 200\nmax_batch = 0"), "service[0].max_batch"),
+        run_case("run max num seqs 0", &RUN.replace("output_tokens = 200", "output_tokens = 200\nmax_num_seqs = 0"), "service[0].max_num_seqs"),
+        run_case("run old and new max num seqs", &RUN.replace("output_tokens = 200", "output_tokens = 200\nmax_num_seqs = 8\nmax_batch = 8"), "service[0].max_batch"),
+        run_case("run data parallel 0", &RUN.replace("output_tokens = 200", "output_tokens = 200\ndata_parallel_size = 0"), "service[0].data_parallel_size"),
         case("run -o pointing at a file", &["run", "{dir}/run.toml", "-o", "{dir}/taken"], &["`{dir}/taken` is a file"])
             .file("run.toml", RUN)
             .file("taken", "a file, not a folder\n"),

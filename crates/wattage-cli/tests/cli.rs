@@ -109,7 +109,8 @@ fn impossible_values_name_the_flag() {
                 "--precision",
                 "bf16",
             ],
-            "--gpus",
+            // `--gpus` is an alias: the error names the flag it stands for.
+            "--tensor-parallel-size",
         ),
     ] {
         let o = wattage(&args);

@@ -291,9 +291,9 @@ pub fn request_error(e: wattage_request::EstimateError) -> Error {
     match e {
         EstimateError::Invalid { field, reason } => Error::param(field, reason),
         e @ EstimateError::DoesNotFit { min_gpus, .. } => Error::input(e.to_string())
-            .at_param("gpus")
+            .at_param("tensor_parallel_size")
             .hint(format!(
-                "use `{{gpus}}` = {min_gpus}, or a narrower `{{precision}}` (fp8 halves bf16 weights)"
+                "use `{{tensor_parallel_size}}` = {min_gpus}, or a narrower `{{precision}}` (fp8 halves bf16 weights)"
             )),
     }
 }

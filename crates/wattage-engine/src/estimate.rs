@@ -15,7 +15,8 @@ use wattage_request::{
 };
 
 use crate::error::{Error, Result, request_error};
-use crate::spec::{Overrides, ReplicaSpec};
+use crate::io::Progress;
+use crate::spec::{Overrides, PrecisionSource, ReplicaSpec};
 
 /// Default model of an estimate.
 pub const DEFAULT_MODEL: &str = "gpt-4o-est";
@@ -31,11 +32,23 @@ pub struct EstimateSpec {
     pub model: Option<String>,
     /// Accelerator [default: `h100-sxm`].
     pub hardware: Option<String>,
-    /// Accelerators per replica [default: the fewest that hold the weights].
+    /// GPUs each attention and dense layer is sharded over (vLLM `--tensor-parallel-size`)
+    /// [default: the fewest that hold the weights].
+    pub tensor_parallel_size: Option<u32>,
+    /// Attention replicas inside one replica, each with its own KV cache and share of the
+    /// batch (vLLM `--data-parallel-size`) [default: 1]. GPUs per replica = tensor x data.
+    pub data_parallel_size: Option<u32>,
+    /// Experts spread over all tensor x data GPUs, with all-to-all dispatch (vLLM
+    /// `--enable-expert-parallel`).
+    pub enable_expert_parallel: bool,
+    /// Deprecated spelling of `tensor_parallel_size`.
     pub gpus: Option<u32>,
-    /// Weight precision [default: the model's].
+    /// Weight precision [default: fp8 for a Hugging Face repository id ending in `-FP8`, else
+    /// the model's].
     pub precision: Option<String>,
-    /// Sequences decoding concurrently on the replica [default: 32; 1 with the epoch method].
+    /// Mean sequences running on the replica (the batch each iteration carries), including
+    /// this one [default: 32; 1 with the epoch method]. When the KV cache cannot hold that
+    /// many at steady state, the estimate runs at the largest batch that fits and warns.
     pub batch: Option<f64>,
     /// Prompt tokens [default: 500; 0 with the `epoch-2025` preset].
     pub input_tokens: Option<f64>,
@@ -75,6 +88,9 @@ impl Default for EstimateSpec {
         Self {
             model: None,
             hardware: None,
+            tensor_parallel_size: None,
+            data_parallel_size: None,
+            enable_expert_parallel: false,
             gpus: None,
             precision: None,
             batch: None,
@@ -208,18 +224,34 @@ pub struct EstimateResult {
     pub model_is_estimate: bool,
     /// Catalog hardware id.
     pub hardware: String,
-    /// Accelerators per replica.
+    /// Accelerators per replica: `tensor_parallel_size x data_parallel_size`.
     pub gpus: u32,
+    /// Tensor-parallel size.
+    pub tensor_parallel_size: u32,
+    /// Data-parallel size.
+    pub data_parallel_size: u32,
+    /// Expert parallelism on or off.
+    pub enable_expert_parallel: bool,
     /// Weight precision.
     pub precision: String,
+    /// Where the weight precision comes from: `given`, `repository_id` (a Hugging Face id
+    /// ending in `-FP8`) or `model` (the catalog's).
+    pub precision_source: PrecisionSource,
     /// Method.
     pub method: Method,
     /// Energy boundary of `energy_wh`.
     pub scope: Scope,
     /// Grid region.
     pub region: String,
-    /// Sequences decoding concurrently.
+    /// Mean running sequences per replica asked for.
     pub batch: f64,
+    /// Mean running sequences the estimate ran at: `batch`, or the largest batch whose KV
+    /// cache fits at steady state when that is smaller (then `warnings` says so).
+    pub batch_used: f64,
+    /// KV-cache capacity of the replica, tokens (over its data-parallel ranks).
+    pub kv_capacity_tokens: f64,
+    /// Mean context a running sequence holds at steady state, tokens: prompt + output / 2.
+    pub steady_context_tokens: f64,
     /// Prompt tokens.
     pub input_tokens: f64,
     /// Output tokens.
@@ -292,8 +324,8 @@ pub struct EstimateResult {
     pub monte_carlo_samples: Option<usize>,
     /// Every assumption with its value, unit and source.
     pub assumptions: Vec<AssumptionRow>,
-    /// Warnings for the user (a run above a work threshold); not serialized.
-    #[serde(skip)]
+    /// Warnings for the user (a batch larger than the KV cache holds, a run above a work
+    /// threshold); parameters are written `` `{name}` `` (see [`crate::ParamStyle`]).
     pub warnings: Vec<String>,
     /// The resolved inputs and the model's own result (not serialized).
     #[serde(skip)]
@@ -303,6 +335,8 @@ pub struct EstimateResult {
 /// The resolved inputs of an estimate and the request model's result.
 #[derive(Debug, Clone)]
 pub struct EstimateDetail {
+    /// The model as the user named it.
+    pub model_name: String,
     /// The replica.
     pub deployment: Deployment,
     /// The request.
@@ -322,6 +356,10 @@ pub struct EstimateDetail {
 pub struct Prepared {
     /// Sources of the assumptions the user overrode (`--set`), by name.
     pub overridden: Vec<(String, String)>,
+    /// The model as the user named it.
+    pub model_name: String,
+    /// Where the weight precision comes from.
+    pub precision_source: PrecisionSource,
     /// The replica.
     pub deployment: Deployment,
     /// The request.
@@ -352,7 +390,11 @@ pub fn prepare(cat: &Catalog, a: &EstimateSpec) -> Result<Prepared> {
     crate::limits::check_all(
         "estimate",
         &[
-            ("gpus", a.gpus.map(f64::from)),
+            (
+                "tensor_parallel_size",
+                a.tensor_parallel_size.map(f64::from),
+            ),
+            ("data_parallel_size", a.data_parallel_size.map(f64::from)),
             ("batch", a.batch),
             ("input_tokens", a.input_tokens),
             ("output_tokens", a.output_tokens),
@@ -372,6 +414,11 @@ pub fn prepare(cat: &Catalog, a: &EstimateSpec) -> Result<Prepared> {
         })?),
         None => None,
     };
+    if let Some(g) = a.gpus {
+        crate::limits::check("estimate", "tensor_parallel_size", f64::from(g))
+            .map_err(|e| e.at_param("gpus"))?;
+    }
+    let tensor = crate::spec::tensor_parallel_size(a.tensor_parallel_size, a.gpus, "gpus")?;
     let replica = ReplicaSpec {
         model: a
             .model
@@ -381,7 +428,9 @@ pub fn prepare(cat: &Catalog, a: &EstimateSpec) -> Result<Prepared> {
             .hardware
             .clone()
             .unwrap_or_else(|| preset.map_or(DEFAULT_HARDWARE, |p| p.hardware).to_string()),
-        gpus: a.gpus.or(preset.map(|p| p.gpus)),
+        tensor_parallel_size: tensor.or(preset.map(|p| p.gpus)),
+        data_parallel_size: a.data_parallel_size,
+        enable_expert_parallel: a.enable_expert_parallel,
         precision: a
             .precision
             .clone()
@@ -397,7 +446,10 @@ pub fn prepare(cat: &Catalog, a: &EstimateSpec) -> Result<Prepared> {
         None => preset.map_or(Method::Roofline, |p| p.method),
     };
     let scope: Scope = parse("scope", &a.scope)?;
-    let deployment = replica.resolve(cat)?;
+    let (_, precision_source) = replica.effective_precision()?;
+    let deployment = replica
+        .resolve(cat)
+        .map_err(|e| old_name(e, a.gpus.is_some()))?;
     let mut assumptions = Assumptions::for_region(&region).for_hardware(&deployment.hardware);
     if let Some(p) = preset {
         for (n, v) in p.assumptions {
@@ -432,6 +484,8 @@ pub fn prepare(cat: &Catalog, a: &EstimateSpec) -> Result<Prepared> {
     };
     Ok(Prepared {
         overridden: overrides.sources(),
+        model_name: replica.model.clone(),
+        precision_source,
         deployment,
         request,
         assumptions,
@@ -442,6 +496,36 @@ pub fn prepare(cat: &Catalog, a: &EstimateSpec) -> Result<Prepared> {
         cost_basis,
         market,
     })
+}
+
+/// An error at `tensor_parallel_size`, named `gpus` when the user wrote the old name.
+fn old_name(e: Error, old: bool) -> Error {
+    let at_tp = matches!(&e.location, crate::error::Location::Param { name } if name == "tensor_parallel_size");
+    if old && at_tp { e.at_param("gpus") } else { e }
+}
+
+impl EstimateSpec {
+    /// Deprecation warnings of this spec (old names), for the front-end to show; parameters
+    /// are written `` `{name}` ``.
+    pub fn deprecations(&self) -> Vec<String> {
+        if self.gpus.is_some() {
+            vec![crate::spec::renamed("gpus", "tensor_parallel_size")]
+        } else {
+            Vec::new()
+        }
+    }
+}
+
+/// The warning of an estimate run at a smaller batch than asked, naming the numbers.
+pub fn batch_warning(asked: f64, used: f64, kv_capacity_tokens: f64, context: f64) -> String {
+    let n = |v: f64| wattage_report::format::significant(v, 4);
+    format!(
+        "`{{batch}}` {} does not fit: the KV cache holds {} tokens and a running sequence holds {} at steady state (prompt + output / 2), so the estimate runs at batch {} (`batch_used`); use more GPUs (`{{tensor_parallel_size}}`, `{{data_parallel_size}}`) or a narrower `{{precision}}` to run the batch asked for",
+        n(asked),
+        n(kv_capacity_tokens.floor()),
+        n(context),
+        n(used)
+    )
 }
 
 /// Estimates one request (and its Monte Carlo range when `samples` > 0).
@@ -457,11 +541,21 @@ pub fn run(cat: &Catalog, spec: &EstimateSpec) -> Result<EstimateResult> {
     let r = prepare(cat, spec)?;
     let e = estimate(&r.deployment, &r.request, &r.assumptions, r.method, r.scope)
         .map_err(request_error)?;
+    if e.batch_used < r.request.batch {
+        warnings.warn(&batch_warning(
+            r.request.batch,
+            e.batch_used,
+            r.deployment.kv_capacity_tokens(),
+            r.request.steady_context(&r.deployment),
+        ));
+    }
+    // The Monte Carlo at the batch the estimate ran at.
+    let used = r.request.fit_batch(&r.deployment);
     let mc = if spec.samples > 0 {
         Some(
             monte_carlo(
                 &r.deployment,
-                &r.request,
+                &used,
                 &r.assumptions,
                 &r.uncertainty,
                 r.method,
@@ -483,7 +577,7 @@ pub fn run(cat: &Catalog, spec: &EstimateSpec) -> Result<EstimateResult> {
         }
     });
     let mut out = result(r, e, mc, fleet)?;
-    out.warnings = warnings.take();
+    out.warnings.extend(warnings.take());
     Ok(out)
 }
 
@@ -549,11 +643,18 @@ fn result(
         model_is_estimate: d.model.estimate,
         hardware: d.hardware.id.clone(),
         gpus: d.gpus,
+        tensor_parallel_size: d.parallelism.tensor,
+        data_parallel_size: d.parallelism.data,
+        enable_expert_parallel: d.parallelism.expert,
         precision: d.weight_precision.as_str().to_string(),
+        precision_source: r.precision_source,
         method: r.method,
         scope: r.scope,
         region: r.region.id.clone(),
         batch: r.request.batch,
+        batch_used: e.batch_used,
+        kv_capacity_tokens: d.kv_capacity_tokens(),
+        steady_context_tokens: r.request.steady_context(d),
         input_tokens: r.request.input_tokens,
         output_tokens: r.request.output_tokens,
         generated_tokens: e.generated_tokens,
@@ -610,6 +711,7 @@ fn result(
         },
         warnings: Vec::new(),
         detail: EstimateDetail {
+            model_name: r.model_name,
             deployment: r.deployment,
             request: r.request,
             assumptions: r.assumptions,
@@ -672,12 +774,31 @@ pub fn explain(r: &EstimateResult) -> Vec<String> {
         h.source("peak_tflops")
     ));
     out.push(format!(
-        "  replica    {} GPUs, weights {:.1} GB in {}, KV cache {} holds {:.0} tokens",
+        "  replica    {} = {} GPUs (`{{tensor_parallel_size}}` {} x `{{data_parallel_size}}` {}{}), weights {:.1} GB in {}, KV cache {} holds {:.0} tokens",
+        d.parallelism,
         d.gpus,
+        d.parallelism.tensor,
+        d.parallelism.data,
+        if d.parallelism.expert {
+            ", experts spread over every GPU"
+        } else {
+            ""
+        },
         d.weight_bytes().gb(),
         d.weight_precision,
         d.kv_precision,
         d.kv_capacity_tokens()
+    ));
+    out.push(format!(
+        "  precision  {}: {}",
+        d.weight_precision,
+        r.precision_source.explain(&r.detail.model_name)
+    ));
+    out.push(format!(
+        "  batch      {} running sequences asked, {} used; a sequence holds {:.0} tokens of context at steady state (prompt + output / 2)",
+        wattage_report::format::significant(r.batch, 4),
+        wattage_report::format::significant(r.batch_used, 4),
+        r.steady_context_tokens
     ));
     out.push("Assumptions (override with `{set}` NAME=VALUE)".to_string());
     for row in &r.assumptions {
@@ -958,14 +1079,17 @@ mod tests {
                 let spec = EstimateSpec {
                     model: Some("llama-3.1-8b".into()),
                     hardware: Some(h.id.clone()),
-                    precision: Some(
-                        if h.peak(Precision::Bf16).is_some() {
-                            "bf16"
-                        } else {
-                            "fp16"
-                        }
-                        .into(),
-                    ),
+                    // The first precision the accelerator has units for (an NPU may have
+                    // only integer ones).
+                    precision: [
+                        Precision::Bf16,
+                        Precision::Fp16,
+                        Precision::Fp8,
+                        Precision::Int8,
+                    ]
+                    .into_iter()
+                    .find(|p| h.peak(*p).is_some())
+                    .map(|p| p.as_str().to_string()),
                     cost_basis: basis.map(str::to_string),
                     clean_share: 0.3,
                     samples: 0,

@@ -56,6 +56,7 @@ const fn p(
 }
 
 const TP: &str = "tensor parallelism spans at most a few hundred accelerators";
+const DP: &str = "data-parallel attention runs at most a few hundred ranks in one replica";
 const TOKENS: &str = "ten million tokens, beyond every context window";
 const CV: &str = "a coefficient of variation beyond 10 is not a length distribution";
 const PUE: &str = "the worst data centers are near 3";
@@ -63,7 +64,24 @@ const CARBON: &str = "lignite, the dirtiest fuel, emits about 1,200 g/kWh";
 
 /// Every numeric parameter of every job with its range.
 pub const PARAMS: &[ParamRange] = &[
-    p("estimate", "gpus", "GPUs", 1.0, false, 1024.0, TP),
+    p(
+        "estimate",
+        "tensor_parallel_size",
+        "GPUs",
+        1.0,
+        false,
+        1024.0,
+        TP,
+    ),
+    p(
+        "estimate",
+        "data_parallel_size",
+        "ranks",
+        1.0,
+        false,
+        1024.0,
+        DP,
+    ),
     p(
         "estimate",
         "batch",
@@ -174,7 +192,24 @@ pub const PARAMS: &[ParamRange] = &[
         2000.0,
         CARBON,
     ),
-    p("serving", "gpus", "GPUs", 1.0, false, 1024.0, TP),
+    p(
+        "serving",
+        "tensor_parallel_size",
+        "GPUs",
+        1.0,
+        false,
+        1024.0,
+        TP,
+    ),
+    p(
+        "serving",
+        "data_parallel_size",
+        "ranks",
+        1.0,
+        false,
+        1024.0,
+        DP,
+    ),
     p(
         "serving",
         "replicas",

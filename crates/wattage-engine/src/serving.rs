@@ -33,9 +33,18 @@ pub struct ServingSpec {
     pub model: Option<String>,
     /// Accelerator [default: `h100`].
     pub hardware: Option<String>,
-    /// Accelerators per replica [default: the fewest that hold the weights].
+    /// GPUs each attention and dense layer is sharded over (vLLM `--tensor-parallel-size`)
+    /// [default: the fewest that hold the weights].
+    pub tensor_parallel_size: Option<u32>,
+    /// Attention replicas inside one replica, each with its own KV cache (vLLM
+    /// `--data-parallel-size`) [default: 1]. GPUs per replica = tensor x data.
+    pub data_parallel_size: Option<u32>,
+    /// Experts spread over all tensor x data GPUs (vLLM `--enable-expert-parallel`).
+    pub enable_expert_parallel: bool,
+    /// Deprecated spelling of `tensor_parallel_size`.
     pub gpus: Option<u32>,
-    /// Weight precision [default: the model's].
+    /// Weight precision [default: fp8 for a Hugging Face repository id ending in `-FP8`, else
+    /// the model's].
     pub precision: Option<String>,
     /// A TOML file with any of these settings and the simulator's own tables.
     pub config: Option<PathBuf>,
@@ -109,6 +118,9 @@ pub struct ServingSpec {
 struct ConfigFile {
     model: Option<String>,
     hardware: Option<String>,
+    tensor_parallel_size: Option<u32>,
+    data_parallel_size: Option<u32>,
+    enable_expert_parallel: Option<bool>,
     gpus: Option<u32>,
     precision: Option<String>,
     replicas: Option<u32>,
@@ -169,6 +181,8 @@ fn param_of(field: &str) -> Option<&'static str> {
         "clients" => "clients",
         "replicas" => "replicas",
         "gpus" => "gpus",
+        "tensor_parallel_size" => "tensor_parallel_size",
+        "data_parallel_size" => "data_parallel_size",
         "arrivals.cv" => "arrival_cv",
         "profile.peak_to_trough" => "diurnal",
         "power_resolution_s" => "power_resolution",
@@ -217,6 +231,8 @@ pub struct Plan {
     /// Requests the run is expected to simulate, for the work limit (`None`: a closed loop
     /// bounded only by its duration).
     pub work_requests: Option<u64>,
+    /// Warnings of the `config` file (old key names), for the front-end to show.
+    pub warnings: Vec<String>,
 }
 
 impl ServingSpec {
@@ -236,6 +252,9 @@ impl ServingSpec {
         .collect();
         if self.batch.is_some() {
             w.push(crate::spec::renamed("batch", "max_num_seqs"));
+        }
+        if self.gpus.is_some() {
+            w.push(crate::spec::renamed("gpus", "tensor_parallel_size"));
         }
         w
     }
@@ -280,7 +299,8 @@ pub fn prepare(cat: &Catalog, src: &dyn Sources, a: &ServingSpec) -> Result<Plan
     crate::limits::check_all(
         "serving",
         &[
-            ("gpus", f64_of(a.gpus)),
+            ("tensor_parallel_size", f64_of(a.tensor_parallel_size)),
+            ("data_parallel_size", f64_of(a.data_parallel_size)),
             ("replicas", f64_of(a.replicas)),
             ("rate", a.rate),
             ("duration", a_duration),
@@ -302,14 +322,42 @@ pub fn prepare(cat: &Catalog, src: &dyn Sources, a: &ServingSpec) -> Result<Plan
             ("max_replicas", f64_of(a.max_replicas)),
         ],
     )?;
+    if let Some(g) = a.gpus {
+        crate::limits::check("serving", "tensor_parallel_size", f64::from(g))
+            .map_err(|e| e.at_param("gpus"))?;
+    }
+    let mut warnings = Vec::new();
     let f: ConfigFile = match &a.config {
         Some(p) => {
             let text = read(src, p)?;
             let origin = p.display().to_string();
-            TomlDoc::parse(&origin, &text)?.deserialize()?
+            let doc = TomlDoc::parse(&origin, &text)?;
+            let f: ConfigFile = doc.deserialize()?;
+            if f.gpus.is_some() {
+                if f.tensor_parallel_size.is_some() {
+                    return Err(doc.error(
+                        "gpus",
+                        "`gpus` is the old name of `tensor_parallel_size`: give only `tensor_parallel_size`",
+                    ));
+                }
+                warnings.push(format!(
+                    "`{origin}`: `gpus` is deprecated and will be removed in the next release: use `tensor_parallel_size`"
+                ));
+            }
+            for (k, v) in [
+                ("tensor_parallel_size", f.tensor_parallel_size.or(f.gpus)),
+                ("data_parallel_size", f.data_parallel_size),
+            ] {
+                if let Some(v) = v {
+                    crate::limits::check("serving", k, f64::from(v))
+                        .map_err(|e| doc.error(k, &e.message))?;
+                }
+            }
+            f
         }
         None => ConfigFile::default(),
     };
+    let tensor = crate::spec::tensor_parallel_size(a.tensor_parallel_size, a.gpus, "gpus")?;
     let replica = ReplicaSpec {
         model: a
             .model
@@ -321,10 +369,20 @@ pub fn prepare(cat: &Catalog, src: &dyn Sources, a: &ServingSpec) -> Result<Plan
             .clone()
             .or(f.hardware.clone())
             .unwrap_or_else(|| "h100".into()),
-        gpus: a.gpus.or(f.gpus),
+        tensor_parallel_size: tensor.or(f.tensor_parallel_size).or(f.gpus),
+        data_parallel_size: a.data_parallel_size.or(f.data_parallel_size),
+        enable_expert_parallel: a.enable_expert_parallel
+            || f.enable_expert_parallel.unwrap_or(false),
         precision: a.precision.clone().or(f.precision.clone()),
     };
-    let d = replica.resolve(cat)?;
+    let d = replica.resolve(cat).map_err(|e| {
+        let at_tp = matches!(&e.location, crate::error::Location::Param { name } if name == "tensor_parallel_size");
+        if at_tp && a.gpus.is_some() {
+            e.at_param("gpus")
+        } else {
+            e
+        }
+    })?;
     let mut scheduler = f.scheduler.unwrap_or_default();
     if let Some(s) = &a.scheduler {
         scheduler = match s.trim().to_ascii_lowercase().as_str() {
@@ -542,6 +600,7 @@ pub fn prepare(cat: &Catalog, src: &dyn Sources, a: &ServingSpec) -> Result<Plan
         expected_end_s,
         expected_requests,
         work_requests,
+        warnings,
     })
 }
 
@@ -741,6 +800,9 @@ pub fn run(
     progress: &dyn Progress,
 ) -> Result<ServingOutcome> {
     let p = prepare(cat, src, spec)?;
+    for w in &p.warnings {
+        progress.warn(w);
+    }
     admit(&p, spec.max_work, progress)?;
     if let Some(slo) = p.slo {
         let plan = plan_capacity(

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 use wattage_catalog::{Catalog, Precision};
+use wattage_request::deploy::Parallelism;
 use wattage_request::uncertainty::{Dist, Uncertainty};
 use wattage_request::{Assumptions, Deployment, EstimateError};
 use wattage_units::Time;
@@ -24,19 +25,115 @@ pub fn catalog(src: &dyn Sources, files: &[PathBuf]) -> Result<Catalog> {
     Ok(c)
 }
 
-/// One serving replica as the user names it.
+/// One serving replica as the user names it, laid out as vLLM lays it out: GPUs per replica
+/// = `tensor_parallel_size x data_parallel_size`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReplicaSpec {
-    /// Model: catalog id, alias or Hugging Face repository.
+    /// Model: catalog id, alias or Hugging Face repository, or a Hugging Face `config.json`
+    /// (added to the catalog by [`model_file`] under the name as written).
     pub model: String,
     /// Accelerator: catalog id or alias.
     pub hardware: String,
-    /// Accelerators per replica (tensor parallel); `None`: the fewest that hold the weights
-    /// with room for a KV cache.
-    pub gpus: Option<u32>,
-    /// Weight precision (`bf16`, `fp8`, ...); `None`: the model's.
+    /// GPUs each attention and dense layer is sharded over (vLLM `--tensor-parallel-size`);
+    /// `None`: the fewest that hold the weights with room for a KV cache.
+    pub tensor_parallel_size: Option<u32>,
+    /// Attention replicas inside the replica, each with its own KV cache and share of the
+    /// batch (vLLM `--data-parallel-size`); `None`: 1.
+    pub data_parallel_size: Option<u32>,
+    /// Experts spread over all `tensor x data` GPUs (vLLM `--enable-expert-parallel`).
+    #[serde(default)]
+    pub enable_expert_parallel: bool,
+    /// Weight precision (`bf16`, `fp8`, ...); `None`: `fp8` for a Hugging Face repository id
+    /// ending in `-FP8`, else the model's.
     pub precision: Option<String>,
+}
+
+/// Where a deployment's weight precision comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrecisionSource {
+    /// Given (`precision`, or a preset).
+    Given,
+    /// The model was named by a Hugging Face repository id ending in `-FP8`.
+    RepositoryId,
+    /// The model's own serving precision in the catalog.
+    Model,
+}
+
+impl PrecisionSource {
+    /// Why the deployment has its precision, in words (`model` as the user named it).
+    pub fn explain(self, model: &str) -> String {
+        match self {
+            Self::Given => "given".into(),
+            Self::RepositoryId => format!(
+                "`{model}` ends in `-FP8`: fp8 weights, as that repository ships them (give `{{precision}}` to override)"
+            ),
+            Self::Model => "the model's serving precision in the catalog".into(),
+        }
+    }
+}
+
+/// True when `model` names a Hugging Face repository of fp8 weights (`owner/name-FP8`,
+/// case-insensitive).
+pub fn is_fp8_repository(model: &str) -> bool {
+    let m = model.trim().to_ascii_lowercase();
+    m.ends_with("-fp8") && !m.ends_with(".json")
+}
+
+/// When `model` is not a catalog name but a Hugging Face `config.json` (a name ending in
+/// `.json`, or one with a path separator that the catalog does not know), reads it through
+/// `src` and adds the model it describes to `cat` under the name as written, so that every
+/// job looks it up like a catalog model. `base` is the directory a relative path is read
+/// from (a scenario's own; `None`: the working directory). Errors name the file. A name like
+/// `owner/name` that is neither in the catalog nor a readable file is left for the catalog's
+/// unknown-name error, with its suggestions.
+pub fn model_file(
+    src: &dyn Sources,
+    cat: &mut Catalog,
+    model: &str,
+    base: Option<&std::path::Path>,
+) -> Result<()> {
+    let json = model.trim().to_ascii_lowercase().ends_with(".json");
+    let separator = model.contains('/') || model.contains(std::path::MAIN_SEPARATOR);
+    // A catalog name (an `owner/name` repository id included) is not a file.
+    let catalog_name = !json && (!separator || cat.model(model).is_ok());
+    if catalog_name {
+        return Ok(());
+    }
+    if cat.models.iter().any(|m| m.id == model) {
+        return Ok(());
+    }
+    let path = match base {
+        Some(dir) if std::path::Path::new(model).is_relative() => dir.join(model),
+        _ => PathBuf::from(model),
+    };
+    let text = match read(src, &path) {
+        Ok(t) => t,
+        // `owner/name`: a repository id the catalog does not know, not a file.
+        Err(_) if !json && model.matches('/').count() == 1 && !model.starts_with('.') => {
+            return Ok(());
+        }
+        Err(e) => return Err(e.at_param("model")),
+    };
+    let mut m = hf_model(&text, &path.display().to_string())?;
+    m.id = model.to_string();
+    cat.models.push(m);
+    Ok(())
+}
+
+/// A model from a Hugging Face `config.json`, through the catalog's reader; errors name the
+/// file (and the field at fault) at the `model` parameter.
+fn hf_model(text: &str, origin: &str) -> Result<wattage_catalog::Model> {
+    wattage_catalog::model_from_hf_config(text, origin).map_err(|e| {
+        let msg = e.to_string();
+        let msg = if msg.contains(origin) {
+            msg
+        } else {
+            format!("`{origin}`: {msg}")
+        };
+        Error::param("model", msg)
+    })
 }
 
 impl ReplicaSpec {
@@ -45,8 +142,7 @@ impl ReplicaSpec {
         Self {
             model: model.to_string(),
             hardware: hardware.to_string(),
-            gpus: None,
-            precision: None,
+            ..Self::default()
         }
     }
 
@@ -61,8 +157,21 @@ impl ReplicaSpec {
             .transpose()
     }
 
-    /// The deployment: the model on the hardware on the GPUs asked for, or the fewest that
-    /// hold the weights with room for a KV cache. Errors name the parameter at fault.
+    /// The precision the deployment takes and why: as given, fp8 for a `-FP8` repository id,
+    /// else the model's (`None`).
+    pub fn effective_precision(&self) -> Result<(Option<Precision>, PrecisionSource)> {
+        Ok(match self.precision()? {
+            Some(p) => (Some(p), PrecisionSource::Given),
+            None if is_fp8_repository(&self.model) => {
+                (Some(Precision::Fp8), PrecisionSource::RepositoryId)
+            }
+            None => (None, PrecisionSource::Model),
+        })
+    }
+
+    /// The deployment: the model on the hardware with the layout asked for; without a
+    /// tensor-parallel size, the fewest GPUs per data-parallel rank that hold the weights with
+    /// room for a KV cache. Errors name the parameter at fault.
     pub fn resolve(&self, cat: &Catalog) -> Result<Deployment> {
         let model = cat
             .model(&self.model)
@@ -70,17 +179,62 @@ impl ReplicaSpec {
         let hw = cat
             .hardware(&self.hardware)
             .map_err(|e| Error::from(e).at_param("hardware"))?;
-        let precision = self.precision()?;
-        let gpus = match self.gpus {
-            Some(0) => return Err(Error::param("gpus", "must be at least 1")),
-            Some(g) => g,
-            None => match Deployment::new(model, hw, 1, precision) {
-                Ok(_) => 1,
-                Err(EstimateError::DoesNotFit { min_gpus, .. }) => min_gpus,
-                Err(e) => return Err(request_error(e)),
-            },
+        let (precision, _) = self.effective_precision()?;
+        let data = match self.data_parallel_size {
+            Some(0) => return Err(Error::param("data_parallel_size", "must be at least 1")),
+            Some(d) => d,
+            None => 1,
         };
-        Deployment::new(model, hw, gpus, precision).map_err(request_error)
+        let layout = |tensor: u32| Parallelism {
+            tensor,
+            data,
+            expert: self.enable_expert_parallel,
+        };
+        let tensor = match self.tensor_parallel_size {
+            Some(0) => return Err(Error::param("tensor_parallel_size", "must be at least 1")),
+            Some(t) => t,
+            // One rank: the request model's own rule (the next power of two over the weights
+            // with 5% room).
+            None if data == 1 => {
+                match Deployment::with_parallelism(model, hw, layout(1), precision) {
+                    Ok(_) => 1,
+                    Err(EstimateError::DoesNotFit { min_gpus, .. }) => min_gpus,
+                    Err(e) => return Err(request_error(e)),
+                }
+            }
+            // Several ranks each hold the shared weights and a share of the experts: the
+            // smallest power of two per rank that fits.
+            None => {
+                let mut t = 1u32;
+                loop {
+                    match Deployment::with_parallelism(model, hw, layout(t), precision) {
+                        Ok(_) => break t,
+                        Err(EstimateError::DoesNotFit { .. })
+                            if u64::from(t) * 2 * u64::from(data) <= 4096 =>
+                        {
+                            t *= 2;
+                        }
+                        Err(e) => return Err(request_error(e)),
+                    }
+                }
+            }
+        };
+        Deployment::with_parallelism(model, hw, layout(tensor), precision).map_err(request_error)
+    }
+}
+
+/// The tensor-parallel size of a spec that also accepts its old name (`gpus`,
+/// `gpus_per_replica`): either, or an error naming both when both are given.
+pub fn tensor_parallel_size(
+    tensor_parallel_size: Option<u32>,
+    old_value: Option<u32>,
+    old: &str,
+) -> Result<Option<u32>> {
+    match (tensor_parallel_size, old_value) {
+        (Some(_), Some(_)) => Err(Error::input(format!(
+            "`{{{old}}}` is the old name of `{{tensor_parallel_size}}`: give only `{{tensor_parallel_size}}`"
+        ))),
+        (t, g) => Ok(t.or(g)),
     }
 }
 
@@ -293,14 +447,14 @@ mod tests {
         // room for a KV cache, and the probe rounds to the next tensor-parallel degree.
         assert_eq!(d.gpus, 4);
         let one = ReplicaSpec {
-            gpus: Some(1),
+            tensor_parallel_size: Some(1),
             ..ReplicaSpec::new("llama-3.1-70b", "h100-sxm")
         };
         let e = one.resolve(&cat).unwrap_err();
         assert_eq!(
             e.location,
             crate::error::Location::Param {
-                name: "gpus".into()
+                name: "tensor_parallel_size".into()
             }
         );
         let e = ReplicaSpec::new("lama-3.1-70b", "h100-sxm")

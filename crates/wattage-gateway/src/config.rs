@@ -69,9 +69,22 @@ pub struct DeploymentConfig {
     pub model: Option<String>,
     /// Accelerator.
     pub hardware: Option<String>,
-    /// Accelerators per replica.
+    /// GPUs each attention and dense layer is sharded over (vLLM's
+    /// `--tensor-parallel-size`) [default: the fewest that hold the weights].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tensor_parallel_size: Option<u32>,
+    /// Attention replicas inside one replica (vLLM's `--data-parallel-size`) [default: 1].
+    /// GPUs per replica = tensor x data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_parallel_size: Option<u32>,
+    /// Experts spread over all tensor x data GPUs (vLLM's `--enable-expert-parallel`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enable_expert_parallel: Option<bool>,
+    /// Deprecated spelling of `tensor_parallel_size`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gpus: Option<u32>,
-    /// Weight precision.
+    /// Weight precision [default: fp8 for a Hugging Face repository id ending in `-FP8`,
+    /// else the model's].
     pub precision: Option<String>,
     /// Grid region.
     pub region: Option<String>,
@@ -84,10 +97,19 @@ pub struct DeploymentConfig {
 impl DeploymentConfig {
     /// `self` with the fields `over` sets replaced.
     pub fn merged(&self, over: &DeploymentConfig) -> DeploymentConfig {
+        // The tensor-parallel size under either name comes whole from one side.
+        let tp = if over.tensor_parallel_size.is_some() || over.gpus.is_some() {
+            over
+        } else {
+            self
+        };
         DeploymentConfig {
             model: over.model.clone().or_else(|| self.model.clone()),
             hardware: over.hardware.clone().or_else(|| self.hardware.clone()),
-            gpus: over.gpus.or(self.gpus),
+            tensor_parallel_size: tp.tensor_parallel_size,
+            data_parallel_size: over.data_parallel_size.or(self.data_parallel_size),
+            enable_expert_parallel: over.enable_expert_parallel.or(self.enable_expert_parallel),
+            gpus: tp.gpus,
             precision: over.precision.clone().or_else(|| self.precision.clone()),
             region: over.region.clone().or_else(|| self.region.clone()),
             scope: over.scope.clone().or_else(|| self.scope.clone()),
@@ -101,6 +123,9 @@ impl DeploymentConfig {
         EstimateSpec {
             model: self.model.clone(),
             hardware: self.hardware.clone(),
+            tensor_parallel_size: self.tensor_parallel_size,
+            data_parallel_size: self.data_parallel_size,
+            enable_expert_parallel: self.enable_expert_parallel.unwrap_or(false),
             gpus: self.gpus,
             precision: self.precision.clone(),
             scope: self.scope.clone().unwrap_or(d.scope),
@@ -258,6 +283,27 @@ fn duration(doc: Option<&TomlDoc>, field: &str, text: &str) -> Result<Duration, 
 }
 
 impl GatewayConfig {
+    /// Deprecation warnings (old key names), for the front-end to show.
+    pub fn deprecations(&self) -> Vec<String> {
+        let mut w = Vec::new();
+        for (i, u) in self.upstreams.iter().enumerate() {
+            let named = std::iter::once((format!("upstreams[{i}].deployment"), &u.deployment))
+                .chain(
+                    u.deployments
+                        .iter()
+                        .map(|(n, d)| (format!("upstreams[{i}].deployments.{n}"), d)),
+                );
+            for (at, d) in named {
+                if d.gpus.is_some() {
+                    w.push(format!(
+                        "`{at}.gpus` is deprecated and will be removed in the next release: use `tensor_parallel_size`"
+                    ));
+                }
+            }
+        }
+        w
+    }
+
     /// Reads a config file.
     pub fn load(path: &Path) -> Result<(Self, String), Error> {
         let text = std::fs::read_to_string(path).map_err(|e| {

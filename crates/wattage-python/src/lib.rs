@@ -83,6 +83,21 @@ impl Deref for Cat {
     }
 }
 
+/// The catalog with the model of a Hugging Face `config.json` added when `model` names one
+/// (a copy of the built-in catalog only then).
+fn catalog_for(files: &[PathBuf], model: Option<&str>) -> Result<Cat, Error> {
+    let cat = catalog(files)?;
+    let Some(m) = model else { return Ok(cat) };
+    let mut probe = Catalog::default();
+    wattage_engine::spec::model_file(&FileSystem, &mut probe, m, None)?;
+    if probe.models.is_empty() {
+        return Ok(cat);
+    }
+    let mut merged = Box::new((*cat).clone());
+    merged.models.extend(probe.models);
+    Ok(Cat::Merged(merged))
+}
+
 fn catalog(files: &[PathBuf]) -> Result<Cat, Error> {
     if files.is_empty() {
         match BUILTIN.get_or_init(|| Catalog::try_builtin().map_err(Error::from)) {
@@ -101,10 +116,14 @@ fn catalog(files: &[PathBuf]) -> Result<Cat, Error> {
 #[pyfunction]
 fn estimate(py: Python<'_>, kw: &Bound<'_, PyDict>, catalogs: Vec<PathBuf>) -> PyResult<Handle> {
     let map = kwargs(kw).map_err(|e| error::to_py(py, &e))?;
+    let s: EstimateSpec = spec(map).map_err(|e| error::to_py(py, &e))?;
+    deprecated(py, &s.deprecations())?;
     detached(py, || {
-        let s: EstimateSpec = spec(map)?;
-        let cat = catalog(&catalogs)?;
-        let r = wattage_engine::estimate::run(&cat, &s)?;
+        let cat = catalog_for(&catalogs, s.model.as_deref())?;
+        let mut r = wattage_engine::estimate::run(&cat, &s)?;
+        for w in &mut r.warnings {
+            *w = wattage_engine::ParamStyle::Keyword.rename(w);
+        }
         Ok(Handle::new(Job::Estimate(Box::new(r))))
     })
 }
@@ -149,7 +168,7 @@ fn simulate_serving(
     let s: ServingSpec = spec(map).map_err(|e| error::to_py(py, &e))?;
     deprecated(py, &s.deprecations())?;
     detached(py, || {
-        let cat = catalog(&catalogs)?;
+        let cat = catalog_for(&catalogs, s.model.as_deref())?;
         let job = match wattage_engine::serving::run(&cat, &FileSystem, &s, &Silent)? {
             ServingOutcome::Simulated(r) => Job::Serving(r),
             ServingOutcome::Planned(p) => Job::Capacity(p),

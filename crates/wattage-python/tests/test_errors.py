@@ -54,14 +54,16 @@ def test_an_unknown_field_in_a_site_scenario(cli, tmp_path):
 
 def test_a_bad_keyword_names_it_as_a_keyword(cli):
     with pytest.raises(wattage.InputError) as e:
-        wattage.estimate(model="llama-3.1-70b", gpus=1)
+        wattage.estimate(model="llama-3.1-70b", tensor_parallel_size=1)
     err = e.value
-    assert err.param == "gpus" and err.file is None and err.line is None
-    assert str(err).startswith("invalid `gpus`: ")
-    assert err.hints == ["use `gpus` = 4, or a narrower `precision` (fp8 halves bf16 weights)"]
-    cli_lines = _cli_error(cli, "estimate", "--model", "llama-3.1-70b", "--gpus", "1")
-    assert cli_lines[0] == "error: " + str(err).splitlines()[0].replace("`gpus`", "`--gpus`", 1)
-    assert cli_lines[1] == "hint: use `--gpus` = 4, or a narrower `--precision` (fp8 halves bf16 weights)"
+    assert err.param == "tensor_parallel_size" and err.file is None and err.line is None
+    assert str(err).startswith("invalid `tensor_parallel_size`: ")
+    assert err.hints == ["use `tensor_parallel_size` = 4, or a narrower `precision` (fp8 halves bf16 weights)"]
+    cli_lines = _cli_error(cli, "estimate", "--model", "llama-3.1-70b", "--tensor-parallel-size", "1")
+    assert cli_lines[0] == "error: " + str(err).splitlines()[0].replace(
+        "`tensor_parallel_size`", "`--tensor-parallel-size`", 1
+    )
+    assert cli_lines[1] == "hint: use `--tensor-parallel-size` = 4, or a narrower `--precision` (fp8 halves bf16 weights)"
     assert isinstance(err, ValueError) and isinstance(err, wattage.WattageError)
 
 

@@ -14,7 +14,10 @@ use crate::common::{Global, ReplicaArgs, out, out_json, ranged};
 pub struct Args {
     #[command(flatten)]
     pub replica: ReplicaArgs,
-    /// Sequences decoding concurrently on the replica [default: 32; 1 with --method epoch]
+    /// Mean number of running sequences per replica (the batch each iteration carries; the
+    /// cap is vLLM's --max-num-seqs in `simulate serving`). When the KV cache cannot hold
+    /// that many at steady state, the estimate runs at the largest batch that fits and warns
+    /// [default: 32; 1 with --method epoch]
     #[arg(long)]
     pub batch: Option<f64>,
     /// Prompt tokens [default: 500; 0 with --preset epoch-2025]
@@ -74,7 +77,10 @@ impl Args {
         EstimateSpec {
             model: self.replica.model.clone(),
             hardware: self.replica.hardware.clone(),
-            gpus: self.replica.gpus,
+            tensor_parallel_size: self.replica.tensor_parallel_size,
+            data_parallel_size: self.replica.data_parallel_size,
+            enable_expert_parallel: self.replica.enable_expert_parallel,
+            gpus: None,
             precision: self.replica.precision.clone(),
             batch: self.batch,
             input_tokens: self.input_tokens,
@@ -97,14 +103,19 @@ impl Args {
 
 /// Runs the command.
 pub fn run(g: &Global, a: Args) -> anyhow::Result<()> {
-    let cat = g.catalog()?;
+    let mut cat = g.catalog()?;
+    if let Some(m) = &a.replica.model {
+        wattage_engine::spec::model_file(&wattage_engine::FileSystem, &mut cat, m, None)?;
+    }
     let spec = EstimateSpec {
         max_work: g.max_work,
         ..a.spec()
     };
-    let r = job::run(&cat, &spec)?;
-    for w in &r.warnings {
-        eprintln!("warning: {}", ParamStyle::Flag.rename(w));
+    g.warn(&spec.deprecations());
+    let mut r = job::run(&cat, &spec)?;
+    for w in &mut r.warnings {
+        *w = ParamStyle::Flag.rename(w);
+        eprintln!("warning: {w}");
     }
     if a.json {
         return out_json(&r);
@@ -126,13 +137,22 @@ fn summary(r: &EstimateResult) {
     } else {
         ""
     };
+    let batch = if r.batch_used < r.batch {
+        format!(
+            "batch {} (asked {})",
+            wattage_report::format::significant(r.batch_used, 4),
+            r.batch
+        )
+    } else {
+        format!("batch {}", r.batch)
+    };
     out(format!(
-        "{}{est} on {} x {} ({}), batch {}, {} in / {} out, {} method, {} scope",
+        "{}{est} on {} x {} ({}, {}), {batch}, {} in / {} out, {} method, {} scope",
         d.model.name,
         r.gpus,
         d.hardware.name,
+        d.parallelism,
         d.weight_precision,
-        r.batch,
         r.input_tokens,
         r.output_tokens,
         method_name(r.method),

@@ -24,10 +24,22 @@ pub struct Args {
     /// Quick start: accelerator of the upstream's replica
     #[arg(long = "hardware", visible_alias = "hw")]
     pub hardware: Option<String>,
-    /// Quick start: accelerators per replica [default: the fewest that hold the weights]
-    #[arg(long)]
-    pub gpus: Option<u32>,
-    /// Quick start: weight precision [default: the model's]
+    /// Quick start: GPUs each attention and dense layer is sharded over, as vLLM's flag
+    /// [default: the fewest that hold the weights]
+    #[arg(
+        long = "tensor-parallel-size",
+        visible_alias = "gpus",
+        value_name = "N"
+    )]
+    pub tensor_parallel_size: Option<u32>,
+    /// Quick start: attention replicas inside one replica, as vLLM's flag [default: 1]
+    #[arg(long = "data-parallel-size", value_name = "N")]
+    pub data_parallel_size: Option<u32>,
+    /// Quick start: experts spread over all tensor x data GPUs, as vLLM's flag
+    #[arg(long = "enable-expert-parallel")]
+    pub enable_expert_parallel: bool,
+    /// Quick start: weight precision [default: fp8 for a Hugging Face repository id ending
+    /// in -FP8, else the model's]
     #[arg(long)]
     pub precision: Option<String>,
     /// Quick start: grid region for carbon, water, PUE and price
@@ -90,7 +102,9 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<()> {
     };
     let quick = a.model.is_some()
         || a.hardware.is_some()
-        || a.gpus.is_some()
+        || a.tensor_parallel_size.is_some()
+        || a.data_parallel_size.is_some()
+        || a.enable_expert_parallel
         || a.precision.is_some()
         || a.region.is_some()
         || a.scope.is_some()
@@ -118,7 +132,10 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<()> {
                 deployment: DeploymentConfig {
                     model: a.model.clone(),
                     hardware: a.hardware.clone(),
-                    gpus: a.gpus,
+                    tensor_parallel_size: a.tensor_parallel_size,
+                    data_parallel_size: a.data_parallel_size,
+                    enable_expert_parallel: a.enable_expert_parallel.then_some(true),
+                    gpus: None,
                     precision: a.precision.clone(),
                     region: a.region.clone(),
                     scope: a.scope.clone(),
@@ -163,7 +180,15 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<()> {
     if let Some(v) = &a.auth {
         cfg.auth = pick::<AuthMode>("auth", v)?;
     }
-    let cat = g.catalog()?;
+    g.warn(&cfg.deprecations());
+    let mut cat = g.catalog()?;
+    for u in &cfg.upstreams {
+        for d in std::iter::once(&u.deployment).chain(u.deployments.values()) {
+            if let Some(m) = &d.model {
+                wattage_engine::spec::model_file(&wattage_engine::FileSystem, &mut cat, m, None)?;
+            }
+        }
+    }
     let resolved = cfg.resolve(&cat, file.as_ref().map(|(o, t)| (o.as_str(), t.as_str())))?;
     serve(resolved).map_err(|e| match e {
         ServeError::Input(m) => user(m),

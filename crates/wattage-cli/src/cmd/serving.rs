@@ -123,7 +123,10 @@ impl Args {
         ServingSpec {
             model: self.replica.model.clone(),
             hardware: self.replica.hardware.clone(),
-            gpus: self.replica.gpus,
+            tensor_parallel_size: self.replica.tensor_parallel_size,
+            data_parallel_size: self.replica.data_parallel_size,
+            enable_expert_parallel: self.replica.enable_expert_parallel,
+            gpus: None,
             precision: self.replica.precision.clone(),
             config: self.config.clone(),
             replicas: self.replicas,
@@ -161,7 +164,10 @@ impl Args {
 
 /// Runs the command.
 pub fn run(g: &Global, a: Args) -> anyhow::Result<()> {
-    let cat = g.catalog()?;
+    let mut cat = g.catalog()?;
+    if let Some(m) = &a.replica.model {
+        wattage_engine::spec::model_file(&FileSystem, &mut cat, m, None)?;
+    }
     let bars = g.bars();
     let spec = ServingSpec {
         max_work: g.max_work,

@@ -119,7 +119,7 @@ fn config(sv: &Service, record: bool) -> SimConfig {
         ..
     } = c.scheduler
     {
-        *max_num_seqs = sv.max_batch;
+        *max_num_seqs = sv.max_num_seqs();
     }
     c
 }

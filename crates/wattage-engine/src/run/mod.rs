@@ -97,10 +97,11 @@ impl RunResult {
     }
 }
 
-/// A service's spec field for a replica parameter.
-fn service_field(param: &str) -> &str {
+/// A service's field for a replica parameter, as the service writes it.
+fn service_field<'a>(sv: &Service, param: &'a str) -> &'a str {
     match param {
-        "gpus" => "gpus_per_replica",
+        "tensor_parallel_size" | "gpus" if sv.gpus_per_replica.is_some() => "gpus_per_replica",
+        "gpus" => "tensor_parallel_size",
         p => p,
     }
 }
@@ -108,6 +109,7 @@ fn service_field(param: &str) -> &str {
 /// Every service's deployment, resolved before any simulation: a typo in the last service
 /// should not wait for the others' fleets. Errors point at the service's field in the file.
 pub fn deployments(cat: &Catalog, loaded: &Loaded) -> Result<Vec<Deployment>> {
+    let cat = loaded.catalog(cat);
     loaded
         .scenario
         .service
@@ -117,13 +119,15 @@ pub fn deployments(cat: &Catalog, loaded: &Loaded) -> Result<Vec<Deployment>> {
             ReplicaSpec {
                 model: sv.model.clone(),
                 hardware: sv.hardware.clone(),
-                gpus: sv.gpus_per_replica,
+                tensor_parallel_size: sv.tensor_parallel_size(),
+                data_parallel_size: sv.data_parallel_size,
+                enable_expert_parallel: sv.enable_expert_parallel,
                 precision: sv.precision.clone(),
             }
-            .resolve(cat)
+            .resolve(&cat)
             .map_err(|e| {
                 let field = match &e.location {
-                    Location::Param { name } => service_field(name).to_string(),
+                    Location::Param { name } => service_field(sv, name).to_string(),
                     _ => "model".to_string(),
                 };
                 let hints = e.hints.clone();
@@ -137,9 +141,10 @@ pub fn deployments(cat: &Catalog, loaded: &Loaded) -> Result<Vec<Deployment>> {
                         loaded.origin, sv.name, e.message
                     )),
                 };
+                let key = service_field(sv, "tensor_parallel_size");
                 err.hints = hints
                     .into_iter()
-                    .map(|h| h.replace("`{gpus}`", "`gpus_per_replica`"))
+                    .map(|h| h.replace("`{tensor_parallel_size}`", &format!("`{key}`")))
                     .collect();
                 err
             })
@@ -150,6 +155,9 @@ pub fn deployments(cat: &Catalog, loaded: &Loaded) -> Result<Vec<Deployment>> {
 /// Runs every stage of a loaded scenario.
 pub fn execute(cat: &Catalog, loaded: Loaded, progress: &dyn Progress) -> Result<RunResult> {
     admit(&loaded, progress)?;
+    for w in loaded.deprecations() {
+        progress.warn(&w);
+    }
     let sc = &loaded.scenario;
     let seed = sc.serving_seed();
     let region = cat.region(&sc.region).map_err(Error::from)?.clone();
@@ -187,7 +195,7 @@ pub fn execute(cat: &Catalog, loaded: Loaded, progress: &dyn Progress) -> Result
             estimate(&d, &req, &a, Method::Roofline, Scope::Facility).map_err(request_error)?;
         let mc = monte_carlo(
             &d,
-            &req,
+            &req.fit_batch(&d),
             &a,
             &Uncertainty::for_deployment(&a, Method::Roofline, &d),
             Method::Roofline,

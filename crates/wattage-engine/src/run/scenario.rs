@@ -99,14 +99,27 @@ pub enum FleetMethod {
 pub struct Service {
     /// Name for reports.
     pub name: String,
-    /// Model: catalog id, alias or Hugging Face repository.
+    /// Model: catalog id, alias or Hugging Face repository, or a Hugging Face `config.json`
+    /// (a path relative to this file).
     pub model: String,
     /// Accelerator.
     pub hardware: String,
-    /// Accelerators per replica (default: the fewest that hold the weights).
-    #[serde(default)]
+    /// GPUs each attention and dense layer is sharded over (vLLM's
+    /// `--tensor-parallel-size`; default: the fewest that hold the weights).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tensor_parallel_size: Option<u32>,
+    /// Attention replicas inside one replica, each with its own KV cache (vLLM's
+    /// `--data-parallel-size`; default 1). GPUs per replica = tensor x data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_parallel_size: Option<u32>,
+    /// Experts spread over all tensor x data GPUs (vLLM's `--enable-expert-parallel`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub enable_expert_parallel: bool,
+    /// Deprecated spelling of `tensor_parallel_size`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gpus_per_replica: Option<u32>,
-    /// Weight precision (default: the model's).
+    /// Weight precision (default: fp8 for a Hugging Face repository id ending in `-FP8`,
+    /// else the model's).
     #[serde(default)]
     pub precision: Option<String>,
     /// Requests per day.
@@ -127,9 +140,13 @@ pub struct Service {
     /// Hour of the day (0-24) with the most traffic.
     #[serde(default = "default_peak_hour")]
     pub peak_hour: f64,
-    /// Most sequences one replica batches (vLLM's `max_num_seqs`).
-    #[serde(default = "default_max_batch")]
-    pub max_batch: u32,
+    /// Most sequences one replica runs at once (vLLM's `max_num_seqs`; default 256). The
+    /// mean running batch is what the simulated fleet reaches under this cap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_num_seqs: Option<u32>,
+    /// Deprecated spelling of `max_num_seqs`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_batch: Option<u32>,
     /// 99th-percentile time-to-first-token objective, ms.
     #[serde(default = "default_ttft")]
     pub ttft_p99_ms: f64,
@@ -158,8 +175,21 @@ fn default_ptt() -> f64 {
 fn default_peak_hour() -> f64 {
     15.0
 }
-fn default_max_batch() -> u32 {
-    256
+/// vLLM's default `max_num_seqs`.
+pub const DEFAULT_MAX_NUM_SEQS: u32 = 256;
+
+impl Service {
+    /// Most sequences one replica runs at once.
+    pub fn max_num_seqs(&self) -> u32 {
+        self.max_num_seqs
+            .or(self.max_batch)
+            .unwrap_or(DEFAULT_MAX_NUM_SEQS)
+    }
+
+    /// The tensor-parallel size, under either name.
+    pub fn tensor_parallel_size(&self) -> Option<u32> {
+        self.tensor_parallel_size.or(self.gpus_per_replica)
+    }
 }
 fn default_ttft() -> f64 {
     3000.0
@@ -291,9 +321,46 @@ pub struct Loaded {
     /// Raise the work limits of the run to this size (the `max_work` parameter; not in the
     /// file).
     pub max_work: Option<u64>,
+    /// Models read from Hugging Face `config.json` files the services name, under the name
+    /// as written (added to the catalog when the run resolves its services).
+    pub model_files: Vec<wattage_catalog::Model>,
 }
 
 impl Loaded {
+    /// Deprecation warnings of the scenario (old key names), for the front-end to show.
+    pub fn deprecations(&self) -> Vec<String> {
+        let mut w = Vec::new();
+        for (i, sv) in self.scenario.service.iter().enumerate() {
+            for (old, new, given) in [
+                (
+                    "gpus_per_replica",
+                    "tensor_parallel_size",
+                    sv.gpus_per_replica.is_some(),
+                ),
+                ("max_batch", "max_num_seqs", sv.max_batch.is_some()),
+            ] {
+                if given {
+                    w.push(format!(
+                        "`{}`: `service[{i}].{old}` is deprecated and will be removed in the next release: use `{new}`",
+                        self.origin
+                    ));
+                }
+            }
+        }
+        w
+    }
+
+    /// The catalog with the models of the services' `config.json` files added.
+    pub fn catalog(&self, cat: &wattage_catalog::Catalog) -> wattage_catalog::Catalog {
+        let mut c = cat.clone();
+        for m in &self.model_files {
+            if !c.models.iter().any(|x| x.id == m.id) {
+                c.models.push(m.clone());
+            }
+        }
+        c
+    }
+
     /// Replaces the run's seed (the serving side's and the site's), as `--seed` does.
     pub fn reseed(&mut self, seed: u64) {
         self.scenario.seed = Some(seed);
@@ -327,6 +394,11 @@ pub fn load(src: &dyn Sources, input: Option<&Input>) -> Result<Loaded> {
     validate(&scenario, &doc)?;
     let (site, site_origin) = load_site(src, &scenario, &doc, &dir)?;
     let load_index = inference_load(&scenario, &doc, &site, &site_origin)?;
+    let mut files = wattage_catalog::Catalog::default();
+    for (i, sv) in scenario.service.iter().enumerate() {
+        crate::spec::model_file(src, &mut files, &sv.model, Some(&dir))
+            .map_err(|e| doc.error(&format!("service[{i}].model"), &e.message))?;
+    }
     let horizon_h = site.simulation.duration.h();
     if let Some(d) = scenario.optimize.duration_h
         && d > horizon_h * (1.0 + 1e-9)
@@ -344,6 +416,7 @@ pub fn load(src: &dyn Sources, input: Option<&Input>) -> Result<Loaded> {
         site_origin,
         load_index,
         max_work: None,
+        model_files: files.models,
     })
 }
 
@@ -650,8 +723,50 @@ fn validate(s: &RunScenario, src: &TomlDoc) -> Result<()> {
         {
             return Err(bad(&f("precision"), &e));
         }
-        if sv.max_batch == 0 || sv.max_batch > 4096 {
-            return Err(bad(&f("max_batch"), "must be between 1 and 4096"));
+        for (new, old, new_v, old_v) in [
+            (
+                "tensor_parallel_size",
+                "gpus_per_replica",
+                sv.tensor_parallel_size,
+                sv.gpus_per_replica,
+            ),
+            ("max_num_seqs", "max_batch", sv.max_num_seqs, sv.max_batch),
+        ] {
+            if new_v.is_some() && old_v.is_some() {
+                return Err(bad(
+                    &f(old),
+                    &format!("`{old}` is the old name of `{new}`: give only `{new}`"),
+                ));
+            }
+        }
+        let seqs_key = if sv.max_batch.is_some() {
+            "max_batch"
+        } else {
+            "max_num_seqs"
+        };
+        if !(1..=4096).contains(&sv.max_num_seqs()) {
+            return Err(bad(&f(seqs_key), "must be between 1 and 4096"));
+        }
+        for (k, v) in [
+            (
+                if sv.gpus_per_replica.is_some() {
+                    "gpus_per_replica"
+                } else {
+                    "tensor_parallel_size"
+                },
+                sv.tensor_parallel_size(),
+            ),
+            ("data_parallel_size", sv.data_parallel_size),
+        ] {
+            if let Some(v) = v {
+                let range = if k == "data_parallel_size" {
+                    k
+                } else {
+                    "tensor_parallel_size"
+                };
+                crate::limits::check("serving", range, f64::from(v))
+                    .map_err(|e| bad(&f(k), &e.message))?;
+            }
         }
         if sv.requests_per_day > 1e13 {
             return Err(bad(

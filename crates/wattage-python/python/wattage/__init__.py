@@ -76,7 +76,7 @@ CatalogArg = Union[PathArg, Sequence[PathArg], None]
 def estimate(
     model: Optional[str] = None,
     hardware: Optional[str] = None,
-    gpus: Optional[int] = None,
+    tensor_parallel_size: Optional[int] = None,
     precision: Optional[str] = None,
     batch: Optional[float] = None,
     input_tokens: Optional[float] = None,
@@ -93,15 +93,25 @@ def estimate(
     cost_basis: Optional[str] = None,
     clean_share: float = 0.0,
     residual_carbon_g_per_kwh: Optional[float] = None,
+    data_parallel_size: Optional[int] = None,
+    enable_expert_parallel: bool = False,
+    gpus: Optional[int] = None,
 ) -> EstimateResult:
     """Energy, latency, carbon, water and cost of one LLM request (``wattage estimate``).
 
     Args:
-        model: Catalog id, alias or Hugging Face repository [default: ``gpt-4o-est``].
+        model: Catalog id, alias or Hugging Face repository, or the path of a Hugging Face
+            ``config.json`` [default: ``gpt-4o-est``].
         hardware: Accelerator [default: ``h100-sxm``].
-        gpus: Accelerators per replica [default: the fewest that hold the weights].
-        precision: Weight precision (``bf16``, ``fp8``, ...) [default: the model's].
-        batch: Sequences decoding concurrently [default: 32; 1 with the epoch method].
+        tensor_parallel_size: GPUs each attention and dense layer is sharded over, as vLLM's
+            ``--tensor-parallel-size`` [default: the fewest that hold the weights]. GPUs per
+            replica = ``tensor_parallel_size x data_parallel_size``.
+        precision: Weight precision (``bf16``, ``fp8``, ...) [default: ``fp8`` for a Hugging
+            Face repository id ending in ``-FP8``, else the model's].
+        batch: Mean number of running sequences per replica [default: 32; 1 with the epoch
+            method]. When the KV cache cannot hold that many at steady state (prompt +
+            output / 2 tokens each), the estimate runs at the largest batch that fits:
+            ``batch_used`` and ``warnings`` say so.
         input_tokens: Prompt tokens [default: 500].
         output_tokens: Output tokens [default: 500].
         method: ``roofline`` or ``epoch`` [default: roofline].
@@ -121,6 +131,11 @@ def estimate(
             market-based carbon (``carbon``).
         residual_carbon_g_per_kwh: Intensity of uncovered consumption for market-based
             carbon [default: the region's residual mix, else its location-based average].
+        data_parallel_size: Attention replicas inside one replica, each with its own KV cache
+            and share of the batch, as vLLM's ``--data-parallel-size`` [default: 1].
+        enable_expert_parallel: Spread a mixture-of-experts model's experts over all GPUs of
+            the replica, as vLLM's ``--enable-expert-parallel``.
+        gpus: Deprecated spelling of ``tensor_parallel_size``.
 
     Returns:
         The estimate; ``.explain()`` gives every assumption and the arithmetic.
@@ -131,6 +146,9 @@ def estimate(
     spec = dict(
         model=model,
         hardware=hardware,
+        tensor_parallel_size=tensor_parallel_size,
+        data_parallel_size=data_parallel_size,
+        enable_expert_parallel=enable_expert_parallel,
         gpus=gpus,
         precision=precision,
         batch=batch,
@@ -231,7 +249,7 @@ def train(
 def simulate_serving(
     model: Optional[str] = None,
     hardware: Optional[str] = None,
-    gpus: Optional[int] = None,
+    tensor_parallel_size: Optional[int] = None,
     precision: Optional[str] = None,
     config: Optional[PathArg] = None,
     replicas: Optional[int] = None,
@@ -263,6 +281,9 @@ def simulate_serving(
     catalog: CatalogArg = None,
     start: Optional[str] = None,
     batch: Optional[int] = None,
+    data_parallel_size: Optional[int] = None,
+    enable_expert_parallel: bool = False,
+    gpus: Optional[int] = None,
 ) -> Union[ServingResult, CapacityPlan]:
     """Discrete-event simulation of a serving fleet (``wattage simulate serving``): request
     stream -> batches -> latency, watts and energy per request.
@@ -271,10 +292,14 @@ def simulate_serving(
     that meet the p99 objectives, returned as a :class:`CapacityPlan`.
 
     Args:
-        model: Model [default: ``llama-3.1-70b``].
+        model: Model, or the path of a Hugging Face ``config.json`` [default:
+            ``llama-3.1-70b``].
         hardware: Accelerator [default: ``h100``].
-        gpus: Accelerators per replica [default: the fewest that hold the weights].
-        precision: Weight precision [default: the model's].
+        tensor_parallel_size: GPUs each attention and dense layer is sharded over, as vLLM's
+            ``--tensor-parallel-size`` [default: the fewest that hold the weights]. GPUs per
+            replica = ``tensor_parallel_size x data_parallel_size``.
+        precision: Weight precision [default: ``fp8`` for a Hugging Face repository id ending
+            in ``-FP8``, else the model's].
         config: A TOML file with any of these settings and the simulator's own tables.
         replicas: Replicas in the fleet [default: 1].
         rate: Mean arrival rate, requests/s (with a trace: rescale it) [default: 2].
@@ -307,8 +332,14 @@ def simulate_serving(
         catalog: Extra catalog file(s).
         start: Calendar time of the start, ISO 8601 with a zone (the ``time`` column)
             [default: ``"2025-01-01T00:00:00Z"``].
-        batch: Deprecated spelling of ``max_num_seqs`` (``batch`` is the mean running batch,
-            as in :func:`estimate`).
+        batch: Deprecated spelling of ``max_num_seqs`` (``batch`` is the mean number of
+            running sequences per replica, as in :func:`estimate`; the simulation reports it
+            as ``mean_batch_size``).
+        data_parallel_size: Attention replicas inside one replica, each with its own KV cache,
+            as vLLM's ``--data-parallel-size`` [default: 1].
+        enable_expert_parallel: Spread a mixture-of-experts model's experts over all GPUs of
+            the replica, as vLLM's ``--enable-expert-parallel``.
+        gpus: Deprecated spelling of ``tensor_parallel_size``.
 
     Raises:
         InputError: A bad value, or a bad ``config`` or ``trace`` file.
@@ -316,6 +347,9 @@ def simulate_serving(
     spec = dict(
         model=model,
         hardware=hardware,
+        tensor_parallel_size=tensor_parallel_size,
+        data_parallel_size=data_parallel_size,
+        enable_expert_parallel=enable_expert_parallel,
         gpus=gpus,
         precision=precision,
         config=config,

@@ -162,11 +162,18 @@ class EstimateResult(_Result):
     model_is_estimate: bool
     hardware: str
     gpus: int
+    tensor_parallel_size: int
+    data_parallel_size: int
+    enable_expert_parallel: bool
     precision: str
+    precision_source: str
     method: str
     scope: str
     region: str
     batch: float
+    batch_used: float
+    kv_capacity_tokens: float
+    steady_context_tokens: float
     input_tokens: float
     output_tokens: float
     generated_tokens: float
@@ -202,6 +209,7 @@ class EstimateResult(_Result):
     fleet: Optional[Record]
     monte_carlo_samples: Optional[int]
     assumptions: list[Record]
+    warnings: list[str]
 
     def explain(self) -> list[str]:
         """The estimate's inputs, every assumption with its value and source, and the

@@ -1,0 +1,78 @@
+"""vLLM's deployment keywords (``tensor_parallel_size``, ``data_parallel_size``,
+``enable_expert_parallel``; ``gpus`` deprecated), a batch larger than the KV cache holds,
+``-FP8`` repository ids: the same as the CLI, value for value."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+
+import wattage
+
+
+def test_the_layout_keywords_are_the_cli_flags(cli):
+    r = wattage.estimate(model="llama-3.1-8b", tensor_parallel_size=2, data_parallel_size=2, samples=0)
+    flags = ["--model", "llama-3.1-8b", "--tensor-parallel-size", "2", "--data-parallel-size", "2", "--samples", "0"]
+    assert r.to_dict() == cli.json("estimate", *flags, "--json")
+    assert (r.gpus, r.tensor_parallel_size, r.data_parallel_size, r.enable_expert_parallel) == (4, 2, 2, False)
+    ep = wattage.estimate(model="qwen3-30b-a3b", tensor_parallel_size=2, enable_expert_parallel=True, samples=0)
+    assert ep.enable_expert_parallel is True
+    assert ep.to_dict() == cli.json(
+        "estimate", "--model", "qwen3-30b-a3b", "--tensor-parallel-size", "2", "--enable-expert-parallel",
+        "--samples", "0", "--json",
+    )
+
+
+def test_gpus_still_works_with_a_deprecation_warning():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        old = wattage.estimate(model="llama-3.1-70b", gpus=8, samples=0)
+    messages = [str(w.message) for w in caught if issubclass(w.category, DeprecationWarning)]
+    assert len(messages) == 1 and "`gpus`" in messages[0] and "`tensor_parallel_size`" in messages[0]
+    assert old.to_dict() == wattage.estimate(model="llama-3.1-70b", tensor_parallel_size=8, samples=0).to_dict()
+    with pytest.raises(wattage.InputError) as e:
+        wattage.estimate(gpus=2, tensor_parallel_size=2)
+    assert "give only `tensor_parallel_size`" in str(e.value)
+    with pytest.raises(wattage.InputError) as e:
+        wattage.estimate(data_parallel_size=0)
+    assert e.value.param == "data_parallel_size"
+
+
+def test_a_batch_the_kv_cache_cannot_hold_is_estimated_at_the_largest_that_fits(cli):
+    kw = dict(model="llama-3.1-70b", batch=2000, input_tokens=4000, output_tokens=2000, samples=0)
+    r = wattage.estimate(**kw)
+    assert r.batch == 2000 and 1 <= r.batch_used < 2000
+    assert r.steady_context_tokens == 5000
+    assert len(r.warnings) == 1
+    # Keywords, not flags, in Python's copy of the warning.
+    assert r.warnings[0].startswith("`batch` 2,000 does not fit") and "--" not in r.warnings[0]
+    j = cli.json(
+        "estimate", "--model", "llama-3.1-70b", "--batch", "2000", "--input-tokens", "4000",
+        "--output-tokens", "2000", "--samples", "0", "--json",
+    )
+    assert j["batch_used"] == r.batch_used and j["energy_wh"] == r.energy_wh
+    assert j["warnings"][0].startswith("`--batch` 2,000 does not fit")
+    fits = wattage.estimate(batch=8, samples=0)
+    assert fits.batch_used == 8 and fits.warnings == []
+
+
+def test_an_fp8_repository_id_selects_fp8_weights():
+    repo = "Qwen/Qwen3-235B-A22B-Instruct-2507-FP8"
+    r = wattage.estimate(model=repo, samples=0)
+    assert (r.precision, r.precision_source) == ("fp8", "repository_id")
+    assert any("-FP8" in line for line in r.explain())
+    given = wattage.estimate(model=repo, precision="bf16", samples=0)
+    assert (given.precision, given.precision_source) == ("bf16", "given")
+
+
+def test_serving_takes_the_same_layout():
+    s = wattage.simulate_serving(
+        model="llama-3.1-8b", tensor_parallel_size=2, data_parallel_size=2, requests=30, rate=5, record_requests=False
+    )
+    assert s.gpus_per_replica == 4
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        old = wattage.simulate_serving(model="llama-3.1-8b", gpus=2, requests=30, rate=5, record_requests=False)
+    assert old.gpus_per_replica == 2
+    assert any("tensor_parallel_size" in str(w.message) for w in caught)
