@@ -129,8 +129,10 @@ impl LinearProgram {
     /// This LP with a slack column of each equality row that has one substituted out
     /// ([`Slacks`]), and the record to restore them. Of several column singletons in a row,
     /// the one with the smallest cost per unit of the row is taken (the least cost moved to the
-    /// row's other columns). A mixed-integer program, and an LP without slacks, come back as
-    /// they are (a clone) with an empty record.
+    /// row's other columns), and only if some other column of the row costs at least as much
+    /// per unit (so the unserved load, at the value of lost load, stays). A mixed-integer
+    /// program, and an LP without slacks, come back as they are (a clone) with an empty
+    /// record.
     pub fn without_slacks(&self) -> (LinearProgram, Slacks) {
         let n = self.cols();
         // The best slack of each row: (column, coefficient).
@@ -152,10 +154,25 @@ impl LinearProgram {
                 }
             }
         }
+        // The largest cost per unit of each row among its other columns: a slack costing more
+        // is kept, so that substituting never moves a cost larger than those already in the
+        // row (a value of lost load moved onto every supply would put the objective's constant
+        // orders of magnitude above the objective, and Clarabel's relative gap with it).
+        let mut others = vec![0.0_f64; self.rows()];
+        for j in 0..n {
+            for k in self.col_start[j]..self.col_start[j + 1] {
+                let r = self.index[k];
+                if best[r].is_some_and(|(s, _)| s != j) {
+                    others[r] = others[r].max((self.col_cost[j] / self.value[k]).abs());
+                }
+            }
+        }
         let mut gone = vec![false; n];
         let mut slacks = Vec::new();
         for (r, b) in best.iter().enumerate() {
-            if let Some((k, a)) = *b {
+            if let Some((k, a)) = *b
+                && (self.col_cost[k] / a).abs() <= others[r]
+            {
                 gone[k] = true;
                 slacks.push((k, r, a, self.col_cost[k], self.row_upper[r]));
             }
@@ -380,6 +397,22 @@ mod tests {
             assert!((a - b).abs() < 1e-6, "{x2:?} {d2:?}");
         }
         assert!((r.objective - 7.0).abs() < 1e-7, "{}", r.objective);
+    }
+
+    /// A slack costing more per unit than every other column of its row stays (the unserved
+    /// load at the value of lost load).
+    #[test]
+    fn a_slack_dearer_than_its_row_stays() {
+        let mut b = LpBuilder::default();
+        let g = b.col(40.0, 0.0, 50.0);
+        let l = b.col(10_000.0, 0.0, 100.0);
+        b.row(100.0, 100.0, &[(g, 1.0), (l, 1.0)]);
+        b.row(-1.0, 1.0, &[(g, 1.0)]);
+        let lp = b.finish();
+        // g is in two rows, l is the only singleton and costs 250 times g.
+        let (reduced, slacks) = lp.without_slacks();
+        assert!(slacks.is_empty());
+        assert_eq!(reduced, lp);
     }
 
     #[test]
