@@ -14,13 +14,13 @@ import wattage
 def test_the_layout_keywords_are_the_cli_flags(cli):
     r = wattage.estimate(model="llama-3.1-8b", tensor_parallel_size=2, data_parallel_size=2, samples=0)
     flags = ["--model", "llama-3.1-8b", "--tensor-parallel-size", "2", "--data-parallel-size", "2", "--samples", "0"]
-    assert r.to_dict() == cli.json("estimate", *flags, "--json")
+    assert r.to_dict() == cli.json("estimate", *flags)
     assert (r.gpus, r.tensor_parallel_size, r.data_parallel_size, r.enable_expert_parallel) == (4, 2, 2, False)
     ep = wattage.estimate(model="qwen3-30b-a3b", tensor_parallel_size=2, enable_expert_parallel=True, samples=0)
     assert ep.enable_expert_parallel is True
     assert ep.to_dict() == cli.json(
         "estimate", "--model", "qwen3-30b-a3b", "--tensor-parallel-size", "2", "--enable-expert-parallel",
-        "--samples", "0", "--json",
+        "--samples", "0",
     )
 
 
@@ -49,7 +49,7 @@ def test_a_batch_the_kv_cache_cannot_hold_is_estimated_at_the_largest_that_fits(
     assert r.warnings[0].startswith("`batch` 2,000 does not fit") and "--" not in r.warnings[0]
     j = cli.json(
         "estimate", "--model", "llama-3.1-70b", "--batch", "2000", "--input-tokens", "4000",
-        "--output-tokens", "2000", "--samples", "0", "--json",
+        "--output-tokens", "2000", "--samples", "0",
     )
     assert j["batch_used"] == r.batch_used and j["energy_wh"] == r.energy_wh
     assert j["warnings"][0].startswith("`--batch` 2,000 does not fit")
@@ -76,3 +76,19 @@ def test_serving_takes_the_same_layout():
         old = wattage.simulate_serving(model="llama-3.1-8b", gpus=2, requests=30, rate=5, record_requests=False)
     assert old.gpus_per_replica == 2
     assert any("tensor_parallel_size" in str(w.message) for w in caught)
+
+
+def test_a_config_json_path_is_a_model(tmp_path):
+    from pathlib import Path
+    import json
+
+    fixture = Path(__file__).resolve().parents[2] / "wattage-catalog/tests/fixtures/hf/Qwen__Qwen3-8B.json"
+    r = wattage.estimate(model=str(fixture), samples=0)
+    assert r.model == str(fixture) and r.energy_wh > 0
+    cfg = json.loads(fixture.read_text())
+    del cfg["num_hidden_layers"]
+    bad = tmp_path / "config.json"
+    bad.write_text(json.dumps(cfg))
+    with pytest.raises(wattage.InputError) as e:
+        wattage.estimate(model=str(bad), samples=0)
+    assert e.value.param == "model" and str(bad) in str(e.value) and "num_hidden_layers" in str(e.value)
