@@ -4,6 +4,7 @@
 
 use proptest::prelude::*;
 use wattage_catalog::{Catalog, Precision};
+use wattage_request::deploy::Parallelism;
 use wattage_request::uncertainty::{Uncertainty, monte_carlo};
 use wattage_request::{
     Assumptions, Deployment, EstimateError, Method, Request, Roofline, Scope, Step, estimate,
@@ -30,18 +31,37 @@ fn finite_nonneg(e: &wattage_request::Estimate) -> bool {
 }
 
 #[test]
-fn every_model_hardware_precision_is_finite_or_a_clear_error() {
+fn every_model_hardware_precision_layout_is_finite_or_a_clear_error() {
     let cat = Catalog::builtin();
-    let a = Assumptions::for_region(cat.region("us-average").unwrap());
+    let layouts = [
+        Parallelism::tensor(1),
+        Parallelism::tensor(8),
+        Parallelism {
+            tensor: 4,
+            data: 1,
+            expert: true,
+        },
+        Parallelism {
+            tensor: 2,
+            data: 4,
+            expert: true,
+        },
+        Parallelism {
+            tensor: 1,
+            data: 8,
+            expert: false,
+        },
+    ];
     let mut fitted = 0;
     for m in &cat.models {
         for h in &cat.hardware {
+            let a = Assumptions::for_region(cat.region("us-average").unwrap()).for_hardware(h);
             for p in Precision::ALL {
-                for gpus in [1, 8] {
-                    let d = match Deployment::new(m, h, gpus, Some(p)) {
+                for par in layouts {
+                    let d = match Deployment::with_parallelism(m, h, par, Some(p)) {
                         Ok(d) => d,
                         Err(EstimateError::DoesNotFit { min_gpus, .. }) => {
-                            assert!(min_gpus > gpus);
+                            assert!(min_gpus > par.tensor || par.data > 1, "{} {}", m.id, h.id);
                             continue;
                         }
                         Err(EstimateError::Invalid { field, .. }) => {
@@ -53,28 +73,75 @@ fn every_model_hardware_precision_is_finite_or_a_clear_error() {
                         let req = Request {
                             input_tokens: 1000.0,
                             output_tokens: 300.0,
-                            batch: 8.0,
+                            batch: 64.0,
                         };
-                        match estimate(&d, &req, &a, method, Scope::Facility) {
-                            Ok(e) => {
-                                fitted += 1;
-                                assert!(finite_nonneg(&e), "{} {} {p} {gpus}: {e:?}", m.id, h.id);
-                                let b = e.breakdown;
-                                assert!(b.at(Scope::Gpu) <= b.at(Scope::Server));
-                                assert!(b.at(Scope::Server) <= b.at(Scope::Facility));
-                                assert!(e.energy.j() > 0.0);
-                            }
-                            Err(err) => {
-                                // Only a KV cache too small for the batch may refuse.
-                                assert!(err.to_string().contains("KV cache"), "{err}");
-                            }
-                        }
+                        // Never refused for the KV cache: a batch that does not fit runs at
+                        // the largest that does.
+                        let e = estimate(&d, &req, &a, method, Scope::Facility)
+                            .unwrap_or_else(|err| panic!("{} {} {p} {par}: {err}", m.id, h.id));
+                        fitted += 1;
+                        assert!(finite_nonneg(&e), "{} {} {p} {par}: {e:?}", m.id, h.id);
+                        assert!(e.batch_used >= 1.0 && e.batch_used <= 64.0);
+                        let b = e.breakdown;
+                        assert!(b.at(Scope::Gpu) <= b.at(Scope::Server));
+                        assert!(b.at(Scope::Server) <= b.at(Scope::Facility));
+                        assert!(e.energy.j() > 0.0);
                     }
                 }
             }
         }
     }
-    assert!(fitted > 200, "only {fitted} combinations ran");
+    assert!(fitted > 1000, "only {fitted} combinations ran");
+}
+
+#[test]
+fn expert_parallelism_spreads_the_experts_and_data_parallelism_the_kv_cache() {
+    let cat = Catalog::builtin();
+    let m = cat.model("qwen3-235b-a22b").unwrap();
+    let h = cat.hardware("h100").unwrap();
+    let tp8 = Deployment::new(m, h, 8, None).unwrap();
+    let ep8 = Deployment::with_parallelism(
+        m,
+        h,
+        Parallelism {
+            tensor: 8,
+            data: 1,
+            expert: true,
+        },
+        None,
+    )
+    .unwrap();
+    let dp = Deployment::with_parallelism(
+        m,
+        h,
+        Parallelism {
+            tensor: 2,
+            data: 4,
+            expert: true,
+        },
+        None,
+    )
+    .unwrap();
+    // The same eight GPUs hold the same expert bytes each; data parallelism keeps a copy of
+    // the shared weights per rank, so less room for KV per GPU, but four KV caches.
+    assert_eq!(tp8.gpus, 8);
+    assert_eq!(dp.gpus, 8);
+    let shared = tp8.shared_weight_bytes().count();
+    let experts = tp8.expert_weight_bytes().count();
+    assert!((tp8.weight_bytes_per_gpu().count() - (shared + experts) / 8.0).abs() < 1.0);
+    assert!((dp.weight_bytes_per_gpu().count() - (shared / 2.0 + experts / 8.0)).abs() < 1.0);
+    assert!(dp.kv_capacity_bytes_per_gpu() < tp8.kv_capacity_bytes_per_gpu());
+    // Qwen3-235B has 4 KV heads: over TP8 each is held twice (4 shards), over TP2 x DP4 each
+    // rank splits its own cache in 2, and the replica holds four ranks' caches.
+    assert_eq!(tp8.kv_shards(), 4.0);
+    assert_eq!(dp.kv_shards(), 2.0);
+    let per_rank = dp.kv_capacity_bytes_per_gpu().count() / dp.kv_bytes_per_token_per_gpu().count();
+    assert!((dp.kv_capacity_tokens() - 4.0 * per_rank).abs() < 1e-6 * per_rank);
+    // At a small batch the busiest GPU of an expert-parallel layout reads more expert bytes
+    // than the mean, so a step is slower than with the experts sliced over all GPUs.
+    let a = Assumptions::for_region(cat.region("us-average").unwrap()).for_hardware(h);
+    let step = |d: &Deployment| Roofline::new(d, a.roofline).step(&Step::decode(8.0, 500.0));
+    assert!(step(&ep8).memory_time > step(&tp8).memory_time);
 }
 
 /// Llama 3.1 70B on four H100s, with US-average assumptions.
