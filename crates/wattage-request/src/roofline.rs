@@ -43,11 +43,13 @@ pub struct RooflineParams {
     /// layers: applied to the compute and memory rates of expert work (1 = as dense).
     #[serde(default = "one")]
     pub moe_efficiency: f64,
-    /// Efficiency of 8-bit float weight kernels (block-scaled FP8 GEMMs with dequantization)
-    /// relative to 16-bit ones, on the compute and memory rates of weight work.
+    /// Efficiency of 8-bit weight kernels of MoE models (block-scaled FP8 GEMMs with
+    /// dequantization) relative to 16-bit ones, on the compute and memory rates of weight
+    /// work. Dense models' 8-bit kernels run at the dense rate (no measurement informs them).
     #[serde(default = "one")]
     pub fp8_efficiency: f64,
-    /// Efficiency of 4-bit weight kernels (MXFP4/NVFP4, int4) relative to 16-bit ones.
+    /// Efficiency of 4-bit weight kernels of MoE models (MXFP4/NVFP4, int4) relative to
+    /// 16-bit ones; dense models' run at the dense rate.
     #[serde(default = "one")]
     pub fp4_efficiency: f64,
     /// How evenly a MoE router spreads tokens over experts: the concentration `a` of the
@@ -364,6 +366,7 @@ impl Roofline {
         self.compute_rate = self.peak_flops * params.compute_efficiency;
         self.memory_rate = self.peak_bw * params.memory_efficiency;
         self.quant_efficiency = match self.quant {
+            _ if self.experts == 0.0 => 1.0,
             Quant::Wide => 1.0,
             Quant::Eight => params.fp8_efficiency,
             Quant::Four => params.fp4_efficiency,
@@ -457,8 +460,10 @@ impl Roofline {
             return StepCost::default();
         }
         let p = &self.params;
-        // Weight work runs at the precision's kernel efficiency; expert work also at the
-        // grouped-GEMM efficiency.
+        // Quantized weights run at their kernels' efficiency and routed-expert work also at
+        // the fused-MoE (grouped GEMM) efficiency. The measurements inform quantized kernels
+        // only in MoE models (Qwen3-235B FP8, gpt-oss MXFP4), so a dense model's 8- and 4-bit
+        // GEMMs run at the dense rate on their smaller bytes (`quant_efficiency` is 1 there).
         let q = self.quant_efficiency;
         let qe = q * p.moe_efficiency;
         let compute_t = (w.dense_flop_gpu / q
