@@ -361,7 +361,7 @@ fn integer_units(
 /// balance (no export, no miners), that no end state forces a charge (cyclic, or a fixed end
 /// no higher than the floor) and that a charge buys nothing else (no reserve, whose battery
 /// headroom grows with the charge); otherwise the cap stays.
-fn unserved_needs_cap(p: &SiteProblem) -> bool {
+pub fn unserved_needs_cap(p: &SiteProblem) -> bool {
     let sinks = p.grid.as_ref().is_some_and(|g| g.export_cap.mw() > 0.0) || !p.miners.is_empty();
     let batteries_lossy = p.batteries.iter().all(|b| {
         b.charge_efficiency * b.discharge_efficiency < 1.0

@@ -15,6 +15,10 @@
 //!   REopt) with the cargo feature `highs`, which builds it from source and needs `cmake` and
 //!   `libclang-dev`.
 //!
+//! A [`Sweep`] solves similar problems one after another, each HiGHS solve of an LP of the same
+//! shape starting from the previous optimum (far fewer simplex iterations, the same optima).
+//! Clarabel, an interior-point method, has no warm start.
+//!
 //! [`optimize`] uses [`Solver::DEFAULT`]: HiGHS when the build has it, Clarabel otherwise;
 //! [`optimize_with`] picks one, and [`available_solvers`] lists what this build has. Both reach
 //! the same optimal cost (measured to 5e-10 relative on the reference sites) and, where they are
@@ -137,7 +141,10 @@
 //! days for any `k`). Measured on a year of every reference scenario with `--extend`
 //! (`examples/typical_days`), 12 typical days give the year's design to solver precision and
 //! the year's objective to +0.02 to +0.6% (the design re-evaluated over the year reaches the
-//! year's optimum to 2e-10), in 0.4% to 5% of the year's time.
+//! year's optimum to 2e-10), in 0.4% to 5% of the year's time. Those optima build nothing new;
+//! on a site that must build gas and a battery (`tests/typical_days.rs`), 12 typical days size
+//! them within 1.2% of a year's optimum (objective +0.024%, the design run over the year
+//! +0.0002%), and within 15% over 120 days (objective +0.7%, the design +0.005%; the CI test).
 //!
 //! Assumptions: a linear fleet of turbines is one continuous committed capacity;
 //! billing months are twelfths of a year; the reserve is held for one step; running miners
