@@ -462,31 +462,31 @@ pub struct Model {
     /// Layers with routed experts, when not every layer has them: DeepSeek V3's first three
     /// layers are dense, Llama 4 Maverick alternates dense and MoE layers. Counts the
     /// expert-parallel all-to-all exchanges per iteration. Default: every layer (MoE models).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub moe_layers: Option<u32>,
     /// Shared experts every token passes through besides its routed ones (DeepSeek V3: 1,
     /// Llama 4: 1). Their parameters are part of the shared parameters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub shared_experts: Option<u32>,
     /// Multi-head latent attention (DeepSeek V2/V3): rank of the compressed KV latent. With
     /// `qk_rope_head_dim`, the cache holds `kv_lora_rank + qk_rope_head_dim` values per token
     /// per layer and decode attention runs in the latent space (absorbed projections).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub kv_lora_rank: Option<u32>,
     /// Multi-head latent attention: the decoupled rotary key dimension per head.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub qk_rope_head_dim: Option<u32>,
     /// Hybrid models (Nemotron-H): layers with attention and a KV cache. The others are
     /// state-space (Mamba-2) or MLP layers. Default: every layer.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub attention_layers: Option<u32>,
     /// Hybrid models: state-space (Mamba-2) layers, each holding a fixed recurrent state per
     /// sequence instead of a KV cache.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub ssm_layers: Option<u32>,
     /// Values of the recurrent state one sequence holds in one state-space layer (Mamba-2:
     /// heads x head_dim x state_size for the SSM state, plus the convolution window).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub ssm_state_values: Option<u32>,
     /// A source for every numeric field, by field name.
     #[serde(default)]
