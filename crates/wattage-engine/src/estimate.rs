@@ -327,6 +327,9 @@ pub struct EstimateResult {
     /// Warnings for the user (a batch larger than the KV cache holds, a run above a work
     /// threshold); parameters are written `` `{name}` `` (see [`crate::ParamStyle`]).
     pub warnings: Vec<String>,
+    /// The same request on the deployments of `--compare`, side by side (absent without).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub compared: Vec<Compared>,
     /// The resolved inputs and the model's own result (not serialized).
     #[serde(skip)]
     pub detail: EstimateDetail,
@@ -710,6 +713,7 @@ fn result(
             rows
         },
         warnings: Vec::new(),
+        compared: Vec::new(),
         detail: EstimateDetail {
             model_name: r.model_name,
             deployment: r.deployment,
@@ -1217,4 +1221,157 @@ mod tests {
             );
         }
     }
+}
+
+/// One deployment of a side-by-side comparison (`wattage estimate --compare`): the same
+/// request on other hardware, precision, layout or batch.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Compared {
+    /// What was changed, as given (`h100-sxm,batch=64`); empty for the main estimate.
+    pub changes: String,
+    /// Accelerator.
+    pub hardware: String,
+    /// GPUs in the replica.
+    pub gpus: u32,
+    /// Weight precision.
+    pub precision: String,
+    /// Sequences per replica the estimate ran at.
+    pub batch_used: f64,
+    /// Energy per request inside the estimate's scope, Wh.
+    pub energy_wh: f64,
+    /// Energy per output token inside the estimate's scope, J.
+    pub energy_j_per_output_token: f64,
+    /// Energy per request at every scope, Wh.
+    pub by_scope_wh: ByScopeWh,
+    /// Emissions per request, g CO2e.
+    pub co2e_g: f64,
+    /// Electricity cost per request, USD.
+    pub cost_usd: f64,
+    /// Median inter-token latency, ms.
+    pub itl_median_ms: f64,
+    /// Mean power of the replica's accelerators while busy, W.
+    pub replica_power_w: f64,
+}
+
+impl Compared {
+    /// The comparison row of an estimate.
+    pub fn of(changes: &str, r: &EstimateResult) -> Self {
+        Self {
+            changes: changes.to_string(),
+            hardware: r.hardware.clone(),
+            gpus: r.gpus,
+            precision: r.precision.clone(),
+            batch_used: r.batch_used,
+            energy_wh: r.energy_wh,
+            energy_j_per_output_token: r.energy_j_per_output_token,
+            by_scope_wh: r.by_scope_wh,
+            co2e_g: r.co2e_g,
+            cost_usd: r.cost_usd,
+            itl_median_ms: r.itl_median_ms,
+            replica_power_w: r.replica_power_w,
+        }
+    }
+}
+
+/// The spec of one `--compare` entry: `HARDWARE` or `HARDWARE,KEY=VALUE,...` (or only
+/// `KEY=VALUE,...`) with keys `hardware`, `precision`, `batch`, `tensor_parallel_size`,
+/// `data_parallel_size`, `enable_expert_parallel`. Everything else is the base request's.
+/// The layout and precision are chosen afresh for the new hardware unless given.
+pub fn compare_spec(base: &EstimateSpec, entry: &str) -> Result<EstimateSpec> {
+    let bad = |why: String| Error::param("compare", format!("`{entry}`: {why}"));
+    let mut s = EstimateSpec {
+        samples: 0,
+        requests_per_day: None,
+        ..base.clone()
+    };
+    let mut hardware_changed = false;
+    let mut layout_given = false;
+    let mut precision_given = false;
+    for (i, part) in entry.split(',').map(str::trim).enumerate() {
+        if part.is_empty() {
+            return Err(bad("an empty item".into()));
+        }
+        let (k, v) = match part.split_once('=') {
+            Some((k, v)) => (k.trim(), v.trim()),
+            None if i == 0 => ("hardware", part),
+            None => return Err(bad(format!("`{part}` is not KEY=VALUE"))),
+        };
+        let num = |v: &str| {
+            v.parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite())
+                .ok_or_else(|| bad(format!("`{k}` needs a number, got `{v}`")))
+        };
+        let count = |v: &str| {
+            v.parse::<u32>().ok().filter(|x| *x >= 1).ok_or_else(|| {
+                bad(format!(
+                    "`{k}` needs a whole number of at least 1, got `{v}`"
+                ))
+            })
+        };
+        match k {
+            "hardware" => {
+                s.hardware = Some(v.to_string());
+                hardware_changed = true;
+            }
+            "precision" => {
+                s.precision = Some(v.to_string());
+                precision_given = true;
+            }
+            "batch" => s.batch = Some(num(v)?),
+            "tensor_parallel_size" => {
+                s.tensor_parallel_size = Some(count(v)?);
+                layout_given = true;
+            }
+            "data_parallel_size" => {
+                s.data_parallel_size = Some(count(v)?);
+                layout_given = true;
+            }
+            "enable_expert_parallel" => {
+                s.enable_expert_parallel = match v {
+                    "true" => true,
+                    "false" => false,
+                    _ => return Err(bad(format!("`{k}` is true or false, got `{v}`"))),
+                };
+                layout_given = true;
+            }
+            _ => {
+                return Err(bad(format!(
+                    "unknown key `{k}`; expected hardware, precision, batch, tensor_parallel_size, data_parallel_size or enable_expert_parallel"
+                )));
+            }
+        }
+    }
+    if hardware_changed {
+        // Another accelerator: the fewest GPUs that hold the model there, and the model's own
+        // precision (or the fastest the hardware runs), unless given.
+        if !layout_given {
+            s.tensor_parallel_size = None;
+            s.data_parallel_size = None;
+            s.enable_expert_parallel = false;
+            s.gpus = None;
+        }
+        if !precision_given {
+            s.precision = None;
+        }
+    }
+    Ok(s)
+}
+
+/// Runs the main estimate's request on each `--compare` entry.
+pub fn compare(cat: &Catalog, base: &EstimateSpec, entries: &[String]) -> Result<Vec<Compared>> {
+    if entries.len() > 64 {
+        return Err(Error::param(
+            "compare",
+            format!("{} comparisons; at most 64", entries.len()),
+        ));
+    }
+    entries
+        .iter()
+        .map(|e| {
+            let s = compare_spec(base, e)?;
+            let r = run(cat, &s).map_err(|err| Error::param("compare", format!("`{e}`: {err}")))?;
+            Ok(Compared::of(e, &r))
+        })
+        .collect()
 }

@@ -115,12 +115,25 @@ fn catalog(files: &[PathBuf]) -> Result<Cat, Error> {
 /// Estimates one request (`wattage estimate`); `kw` holds `EstimateSpec`'s fields.
 #[pyfunction]
 fn estimate(py: Python<'_>, kw: &Bound<'_, PyDict>, catalogs: Vec<PathBuf>) -> PyResult<Handle> {
-    let map = kwargs(kw).map_err(|e| error::to_py(py, &e))?;
+    let mut map = kwargs(kw).map_err(|e| error::to_py(py, &e))?;
+    let compare: Vec<String> = match map.remove("compare") {
+        None => Vec::new(),
+        Some(v) => serde_json::from_value(v).map_err(|_| {
+            error::to_py(
+                py,
+                &Error::param(
+                    "compare",
+                    "a list of deployments such as \"h100-sxm,batch=64\"",
+                ),
+            )
+        })?,
+    };
     let s: EstimateSpec = spec(map).map_err(|e| error::to_py(py, &e))?;
     deprecated(py, &s.deprecations())?;
     detached(py, || {
         let cat = catalog_for(&catalogs, s.model.as_deref())?;
         let mut r = wattage_engine::estimate::run(&cat, &s)?;
+        r.compared = wattage_engine::estimate::compare(&cat, &s, &compare)?;
         for w in &mut r.warnings {
             *w = wattage_engine::ParamStyle::Keyword.rename(w);
         }

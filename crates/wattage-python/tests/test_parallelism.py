@@ -92,3 +92,27 @@ def test_a_config_json_path_is_a_model(tmp_path):
     with pytest.raises(wattage.InputError) as e:
         wattage.estimate(model=str(bad), samples=0)
     assert e.value.param == "model" and str(bad) in str(e.value) and "num_hidden_layers" in str(e.value)
+
+
+def test_compare_runs_the_same_request_on_other_deployments(cli):
+    local = wattage.estimate(
+        model="llama-3.1-8b",
+        hardware="rtx-4090",
+        precision="int4",
+        batch=1,
+        scope="server",
+        samples=0,
+        compare=["h100-sxm,batch=64"],
+    )
+    assert len(local.compared) == 1
+    cloud = local.compared[0]
+    assert cloud.hardware == "h100-sxm" and cloud.batch_used == 64.0
+    assert local.energy_j_per_output_token > 5 * cloud.energy_j_per_output_token
+    expected = cli.json(
+        "estimate", "--model", "llama-3.1-8b", "--hardware", "rtx-4090", "--precision", "int4",
+        "--batch", "1", "--scope", "server", "--samples", "0", "--compare", "h100-sxm,batch=64",
+    )
+    assert local.to_dict()["compared"] == expected["compared"]
+    with pytest.raises(wattage.InputError) as e:
+        wattage.estimate(model="llama-3.1-8b", samples=0, compare="h100-sxm,speed=2")
+    assert e.value.param == "compare"

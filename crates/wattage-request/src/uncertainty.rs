@@ -195,17 +195,23 @@ impl Uncertainty {
             mode: c,
             high: c * hi,
         };
+        // An efficiency's range stops at 1: no kernel beats the hardware's peak.
+        let eff = |c: f64, lo: f64, hi: f64| Dist::Triangular {
+            low: c * lo,
+            mode: c,
+            high: (c * hi).min(1.0).max(c),
+        };
         let p = &a.roofline;
         let s = a.roofline_spread.clamp(0.0, 0.9);
         let mut v: Vec<(&str, Dist)> = match method {
             Method::Roofline => vec![
                 (
                     "compute_efficiency",
-                    tri(p.compute_efficiency, 1.0 - 1.5 * s, 1.0 + 0.6 * s),
+                    eff(p.compute_efficiency, 1.0 - 1.5 * s, 1.0 + 0.6 * s),
                 ),
                 (
                     "memory_efficiency",
-                    tri(p.memory_efficiency, 1.0 - s, 1.0 + s),
+                    eff(p.memory_efficiency, 1.0 - s, 1.0 + s),
                 ),
                 ("per_seq_overhead_s", tri(p.per_seq_overhead_s, 0.7, 1.3)),
                 ("power_active", tri(p.power_active, 0.9, 1.1)),

@@ -63,6 +63,13 @@ pub struct Args {
     /// [default: the region's residual mix, else its location-based average]
     #[arg(long = "residual-carbon-g-per-kwh")]
     pub residual_carbon_g_per_kwh: Option<f64>,
+    /// The same request on another deployment, side by side: HARDWARE, or
+    /// HARDWARE,KEY=VALUE,... with keys precision, batch, tensor_parallel_size,
+    /// data_parallel_size, enable_expert_parallel (repeatable). Example: a local 8B model on
+    /// a laptop against a cloud replica, `--hardware rtx-4090 --precision int4 --batch 1
+    /// --compare h100-sxm,batch=64`
+    #[arg(long, value_name = "HARDWARE[,KEY=VALUE...]")]
+    pub compare: Vec<String>,
     /// Print one JSON object
     #[arg(long)]
     pub json: bool,
@@ -113,6 +120,7 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<()> {
     };
     g.warn(&spec.deprecations());
     let mut r = job::run(&cat, &spec)?;
+    r.compared = job::compare(&cat, &spec, &a.compare)?;
     for w in &mut r.warnings {
         *w = ParamStyle::Flag.rename(w);
         eprintln!("warning: {w}");
@@ -126,7 +134,38 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<()> {
         }
     }
     summary(&r);
+    if !r.compared.is_empty() {
+        compared(&r);
+    }
     Ok(())
+}
+
+/// The `--compare` table: the main estimate first, then each comparison.
+fn compared(r: &EstimateResult) {
+    out(format!(
+        "\ncompared ({} scope; J per output token at each scope)",
+        scope_name(r.scope)
+    ));
+    out(format!(
+        "  {:<34} {:>6} {:>9} {:>9} {:>9} {:>10} {:>10} {:>9}",
+        "deployment", "batch", "gpu J", "server J", "facil. J", "Wh/request", "g CO2e", "ITL ms"
+    ));
+    let main = job::Compared::of("", r);
+    for c in std::iter::once(&main).chain(&r.compared) {
+        let per_token = |wh: f64| wh * 3600.0 / r.output_tokens.max(1.0);
+        let name = format!("{} x {} ({})", c.gpus, c.hardware, c.precision);
+        out(format!(
+            "  {:<34} {:>6.1} {:>9.4} {:>9.4} {:>9.4} {:>10.4} {:>10.4} {:>9.2}",
+            name,
+            c.batch_used,
+            per_token(c.by_scope_wh.gpu),
+            per_token(c.by_scope_wh.server),
+            per_token(c.by_scope_wh.facility),
+            c.energy_wh,
+            c.co2e_g,
+            c.itl_median_ms
+        ));
+    }
 }
 
 fn summary(r: &EstimateResult) {

@@ -96,6 +96,7 @@ def estimate(
     data_parallel_size: Optional[int] = None,
     enable_expert_parallel: bool = False,
     gpus: Optional[int] = None,
+    compare: Union[str, Sequence[str], None] = None,
 ) -> EstimateResult:
     """Energy, latency, carbon, water and cost of one LLM request (``wattage estimate``).
 
@@ -136,6 +137,11 @@ def estimate(
         enable_expert_parallel: Spread a mixture-of-experts model's experts over all GPUs of
             the replica, as vLLM's ``--enable-expert-parallel``.
         gpus: Deprecated spelling of ``tensor_parallel_size``.
+        compare: The same request on other deployments, side by side (``compared``): a
+            hardware id, or ``"HARDWARE,KEY=VALUE,..."`` with keys ``precision``, ``batch``,
+            ``tensor_parallel_size``, ``data_parallel_size``, ``enable_expert_parallel``; or a
+            list of them. Example: ``compare="h100-sxm,batch=64"`` beside a local
+            ``hardware="rtx-4090", precision="int4", batch=1``.
 
     Returns:
         The estimate; ``.explain()`` gives every assumption and the arithmetic.
@@ -165,6 +171,7 @@ def estimate(
         cost_basis=cost_basis,
         clean_share=clean_share,
         residual_carbon_g_per_kwh=residual_carbon_g_per_kwh,
+        compare=[compare] if isinstance(compare, str) else (list(compare) if compare else None),
     )
     return EstimateResult(_wattage.estimate(spec, _inputs.catalogs(catalog)))
 
