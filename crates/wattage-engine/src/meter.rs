@@ -134,18 +134,23 @@ impl Meter {
         self.prepared.assumptions.price.usd_per_mwh() / 1000.0
     }
 
-    /// The largest batch of sequences of `context` tokens the KV cache holds (at least 1).
-    fn max_batch(&self, context: f64) -> f64 {
-        let d = &self.prepared.deployment;
-        (d.kv_capacity_tokens() / d.kv_footprint_tokens(context).max(1.0))
-            .floor()
-            .max(1.0)
+    /// The largest batch of such requests the KV cache holds at steady state (prompt plus
+    /// half the output each, as `wattage estimate` counts it), at least 1.
+    fn max_batch(&self, input: f64, output: f64) -> f64 {
+        Request {
+            input_tokens: input,
+            output_tokens: output,
+            batch: 1.0,
+        }
+        .max_batch(&self.prepared.deployment)
+        .floor()
+        .max(1.0)
     }
 
     fn point(&self, input: f64, output: f64, batch: f64) -> Result<(Estimate, f64, f64)> {
         let p = &self.prepared;
         let ctx = input + output;
-        let batch = batch.clamp(1.0, self.max_batch(ctx));
+        let batch = batch.clamp(1.0, self.max_batch(input, output));
         let req = Request {
             input_tokens: input,
             output_tokens: output,
@@ -182,7 +187,7 @@ impl Meter {
         }
         let p = &self.prepared;
         let (i, o) = (centre(key.0), centre(key.1));
-        let b = centre(key.2).min(self.max_batch(i + o));
+        let b = centre(key.2).min(self.max_batch(i, o));
         let req = Request {
             input_tokens: i,
             output_tokens: o,
