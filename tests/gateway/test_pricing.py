@@ -289,7 +289,7 @@ def test_readme_quick_start(fake, start_gateway, tmp_path):
     name as `--model` and leaves a ledger that `wattage ledger verify ledger.db` accepts."""
     cmd = quick_start_command()
     assert cmd[:2] == ["wattage", "serve"]
-    for flag in ("--upstream", "--model", "--hardware", "--gpus", "--listen", "--ledger"):
+    for flag in ("--upstream", "--model", "--hardware", "--tensor-parallel-size", "--listen", "--ledger"):
         assert flag in cmd, f"the quick start lost {flag}"
     listen = f"127.0.0.1:{free_port()}"
     cmd[cmd.index("--upstream") + 1] = fake.url
