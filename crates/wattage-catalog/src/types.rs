@@ -193,6 +193,20 @@ pub struct HardwareRoofline {
 }
 
 impl HardwareRoofline {
+    /// The constants in the request model's order: compute and memory efficiency, power
+    /// active, compute and memory shares, step and per-sequence overheads.
+    pub fn constants(&self) -> [f64; 7] {
+        [
+            self.compute_efficiency,
+            self.memory_efficiency,
+            self.power_active,
+            self.power_compute,
+            self.power_memory,
+            self.step_overhead_s,
+            self.per_seq_overhead_s,
+        ]
+    }
+
     pub(crate) fn validate(&self) -> Result<(), (String, String)> {
         for (f, v, lo, hi) in [
             (

@@ -426,20 +426,10 @@ pub const NAMES: &[&str] = &[
 
 impl Assumptions {
     fn slot(&mut self, name: &str) -> Option<&mut f64> {
+        if self.roofline.get(name).is_some() {
+            return self.roofline.slot(name);
+        }
         Some(match name {
-            "compute_efficiency" => &mut self.roofline.compute_efficiency,
-            "memory_efficiency" => &mut self.roofline.memory_efficiency,
-            "step_overhead_s" => &mut self.roofline.step_overhead_s,
-            "per_seq_overhead_s" => &mut self.roofline.per_seq_overhead_s,
-            "collective_latency_s" => &mut self.roofline.collective_latency_s,
-            "power_active" => &mut self.roofline.power_active,
-            "power_compute" => &mut self.roofline.power_compute,
-            "power_memory" => &mut self.roofline.power_memory,
-            "moe_efficiency" => &mut self.roofline.moe_efficiency,
-            "routing_concentration" => &mut self.roofline.routing_concentration,
-            "fp8_efficiency" => &mut self.roofline.fp8_efficiency,
-            "fp4_efficiency" => &mut self.roofline.fp4_efficiency,
-            "ssm_prefill_efficiency" => &mut self.roofline.ssm_prefill_efficiency,
             "host_load" => &mut self.host_load,
             "pue" => &mut self.pue,
             "reserve" => &mut self.reserve,

@@ -27,7 +27,7 @@ use wattage_catalog::{Catalog, Precision};
 use crate::assumptions::{Assumptions, Scope};
 use crate::deploy::{Deployment, Parallelism};
 use crate::estimate::{Request, roofline};
-use crate::roofline::{Roofline, RooflineParams};
+use crate::roofline::{HARDWARE_CONSTANTS, Roofline, RooflineParams};
 
 /// The measurements, as shipped.
 pub const CSV: &str = include_str!("../data/mlenergy-v3-calibration.csv");
@@ -260,71 +260,24 @@ impl Residual {
     }
 }
 
-/// The constants one accelerator is fitted with.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct HardwareConstants {
-    /// Achieved share of dense peak FLOP/s.
-    pub compute_efficiency: f64,
-    /// Achieved share of HBM bandwidth.
-    pub memory_efficiency: f64,
-    /// Share of the idle-to-TDP span drawn whenever an iteration runs.
-    pub power_active: f64,
-    /// Extra share when the compute units are busy all the time.
-    pub power_compute: f64,
-    /// Extra share when memory is busy all the time.
-    pub power_memory: f64,
-    /// Fixed software overhead per iteration on this accelerator's servers, s.
-    pub step_overhead_s: f64,
-    /// Software overhead per running sequence per iteration on these servers, s.
-    pub per_seq_overhead_s: f64,
-}
-
-impl HardwareConstants {
-    /// The accelerator's part of a parameter set.
-    pub fn of(p: &RooflineParams) -> Self {
-        Self {
-            compute_efficiency: p.compute_efficiency,
-            memory_efficiency: p.memory_efficiency,
-            power_active: p.power_active,
-            power_compute: p.power_compute,
-            power_memory: p.power_memory,
-            step_overhead_s: p.step_overhead_s,
-            per_seq_overhead_s: p.per_seq_overhead_s,
-        }
-    }
-
-    /// Writes them into a parameter set.
-    pub fn apply(&self, p: &mut RooflineParams) {
-        p.compute_efficiency = self.compute_efficiency;
-        p.memory_efficiency = self.memory_efficiency;
-        p.power_active = self.power_active;
-        p.power_compute = self.power_compute;
-        p.power_memory = self.power_memory;
-        p.step_overhead_s = self.step_overhead_s;
-        p.per_seq_overhead_s = self.per_seq_overhead_s;
-    }
-}
-
 /// A full set of constants: shared ones and each accelerator's.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Fit {
-    /// Shared constants (the per-accelerator fields of it are unused when the accelerator
-    /// has its own).
+    /// Shared constants (the per-accelerator ones of it stand for hardware the fit does not
+    /// cover).
     pub global: RooflineParams,
-    /// Per accelerator, by catalog id.
-    pub per_hardware: BTreeMap<String, HardwareConstants>,
+    /// Per accelerator, by catalog id: its [`HARDWARE_CONSTANTS`] (the other fields unused).
+    pub per_hardware: BTreeMap<String, RooflineParams>,
 }
 
 impl Fit {
     /// The constants shipped today: the defaults with each accelerator's catalog values.
     pub fn shipped(cat: &Catalog, hardware: &[&str]) -> Self {
-        let mut per_hardware = BTreeMap::new();
-        for h in hardware {
-            if let Ok(hw) = cat.hardware(h) {
-                let p = RooflineParams::for_hardware(hw);
-                per_hardware.insert(hw.id.clone(), HardwareConstants::of(&p));
-            }
-        }
+        let per_hardware = hardware
+            .iter()
+            .filter_map(|h| cat.hardware(h).ok())
+            .map(|hw| (hw.id.clone(), RooflineParams::for_hardware(hw)))
+            .collect();
         Self {
             global: RooflineParams::default(),
             per_hardware,
@@ -337,26 +290,30 @@ impl Fit {
     /// routing). Cross-validation starts every fold here, so no fold starts from constants
     /// that saw its held-out model.
     pub fn neutral(hardware: &[&str]) -> Self {
-        let h = HardwareConstants {
-            compute_efficiency: 0.7,
-            memory_efficiency: 0.8,
-            power_active: 0.5,
-            power_compute: 0.5,
-            power_memory: 0.2,
-            step_overhead_s: 1e-3,
-            per_seq_overhead_s: 50e-6,
-        };
         let mut global = RooflineParams::default();
-        h.apply(&mut global);
-        global.collective_latency_s = 10e-6;
-        global.moe_efficiency = 1.0;
-        global.routing_concentration = GLOBAL_RANGES[2].2;
-        global.fp8_efficiency = 1.0;
-        global.fp4_efficiency = 1.0;
-        global.ssm_prefill_efficiency = 1.0;
+        for (name, v) in [
+            ("compute_efficiency", 0.7),
+            ("memory_efficiency", 0.8),
+            ("power_active", 0.5),
+            ("power_compute", 0.5),
+            ("power_memory", 0.2),
+            ("step_overhead_s", 1e-3),
+            ("per_seq_overhead_s", 50e-6),
+            ("collective_latency_s", 10e-6),
+            ("moe_efficiency", 1.0),
+            (
+                "routing_concentration",
+                range(&Knob::Global("routing_concentration")).1,
+            ),
+            ("fp8_efficiency", 1.0),
+            ("fp4_efficiency", 1.0),
+            ("ssm_prefill_efficiency", 1.0),
+        ] {
+            global.set(name, v);
+        }
         Self {
             global,
-            per_hardware: hardware.iter().map(|id| (id.to_string(), h)).collect(),
+            per_hardware: hardware.iter().map(|id| (id.to_string(), global)).collect(),
         }
     }
 
@@ -364,9 +321,31 @@ impl Fit {
     pub fn params(&self, hardware: &str) -> RooflineParams {
         let mut p = self.global;
         if let Some(h) = self.per_hardware.get(hardware) {
-            h.apply(&mut p);
+            for name in HARDWARE_CONSTANTS {
+                p.set(name, h.get(name).unwrap_or(0.0));
+            }
         }
         p
+    }
+
+    /// A constant's value.
+    pub fn get(&self, k: &Knob) -> f64 {
+        match k {
+            Knob::Hardware(h, name) => self.per_hardware.get(h).and_then(|p| p.get(name)),
+            Knob::Global(name) => self.global.get(name),
+        }
+        .unwrap_or(0.0)
+    }
+
+    fn set(&mut self, k: &Knob, v: f64) {
+        match k {
+            Knob::Hardware(h, name) => {
+                if let Some(p) = self.per_hardware.get_mut(h) {
+                    p.set(name, v);
+                }
+            }
+            Knob::Global(name) => self.global.set(name, v),
+        }
     }
 }
 
@@ -435,23 +414,25 @@ pub fn loss(res: &[Residual]) -> f64 {
 /// A constant the search may move.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Knob {
-    /// A per-accelerator constant (index into [`HW_RANGES`]) of the named accelerator.
-    Hardware(String, usize),
-    /// A shared constant (index into [`GLOBAL_RANGES`]).
-    Global(usize),
+    /// One of [`HARDWARE_CONSTANTS`] of the named accelerator.
+    Hardware(String, &'static str),
+    /// A shared constant.
+    Global(&'static str),
 }
 
 impl fmt::Display for Knob {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Knob::Hardware(h, i) => write!(f, "{h}.{}", HW_RANGES[*i].0),
-            Knob::Global(i) => f.write_str(GLOBAL_RANGES[*i].0),
+            Knob::Hardware(h, name) => write!(f, "{h}.{name}"),
+            Knob::Global(name) => f.write_str(name),
         }
     }
 }
 
-/// Per-accelerator constants and their physical ranges.
-pub const HW_RANGES: [(&str, f64, f64); 7] = [
+/// Every constant's physical range, by name: efficiencies below 1, overheads of
+/// microseconds to milliseconds, a routing concentration from strongly skewed (0.3, a
+/// popularity CV of about 1.8) to nearly uniform (20).
+pub const RANGES: [(&str, f64, f64); 13] = [
     ("compute_efficiency", 0.2, 0.85),
     ("memory_efficiency", 0.4, 0.95),
     ("power_active", 0.05, 0.9),
@@ -459,10 +440,6 @@ pub const HW_RANGES: [(&str, f64, f64); 7] = [
     ("power_memory", 0.0, 1.0),
     ("step_overhead_s", 0.0, 5e-3),
     ("per_seq_overhead_s", 0.0, 150e-6),
-];
-
-/// Shared constants and their physical ranges.
-pub const GLOBAL_RANGES: [(&str, f64, f64); 6] = [
     ("collective_latency_s", 3e-6, 50e-6),
     ("moe_efficiency", 0.2, 1.0),
     ("routing_concentration", 0.3, 20.0),
@@ -471,76 +448,15 @@ pub const GLOBAL_RANGES: [(&str, f64, f64); 6] = [
     ("ssm_prefill_efficiency", 1e-4, 1.0),
 ];
 
-fn get_hw(h: &HardwareConstants, i: usize) -> f64 {
-    [
-        h.compute_efficiency,
-        h.memory_efficiency,
-        h.power_active,
-        h.power_compute,
-        h.power_memory,
-        h.step_overhead_s,
-        h.per_seq_overhead_s,
-    ][i]
-}
-
-fn set_hw(h: &mut HardwareConstants, i: usize, v: f64) {
-    match i {
-        0 => h.compute_efficiency = v,
-        1 => h.memory_efficiency = v,
-        2 => h.power_active = v,
-        3 => h.power_compute = v,
-        4 => h.power_memory = v,
-        5 => h.step_overhead_s = v,
-        _ => h.per_seq_overhead_s = v,
-    }
-}
-
-fn get_global(p: &RooflineParams, i: usize) -> f64 {
-    [
-        p.collective_latency_s,
-        p.moe_efficiency,
-        p.routing_concentration,
-        p.fp8_efficiency,
-        p.fp4_efficiency,
-        p.ssm_prefill_efficiency,
-    ][i]
-}
-
-fn set_global(p: &mut RooflineParams, i: usize, v: f64) {
-    match i {
-        0 => p.collective_latency_s = v,
-        1 => p.moe_efficiency = v,
-        2 => p.routing_concentration = v,
-        3 => p.fp8_efficiency = v,
-        4 => p.fp4_efficiency = v,
-        _ => p.ssm_prefill_efficiency = v,
-    }
-}
-
-impl Fit {
-    fn get(&self, k: &Knob) -> f64 {
-        match k {
-            Knob::Hardware(h, i) => self.per_hardware.get(h).map_or(0.0, |c| get_hw(c, *i)),
-            Knob::Global(i) => get_global(&self.global, *i),
-        }
-    }
-    fn set(&mut self, k: &Knob, v: f64) {
-        match k {
-            Knob::Hardware(h, i) => {
-                if let Some(c) = self.per_hardware.get_mut(h) {
-                    set_hw(c, *i, v);
-                }
-            }
-            Knob::Global(i) => set_global(&mut self.global, *i, v),
-        }
-    }
-}
-
-fn range(k: &Knob) -> (f64, f64) {
-    match k {
-        Knob::Hardware(_, i) => (HW_RANGES[*i].1, HW_RANGES[*i].2),
-        Knob::Global(i) => (GLOBAL_RANGES[*i].1, GLOBAL_RANGES[*i].2),
-    }
+/// A constant's range (see [`RANGES`]).
+pub fn range(k: &Knob) -> (f64, f64) {
+    let name = match k {
+        Knob::Hardware(_, n) | Knob::Global(n) => *n,
+    };
+    RANGES
+        .iter()
+        .find(|(n, _, _)| *n == name)
+        .map_or((0.0, 0.0), |(_, lo, hi)| (*lo, *hi))
 }
 
 /// Which constants the cases inform: an accelerator's only if it has rows, MoE only with MoE
@@ -551,26 +467,26 @@ pub fn informed_knobs(cases: &[Case]) -> Vec<Knob> {
     hw.dedup();
     let mut k = Vec::new();
     for h in hw {
-        for i in 0..HW_RANGES.len() {
-            k.push(Knob::Hardware(h.to_string(), i));
+        for name in HARDWARE_CONSTANTS {
+            k.push(Knob::Hardware(h.to_string(), name));
         }
     }
     let has = |f: &dyn Fn(&Case) -> bool| cases.iter().any(f);
     if has(&|c| c.deployment.gpus > 1) {
-        k.push(Knob::Global(0));
+        k.push(Knob::Global("collective_latency_s"));
     }
     if has(&|c| c.deployment.model.is_moe()) {
-        k.push(Knob::Global(1));
-        k.push(Knob::Global(2));
+        k.push(Knob::Global("moe_efficiency"));
+        k.push(Knob::Global("routing_concentration"));
     }
     if has(&|c| matches!(c.point.precision, Precision::Fp8 | Precision::Int8)) {
-        k.push(Knob::Global(3));
+        k.push(Knob::Global("fp8_efficiency"));
     }
     if has(&|c| matches!(c.point.precision, Precision::Fp4 | Precision::Int4)) {
-        k.push(Knob::Global(4));
+        k.push(Knob::Global("fp4_efficiency"));
     }
     if has(&|c| c.deployment.model.ssm_state_values_per_seq() > 0.0) {
-        k.push(Knob::Global(5));
+        k.push(Knob::Global("ssm_prefill_efficiency"));
     }
     k
 }

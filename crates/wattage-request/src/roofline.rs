@@ -74,21 +74,62 @@ fn one() -> f64 {
     1.0
 }
 
+/// The constants each accelerator carries in its catalog `roofline` table (the rest are
+/// shared by all).
+pub const HARDWARE_CONSTANTS: [&str; 7] = [
+    "compute_efficiency",
+    "memory_efficiency",
+    "power_active",
+    "power_compute",
+    "power_memory",
+    "step_overhead_s",
+    "per_seq_overhead_s",
+];
+
 impl RooflineParams {
     /// The defaults with an accelerator's own constants from the catalog (fitted to
     /// measurements, or a prior from a measured sibling), when it has them.
     pub fn for_hardware(hw: &wattage_catalog::Hardware) -> Self {
         let mut p = Self::default();
         if let Some(r) = &hw.roofline {
-            p.compute_efficiency = r.compute_efficiency;
-            p.memory_efficiency = r.memory_efficiency;
-            p.power_active = r.power_active;
-            p.power_compute = r.power_compute;
-            p.power_memory = r.power_memory;
-            p.step_overhead_s = r.step_overhead_s;
-            p.per_seq_overhead_s = r.per_seq_overhead_s;
+            for (name, v) in HARDWARE_CONSTANTS.into_iter().zip(r.constants()) {
+                p.set(name, v);
+            }
         }
         p
+    }
+
+    /// A constant by name (the `--set` names); `None` for another name.
+    pub fn slot(&mut self, name: &str) -> Option<&mut f64> {
+        Some(match name {
+            "compute_efficiency" => &mut self.compute_efficiency,
+            "memory_efficiency" => &mut self.memory_efficiency,
+            "step_overhead_s" => &mut self.step_overhead_s,
+            "per_seq_overhead_s" => &mut self.per_seq_overhead_s,
+            "collective_latency_s" => &mut self.collective_latency_s,
+            "power_active" => &mut self.power_active,
+            "power_compute" => &mut self.power_compute,
+            "power_memory" => &mut self.power_memory,
+            "moe_efficiency" => &mut self.moe_efficiency,
+            "routing_concentration" => &mut self.routing_concentration,
+            "fp8_efficiency" => &mut self.fp8_efficiency,
+            "fp4_efficiency" => &mut self.fp4_efficiency,
+            "ssm_prefill_efficiency" => &mut self.ssm_prefill_efficiency,
+            _ => return None,
+        })
+    }
+
+    /// Reads a constant by name.
+    pub fn get(&self, name: &str) -> Option<f64> {
+        let mut p = *self;
+        p.slot(name).map(|v| *v)
+    }
+
+    /// Writes a constant by name; an unknown name changes nothing.
+    pub fn set(&mut self, name: &str, value: f64) {
+        if let Some(s) = self.slot(name) {
+            *s = value;
+        }
     }
 }
 

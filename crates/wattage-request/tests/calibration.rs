@@ -8,8 +8,7 @@
 
 use wattage_catalog::Catalog;
 use wattage_request::calibration::{
-    CSV, Fit, GLOBAL_RANGES, HW_RANGES, Summary, by, cases, cross_validate, points, residuals,
-    summarize,
+    CSV, Fit, Knob, RANGES, Summary, by, cases, cross_validate, points, range, residuals, summarize,
 };
 
 const HARDWARE: [&str; 2] = ["h100-sxm", "b200"];
@@ -105,42 +104,24 @@ fn cross_validated_errors_meet_the_floors_and_the_shipped_constants_are_the_fit(
     // What ships is the in-sample fit on all rows (rounded): rerunning the calibration
     // reproduces the catalog and the defaults.
     let shipped = Fit::shipped(&cat, &HARDWARE);
-    let close = |name: &str, got: f64, want: f64, range: f64| {
-        assert!(
-            (got - want).abs() <= 0.01 * range + 1e-9,
-            "{name}: shipped {want}, fitted {got} (more than 1% of its range {range} apart)"
-        );
-    };
+    let mut knobs: Vec<Knob> = Vec::new();
     for h in HARDWARE {
-        let f = cv.in_sample.per_hardware[h];
-        let s = shipped.per_hardware[h];
-        let pairs = [
-            (f.compute_efficiency, s.compute_efficiency),
-            (f.memory_efficiency, s.memory_efficiency),
-            (f.power_active, s.power_active),
-            (f.power_compute, s.power_compute),
-            (f.power_memory, s.power_memory),
-            (f.step_overhead_s, s.step_overhead_s),
-            (f.per_seq_overhead_s, s.per_seq_overhead_s),
-        ];
-        for (i, (got, want)) in pairs.into_iter().enumerate() {
-            let (name, lo, hi) = HW_RANGES[i];
-            close(&format!("{h}.{name}"), got, want, hi - lo);
+        for name in wattage_request::roofline::HARDWARE_CONSTANTS {
+            knobs.push(Knob::Hardware(h.to_string(), name));
         }
     }
-    let g = &cv.in_sample.global;
-    let d = &shipped.global;
-    let pairs = [
-        (g.collective_latency_s, d.collective_latency_s),
-        (g.moe_efficiency, d.moe_efficiency),
-        (g.routing_concentration, d.routing_concentration),
-        (g.fp8_efficiency, d.fp8_efficiency),
-        (g.fp4_efficiency, d.fp4_efficiency),
-        (g.ssm_prefill_efficiency, d.ssm_prefill_efficiency),
-    ];
-    for (i, (got, want)) in pairs.into_iter().enumerate() {
-        let (name, lo, hi) = GLOBAL_RANGES[i];
-        close(name, got, want, hi - lo);
+    for (name, _, _) in RANGES {
+        if !wattage_request::roofline::HARDWARE_CONSTANTS.contains(&name) {
+            knobs.push(Knob::Global(name));
+        }
+    }
+    for k in &knobs {
+        let (lo, hi) = range(k);
+        let (got, want) = (cv.in_sample.get(k), shipped.get(k));
+        assert!(
+            (got - want).abs() <= 0.01 * (hi - lo) + 1e-9,
+            "{k}: shipped {want}, fitted {got} (more than 1% of its range {lo}-{hi} apart)"
+        );
     }
 }
 
