@@ -126,6 +126,12 @@ pub struct ReplicaArgs {
     /// Hugging Face repository id ending in -FP8, else the model's]
     #[arg(long)]
     pub precision: Option<String>,
+    /// The KV cache's type, as vLLM's flag: auto, bf16, fp16, fp8 (also bfloat16, float16,
+    /// fp8_e4m3, fp8_e5m2). auto is wattage's rule, fp8 when the weights are 8-bit or
+    /// narrower, else bf16; vLLM's own auto keeps 16 bit whatever the weights (give bf16 to
+    /// model it) [default: auto]
+    #[arg(long = "kv-cache-dtype", value_name = "DTYPE")]
+    pub kv_cache_dtype: Option<String>,
 }
 
 /// Shorthand: a bad-input error as an `anyhow::Error`.

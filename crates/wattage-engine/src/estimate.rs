@@ -16,7 +16,7 @@ use wattage_request::{
 
 use crate::error::{Error, Result, request_error};
 use crate::io::Progress;
-use crate::spec::{Overrides, PrecisionSource, ReplicaSpec};
+use crate::spec::{KvCacheSource, Overrides, PrecisionSource, ReplicaSpec};
 
 /// Default model of an estimate.
 pub const DEFAULT_MODEL: &str = "gpt-4o-est";
@@ -46,6 +46,10 @@ pub struct EstimateSpec {
     /// Weight precision [default: fp8 for a Hugging Face repository id ending in `-FP8`, else
     /// the model's].
     pub precision: Option<String>,
+    /// The KV cache's type as vLLM's `--kv-cache-dtype` names it: `auto`, `bf16`, `fp16`,
+    /// `fp8` (or `bfloat16`, `float16`, `fp8_e4m3`, `fp8_e5m2`) [default: auto, wattage's
+    /// rule: fp8 when the weights are 8-bit or narrower, else bf16].
+    pub kv_cache_dtype: Option<String>,
     /// Mean sequences running on the replica (the batch each iteration carries), including
     /// this one [default: 32; 1 with the epoch method]. When the KV cache cannot hold that
     /// many at steady state, the estimate runs at the largest batch that fits and warns.
@@ -93,6 +97,7 @@ impl Default for EstimateSpec {
             enable_expert_parallel: false,
             gpus: None,
             precision: None,
+            kv_cache_dtype: None,
             batch: None,
             input_tokens: None,
             output_tokens: None,
@@ -237,6 +242,12 @@ pub struct EstimateResult {
     /// Where the weight precision comes from: `given`, `repository_id` (a Hugging Face id
     /// ending in `-FP8`) or `model` (the catalog's).
     pub precision_source: PrecisionSource,
+    /// The KV cache's type the estimate ran with (`bf16`, `fp16`, `fp8`): as given, or by
+    /// wattage's `auto` rule.
+    pub kv_cache_dtype: String,
+    /// Where the KV cache's type comes from: `given` or `auto` (fp8 when the weights are
+    /// 8-bit or narrower, else bf16).
+    pub kv_cache_dtype_source: KvCacheSource,
     /// Method.
     pub method: Method,
     /// Energy boundary of `energy_wh`.
@@ -363,6 +374,8 @@ pub struct Prepared {
     pub model_name: String,
     /// Where the weight precision comes from.
     pub precision_source: PrecisionSource,
+    /// Where the KV cache's type comes from.
+    pub kv_cache_source: KvCacheSource,
     /// The replica.
     pub deployment: Deployment,
     /// The request.
@@ -438,6 +451,7 @@ pub fn prepare(cat: &Catalog, a: &EstimateSpec) -> Result<Prepared> {
             .precision
             .clone()
             .or(preset.map(|p| p.precision.as_str().to_string())),
+        kv_cache_dtype: a.kv_cache_dtype.clone(),
     };
     let region = cat
         .region(&a.region)
@@ -450,6 +464,7 @@ pub fn prepare(cat: &Catalog, a: &EstimateSpec) -> Result<Prepared> {
     };
     let scope: Scope = parse("scope", &a.scope)?;
     let (_, precision_source) = replica.effective_precision()?;
+    let (_, kv_cache_source) = replica.kv_cache_dtype()?;
     let deployment = replica
         .resolve(cat)
         .map_err(|e| old_name(e, a.gpus.is_some()))?;
@@ -489,6 +504,7 @@ pub fn prepare(cat: &Catalog, a: &EstimateSpec) -> Result<Prepared> {
         overridden: overrides.sources(),
         model_name: replica.model.clone(),
         precision_source,
+        kv_cache_source,
         deployment,
         request,
         assumptions,
@@ -523,7 +539,7 @@ impl EstimateSpec {
 pub fn batch_warning(asked: f64, used: f64, kv_capacity_tokens: f64, context: f64) -> String {
     let n = |v: f64| wattage_report::format::significant(v, 4);
     format!(
-        "`{{batch}}` {} does not fit: the KV cache holds {} tokens and a running sequence holds {} at steady state (prompt + output / 2), so the estimate runs at batch {} (`batch_used`); use more GPUs (`{{tensor_parallel_size}}`, `{{data_parallel_size}}`) or a narrower `{{precision}}` to run the batch asked for",
+        "`{{batch}}` {} does not fit: the KV cache holds {} tokens and a running sequence holds {} at steady state (prompt + output / 2), so the estimate runs at batch {} (`batch_used`); use more GPUs (`{{tensor_parallel_size}}`, `{{data_parallel_size}}`) or a narrower `{{precision}}` or `{{kv_cache_dtype}}` to run the batch asked for",
         n(asked),
         n(kv_capacity_tokens.floor()),
         n(context),
@@ -651,6 +667,8 @@ fn result(
         enable_expert_parallel: d.parallelism.expert,
         precision: d.weight_precision.as_str().to_string(),
         precision_source: r.precision_source,
+        kv_cache_dtype: d.kv_precision.as_str().to_string(),
+        kv_cache_dtype_source: r.kv_cache_source,
         method: r.method,
         scope: r.scope,
         region: r.region.id.clone(),
@@ -797,6 +815,12 @@ pub fn explain(r: &EstimateResult) -> Vec<String> {
         "  precision  {}: {}",
         d.weight_precision,
         r.precision_source.explain(&r.detail.model_name)
+    ));
+    out.push(format!(
+        "  KV cache   {}, {} bytes a value: {}",
+        d.kv_precision,
+        d.kv_precision.bytes(),
+        r.kv_cache_dtype_source.explain(d.weight_precision)
     ));
     out.push(format!(
         "  batch      {} running sequences asked, {} used; a sequence holds {:.0} tokens of context at steady state (prompt + output / 2)",
@@ -1274,8 +1298,9 @@ impl Compared {
 }
 
 /// The spec of one `--compare` entry: `HARDWARE` or `HARDWARE,KEY=VALUE,...` (or only
-/// `KEY=VALUE,...`) with keys `hardware`, `precision`, `batch`, `tensor_parallel_size`,
-/// `data_parallel_size`, `enable_expert_parallel`. Everything else is the base request's.
+/// `KEY=VALUE,...`) with keys `hardware`, `precision`, `kv_cache_dtype`, `batch`,
+/// `tensor_parallel_size`, `data_parallel_size`, `enable_expert_parallel`. Everything else is
+/// the base request's.
 /// The layout and precision are chosen afresh for the new hardware unless given.
 pub fn compare_spec(base: &EstimateSpec, entry: &str) -> Result<EstimateSpec> {
     let bad = |why: String| Error::param("compare", format!("`{entry}`: {why}"));
@@ -1318,6 +1343,11 @@ pub fn compare_spec(base: &EstimateSpec, entry: &str) -> Result<EstimateSpec> {
                 s.precision = Some(v.to_string());
                 precision_given = true;
             }
+            "kv_cache_dtype" => {
+                crate::spec::parse_kv_cache_dtype(v)
+                    .map_err(|e| bad(format!("`{k}` {}", e.message)))?;
+                s.kv_cache_dtype = Some(v.to_string());
+            }
             "batch" => s.batch = Some(num(v)?),
             "tensor_parallel_size" => {
                 s.tensor_parallel_size = Some(count(v)?);
@@ -1337,7 +1367,7 @@ pub fn compare_spec(base: &EstimateSpec, entry: &str) -> Result<EstimateSpec> {
             }
             _ => {
                 return Err(bad(format!(
-                    "unknown key `{k}`; expected hardware, precision, batch, tensor_parallel_size, data_parallel_size or enable_expert_parallel"
+                    "unknown key `{k}`; expected hardware, precision, kv_cache_dtype, batch, tensor_parallel_size, data_parallel_size or enable_expert_parallel"
                 )));
             }
         }

@@ -44,7 +44,7 @@ pub use optimize::{OptimizeResult, OptimizeSpec, OptimizeSummary};
 pub use run::{RunResult, RunSummary};
 pub use serving::{ServingOutcome, ServingResult, ServingSpec};
 pub use site::{SiteOutcome, SiteSpec};
-pub use spec::{BareUnit, DurationArg, Overrides, ReplicaSpec, catalog};
+pub use spec::{BareUnit, DurationArg, KvCacheSource, Overrides, ReplicaSpec, catalog};
 pub use sweep::{SweepResult, SweepSpec};
 pub use table::Artifact;
 pub use train::{TrainResult, TrainSpec};

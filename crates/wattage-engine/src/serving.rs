@@ -46,6 +46,10 @@ pub struct ServingSpec {
     /// Weight precision [default: fp8 for a Hugging Face repository id ending in `-FP8`, else
     /// the model's].
     pub precision: Option<String>,
+    /// The KV cache's type as vLLM's `--kv-cache-dtype` names it: `auto`, `bf16`, `fp16`,
+    /// `fp8` (or `bfloat16`, `float16`, `fp8_e4m3`, `fp8_e5m2`) [default: auto, wattage's
+    /// rule: fp8 when the weights are 8-bit or narrower, else bf16].
+    pub kv_cache_dtype: Option<String>,
     /// A TOML file with any of these settings and the simulator's own tables.
     pub config: Option<PathBuf>,
     /// Replicas in the fleet [default: 1].
@@ -123,6 +127,7 @@ struct ConfigFile {
     enable_expert_parallel: Option<bool>,
     gpus: Option<u32>,
     precision: Option<String>,
+    kv_cache_dtype: Option<String>,
     replicas: Option<u32>,
     seed: Option<u64>,
     rate_per_s: Option<f64>,
@@ -353,6 +358,10 @@ pub fn prepare(cat: &Catalog, src: &dyn Sources, a: &ServingSpec) -> Result<Plan
                         .map_err(|e| doc.error(k, &e.message))?;
                 }
             }
+            if let Some(v) = &f.kv_cache_dtype {
+                crate::spec::parse_kv_cache_dtype(v)
+                    .map_err(|e| doc.error("kv_cache_dtype", &e.message))?;
+            }
             f
         }
         None => ConfigFile::default(),
@@ -374,6 +383,7 @@ pub fn prepare(cat: &Catalog, src: &dyn Sources, a: &ServingSpec) -> Result<Plan
         enable_expert_parallel: a.enable_expert_parallel
             || f.enable_expert_parallel.unwrap_or(false),
         precision: a.precision.clone().or(f.precision.clone()),
+        kv_cache_dtype: a.kv_cache_dtype.clone().or(f.kv_cache_dtype.clone()),
     };
     let d = replica.resolve(cat).map_err(|e| {
         let at_tp = matches!(&e.location, crate::error::Location::Param { name } if name == "tensor_parallel_size");

@@ -47,6 +47,53 @@ pub struct ReplicaSpec {
     /// Weight precision (`bf16`, `fp8`, ...); `None`: `fp8` for a Hugging Face repository id
     /// ending in `-FP8`, else the model's.
     pub precision: Option<String>,
+    /// The KV cache's type, as vLLM's `--kv-cache-dtype` names it: `auto`, `bf16`, `fp16`,
+    /// `fp8` (or `bfloat16`, `float16`, `fp8_e4m3`, `fp8_e5m2`); `None` or `auto`: wattage's
+    /// rule, fp8 when the weights are 8-bit or narrower, else bf16 (vLLM's own `auto` keeps
+    /// the model's 16-bit type whatever the weights).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kv_cache_dtype: Option<String>,
+}
+
+/// The KV-cache types `kv_cache_dtype` accepts, as vLLM spells them.
+pub const KV_CACHE_DTYPES: &str =
+    "auto, bf16, fp16, fp8 (or bfloat16, float16, fp8_e4m3, fp8_e5m2)";
+
+/// Parses a `kv_cache_dtype` as vLLM names it: `Ok(None)` for `auto` (wattage's rule), else
+/// the cache's precision. An unknown value is an error at `kv_cache_dtype`.
+pub fn parse_kv_cache_dtype(s: &str) -> Result<Option<Precision>> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "auto" => Ok(None),
+        "bf16" | "bfloat16" => Ok(Some(Precision::Bf16)),
+        "fp16" | "float16" => Ok(Some(Precision::Fp16)),
+        "fp8" | "fp8_e4m3" | "fp8_e5m2" => Ok(Some(Precision::Fp8)),
+        _ => Err(Error::param(
+            "kv_cache_dtype",
+            format!("`{s}`: expected one of {KV_CACHE_DTYPES}"),
+        )),
+    }
+}
+
+/// Where a deployment's KV-cache type comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KvCacheSource {
+    /// Given (`kv_cache_dtype` other than `auto`).
+    Given,
+    /// wattage's `auto` rule: fp8 when the weights are 8-bit or narrower, else bf16.
+    Auto,
+}
+
+impl KvCacheSource {
+    /// Why the deployment's KV cache has its type, in words.
+    pub fn explain(self, weights: Precision) -> String {
+        match self {
+            Self::Given => "given (`{kv_cache_dtype}`)".into(),
+            Self::Auto => format!(
+                "`{{kv_cache_dtype}}` auto: wattage's rule, fp8 when the weights are 8-bit or narrower, else bf16 (weights {weights}); vLLM's own auto keeps 16 bit whatever the weights, give `{{kv_cache_dtype}}` bf16 to model it"
+            ),
+        }
+    }
 }
 
 /// Where a deployment's weight precision comes from.
@@ -157,6 +204,20 @@ impl ReplicaSpec {
             .transpose()
     }
 
+    /// The KV-cache type asked for (`None`: `auto`, wattage's rule) and where it comes from.
+    pub fn kv_cache_dtype(&self) -> Result<(Option<Precision>, KvCacheSource)> {
+        let p = match self.kv_cache_dtype.as_deref() {
+            Some(s) => parse_kv_cache_dtype(s)?,
+            None => None,
+        };
+        let source = if p.is_some() {
+            KvCacheSource::Given
+        } else {
+            KvCacheSource::Auto
+        };
+        Ok((p, source))
+    }
+
     /// The precision the deployment takes and why: as given, fp8 for a `-FP8` repository id,
     /// else the model's (`None`).
     pub fn effective_precision(&self) -> Result<(Option<Precision>, PrecisionSource)> {
@@ -180,6 +241,7 @@ impl ReplicaSpec {
             .hardware(&self.hardware)
             .map_err(|e| Error::from(e).at_param("hardware"))?;
         let (precision, _) = self.effective_precision()?;
+        let (kv, _) = self.kv_cache_dtype()?;
         let data = match self.data_parallel_size {
             Some(0) => return Err(Error::param("data_parallel_size", "must be at least 1")),
             Some(d) => d,
@@ -219,7 +281,13 @@ impl ReplicaSpec {
                 }
             }
         };
-        Deployment::with_parallelism(model, hw, layout(tensor), precision).map_err(request_error)
+        let d = Deployment::with_parallelism(model, hw, layout(tensor), precision)
+            .map_err(request_error)?;
+        // The cache's type changes its capacity, not whether the weights fit.
+        Ok(match kv {
+            Some(p) => d.with_kv_precision(p),
+            None => d,
+        })
     }
 }
 

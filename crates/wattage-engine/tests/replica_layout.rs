@@ -118,3 +118,58 @@ fn a_run_service_may_name_a_config_json_beside_the_scenario() {
     let e = load("model = \"missing.json\"", &dir).unwrap_err();
     assert!(e.to_string().contains("missing.json"), "{e}");
 }
+
+#[test]
+fn a_replica_takes_vllms_kv_cache_dtype() {
+    let cat = Catalog::builtin();
+    let resolve = |kv: Option<&str>, precision: Option<&str>| {
+        ReplicaSpec {
+            tensor_parallel_size: Some(4),
+            kv_cache_dtype: kv.map(str::to_string),
+            precision: precision.map(str::to_string),
+            ..ReplicaSpec::new("llama-3.1-70b", "h100-sxm")
+        }
+        .resolve(&cat)
+    };
+    let auto = resolve(None, None).unwrap();
+    assert_eq!(auto.kv_precision, wattage_catalog::Precision::Bf16);
+    assert_eq!(
+        resolve(Some("auto"), Some("fp8")).unwrap().kv_precision,
+        wattage_catalog::Precision::Fp8
+    );
+    let fp8 = resolve(Some("fp8_e4m3"), None).unwrap();
+    assert_eq!(fp8.kv_precision, wattage_catalog::Precision::Fp8);
+    assert!((fp8.kv_capacity_tokens() / auto.kv_capacity_tokens() - 2.0).abs() < 1e-12);
+    let e = resolve(Some("int8"), None).unwrap_err();
+    assert_eq!(
+        e.location,
+        wattage_engine::Location::Param {
+            name: "kv_cache_dtype".into()
+        }
+    );
+}
+
+#[test]
+fn run_services_take_the_kv_cache_dtype_and_name_a_bad_one_in_the_file() {
+    let cat = Catalog::builtin();
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let base = "model = \"llama-3.1-70b\"\ntensor_parallel_size = 4";
+    let auto = load(base, dir).unwrap();
+    let fp8 = load(&format!("{base}\nkv_cache_dtype = \"fp8\""), dir).unwrap();
+    let (auto, fp8) = (
+        wattage_engine::run::deployments(&cat, &auto).unwrap(),
+        wattage_engine::run::deployments(&cat, &fp8).unwrap(),
+    );
+    assert_eq!(auto[0].kv_precision, wattage_catalog::Precision::Bf16);
+    assert_eq!(fp8[0].kv_precision, wattage_catalog::Precision::Fp8);
+    assert!(fp8[0].kv_capacity_tokens() > 1.99 * auto[0].kv_capacity_tokens());
+    let bad = load(&format!("{base}\nkv_cache_dtype = \"fp4\""), dir).unwrap();
+    let e = wattage_engine::run::deployments(&cat, &bad).unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        msg.contains("run.toml:")
+            && msg.contains("service[0].kv_cache_dtype")
+            && msg.contains("fp4"),
+        "{msg}"
+    );
+}

@@ -86,6 +86,11 @@ pub struct DeploymentConfig {
     /// Weight precision [default: fp8 for a Hugging Face repository id ending in `-FP8`,
     /// else the model's].
     pub precision: Option<String>,
+    /// The KV cache's type, as vLLM's `--kv-cache-dtype` names it: `auto`, `bf16`, `fp16`,
+    /// `fp8` (or `bfloat16`, `float16`, `fp8_e4m3`, `fp8_e5m2`) [default: auto, wattage's
+    /// rule: fp8 when the weights are 8-bit or narrower, else bf16].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kv_cache_dtype: Option<String>,
     /// Grid region.
     pub region: Option<String>,
     /// `gpu`, `server` or `facility`.
@@ -111,6 +116,10 @@ impl DeploymentConfig {
             enable_expert_parallel: over.enable_expert_parallel.or(self.enable_expert_parallel),
             gpus: tp.gpus,
             precision: over.precision.clone().or_else(|| self.precision.clone()),
+            kv_cache_dtype: over
+                .kv_cache_dtype
+                .clone()
+                .or_else(|| self.kv_cache_dtype.clone()),
             region: over.region.clone().or_else(|| self.region.clone()),
             scope: over.scope.clone().or_else(|| self.scope.clone()),
             set: over.set.clone().or_else(|| self.set.clone()),
@@ -128,6 +137,7 @@ impl DeploymentConfig {
             enable_expert_parallel: self.enable_expert_parallel.unwrap_or(false),
             gpus: self.gpus,
             precision: self.precision.clone(),
+            kv_cache_dtype: self.kv_cache_dtype.clone(),
             scope: self.scope.clone().unwrap_or(d.scope),
             region: self.region.clone().unwrap_or(d.region),
             set: self.set.clone().unwrap_or_default(),
@@ -475,4 +485,90 @@ pub fn series_at(series: &[(i64, f64)], now: i64) -> Option<f64> {
     }
     let i = series.partition_point(|r| r.0 <= now);
     Some(series[i.saturating_sub(1)].1)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use wattage_engine::Usage;
+
+    const CONFIG: &str = r#"
+[[upstreams]]
+name = "h100"
+url = "http://127.0.0.1:8000/v1"
+
+[upstreams.deployment]
+model = "llama-3.1-70b"
+hardware = "h100-sxm"
+tensor_parallel_size = 4
+kv_cache_dtype = "fp8_e4m3"
+
+[upstreams.deployments."bf16-cache"]
+kv_cache_dtype = "bfloat16"
+
+[upstreams.deployments."same-cache"]
+region = "us-average"
+"#;
+
+    fn parse(text: &str) -> GatewayConfig {
+        TomlDoc::parse("gateway.toml", text)
+            .unwrap()
+            .deserialize()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_deployment_takes_vllms_kv_cache_dtype() {
+        let c = parse(CONFIG);
+        let u = &c.upstreams[0];
+        assert_eq!(u.deployment.kv_cache_dtype.as_deref(), Some("fp8_e4m3"));
+        assert_eq!(
+            u.deployment.spec().kv_cache_dtype.as_deref(),
+            Some("fp8_e4m3")
+        );
+        // A listed name replaces the upstream's cache type, or keeps it when it gives none.
+        let bf16 = u.deployment.merged(&u.deployments["bf16-cache"]);
+        assert_eq!(bf16.kv_cache_dtype.as_deref(), Some("bfloat16"));
+        let same = u.deployment.merged(&u.deployments["same-cache"]);
+        assert_eq!(same.kv_cache_dtype.as_deref(), Some("fp8_e4m3"));
+
+        // Priced at a long context, the fp8 cache reads half the KV bytes: less energy.
+        let r = c
+            .resolve(
+                &wattage_catalog::Catalog::builtin(),
+                Some(("gateway.toml", CONFIG)),
+            )
+            .unwrap();
+        let (fp8, by_name) = &r.meters[0];
+        let long = Usage {
+            input_tokens: 30_000,
+            cached_input_tokens: 0,
+            output_tokens: 500,
+        };
+        let e_fp8 = fp8.price(&long, 8.0).unwrap().energy_wh;
+        let e_bf16 = by_name["bf16-cache"].price(&long, 8.0).unwrap().energy_wh;
+        let e_same = by_name["same-cache"].price(&long, 8.0).unwrap().energy_wh;
+        assert!(e_fp8 < e_bf16, "fp8 {e_fp8} Wh, bf16 {e_bf16} Wh");
+        assert_eq!(e_fp8, e_same);
+    }
+
+    #[test]
+    fn a_bad_kv_cache_dtype_is_named_in_the_file() {
+        let text = CONFIG.replace("\"fp8_e4m3\"", "\"int3\"");
+        let e = parse(&text)
+            .resolve(
+                &wattage_catalog::Catalog::builtin(),
+                Some(("gateway.toml", &text)),
+            )
+            .unwrap_err();
+        let msg = e.render(wattage_engine::ParamStyle::Keyword);
+        assert!(msg.contains("gateway.toml:"), "{msg}");
+        assert!(
+            msg.contains("kv_cache_dtype") && msg.contains("int3"),
+            "{msg}"
+        );
+        assert!(e.is_input());
+    }
 }

@@ -116,3 +116,31 @@ def test_compare_runs_the_same_request_on_other_deployments(cli):
     with pytest.raises(wattage.InputError) as e:
         wattage.estimate(model="llama-3.1-8b", samples=0, compare="h100-sxm,speed=2")
     assert e.value.param == "compare"
+
+
+def test_kv_cache_dtype_is_vllms_keyword(cli):
+    kw = dict(model="llama-3.1-70b", hardware="h100-sxm", tensor_parallel_size=4, batch=8,
+              input_tokens=30000, output_tokens=500, samples=0)
+    bf16 = wattage.estimate(**kw)
+    fp8 = wattage.estimate(kv_cache_dtype="fp8_e4m3", **kw)
+    assert (bf16.kv_cache_dtype, bf16.kv_cache_dtype_source) == ("bf16", "auto")
+    assert (fp8.kv_cache_dtype, fp8.kv_cache_dtype_source) == ("fp8", "given")
+    assert fp8.kv_capacity_tokens == pytest.approx(2 * bf16.kv_capacity_tokens, rel=1e-12)
+    assert fp8.energy_wh < bf16.energy_wh
+    flags = ["--model", "llama-3.1-70b", "--hardware", "h100-sxm", "--tensor-parallel-size", "4",
+             "--batch", "8", "--input-tokens", "30000", "--output-tokens", "500", "--samples", "0",
+             "--kv-cache-dtype", "fp8_e4m3"]
+    assert fp8.to_dict() == cli.json("estimate", *flags)
+    assert any("KV cache" in line and "given" in line for line in fp8.explain())
+    # auto: fp8 beside 8-bit weights.
+    assert wattage.estimate(model="llama-3.1-70b", precision="fp8", kv_cache_dtype="auto", samples=0).kv_cache_dtype == "fp8"
+    with pytest.raises(wattage.InputError) as e:
+        wattage.estimate(kv_cache_dtype="int8", samples=0)
+    assert e.value.param == "kv_cache_dtype" and "fp8_e5m2" in str(e.value)
+    s = wattage.simulate_serving(
+        model="llama-3.1-70b", tensor_parallel_size=4, kv_cache_dtype="fp8", requests=20, rate=5, record_requests=False
+    )
+    plain = wattage.simulate_serving(
+        model="llama-3.1-70b", tensor_parallel_size=4, requests=20, rate=5, record_requests=False
+    )
+    assert s.kv_capacity_tokens == 2 * plain.kv_capacity_tokens

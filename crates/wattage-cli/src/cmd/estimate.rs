@@ -64,8 +64,8 @@ pub struct Args {
     #[arg(long = "residual-carbon-g-per-kwh")]
     pub residual_carbon_g_per_kwh: Option<f64>,
     /// The same request on another deployment, side by side: HARDWARE, or
-    /// HARDWARE,KEY=VALUE,... with keys precision, batch, tensor_parallel_size,
-    /// data_parallel_size, enable_expert_parallel (repeatable). Example: a local 8B model on
+    /// HARDWARE,KEY=VALUE,... with keys precision, kv_cache_dtype, batch,
+    /// tensor_parallel_size, data_parallel_size, enable_expert_parallel (repeatable). Example: a local 8B model on
     /// a laptop against a cloud replica, `--hardware rtx-4090 --precision int4 --batch 1
     /// --compare h100-sxm,batch=64`
     #[arg(long, value_name = "HARDWARE[,KEY=VALUE...]")]
@@ -89,6 +89,7 @@ impl Args {
             enable_expert_parallel: self.replica.enable_expert_parallel,
             gpus: None,
             precision: self.replica.precision.clone(),
+            kv_cache_dtype: self.replica.kv_cache_dtype.clone(),
             batch: self.batch,
             input_tokens: self.input_tokens,
             output_tokens: self.output_tokens,
@@ -185,8 +186,15 @@ fn summary(r: &EstimateResult) {
     } else {
         format!("batch {}", r.batch)
     };
+    // The KV cache's type when it is not the weights' (fp8 weights keep an fp8 cache by
+    // default; int4 weights an fp8 one).
+    let kv = if d.kv_precision == d.weight_precision {
+        String::new()
+    } else {
+        format!(", KV cache {}", d.kv_precision)
+    };
     out(format!(
-        "{}{est} on {} x {} ({}, {}), {batch}, {} in / {} out, {} method, {} scope",
+        "{}{est} on {} x {} ({}, {}{kv}), {batch}, {} in / {} out, {} method, {} scope",
         d.model.name,
         r.gpus,
         d.hardware.name,

@@ -42,6 +42,12 @@ pub struct Args {
     /// in -FP8, else the model's]
     #[arg(long)]
     pub precision: Option<String>,
+    /// Quick start: the KV cache's type, as vLLM's flag: auto, bf16, fp16, fp8 (also
+    /// bfloat16, float16, fp8_e4m3, fp8_e5m2). auto is wattage's rule, fp8 when the weights
+    /// are 8-bit or narrower, else bf16; vLLM's own auto keeps 16 bit whatever the weights
+    /// [default: auto]
+    #[arg(long = "kv-cache-dtype", value_name = "DTYPE")]
+    pub kv_cache_dtype: Option<String>,
     /// Quick start: grid region for carbon, water, PUE and price
     #[arg(long)]
     pub region: Option<String>,
@@ -106,6 +112,7 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<()> {
         || a.data_parallel_size.is_some()
         || a.enable_expert_parallel
         || a.precision.is_some()
+        || a.kv_cache_dtype.is_some()
         || a.region.is_some()
         || a.scope.is_some()
         || !a.set.is_empty()
@@ -137,6 +144,7 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<()> {
                     enable_expert_parallel: a.enable_expert_parallel.then_some(true),
                     gpus: None,
                     precision: a.precision.clone(),
+                    kv_cache_dtype: a.kv_cache_dtype.clone(),
                     region: a.region.clone(),
                     scope: a.scope.clone(),
                     set: (!a.set.is_empty()).then(|| a.set.clone()),

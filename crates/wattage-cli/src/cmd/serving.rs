@@ -128,6 +128,7 @@ impl Args {
             enable_expert_parallel: self.replica.enable_expert_parallel,
             gpus: None,
             precision: self.replica.precision.clone(),
+            kv_cache_dtype: self.replica.kv_cache_dtype.clone(),
             config: self.config.clone(),
             replicas: self.replicas,
             rate: self.rate,

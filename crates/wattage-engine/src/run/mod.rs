@@ -123,6 +123,7 @@ pub fn deployments(cat: &Catalog, loaded: &Loaded) -> Result<Vec<Deployment>> {
                 data_parallel_size: sv.data_parallel_size,
                 enable_expert_parallel: sv.enable_expert_parallel,
                 precision: sv.precision.clone(),
+                kv_cache_dtype: sv.kv_cache_dtype.clone(),
             }
             .resolve(&cat)
             .map_err(|e| {

@@ -122,6 +122,11 @@ pub struct Service {
     /// else the model's).
     #[serde(default)]
     pub precision: Option<String>,
+    /// The KV cache's type as vLLM's `--kv-cache-dtype` names it: `auto`, `bf16`, `fp16`,
+    /// `fp8` (or `bfloat16`, `float16`, `fp8_e4m3`, `fp8_e5m2`); default auto, wattage's
+    /// rule: fp8 when the weights are 8-bit or narrower, else bf16.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kv_cache_dtype: Option<String>,
     /// Requests per day.
     pub requests_per_day: f64,
     /// Mean prompt tokens.

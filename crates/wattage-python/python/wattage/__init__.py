@@ -95,6 +95,7 @@ def estimate(
     residual_carbon_g_per_kwh: Optional[float] = None,
     data_parallel_size: Optional[int] = None,
     enable_expert_parallel: bool = False,
+    kv_cache_dtype: Optional[str] = None,
     gpus: Optional[int] = None,
     compare: Union[str, Sequence[str], None] = None,
 ) -> EstimateResult:
@@ -136,11 +137,15 @@ def estimate(
             and share of the batch, as vLLM's ``--data-parallel-size`` [default: 1].
         enable_expert_parallel: Spread a mixture-of-experts model's experts over all GPUs of
             the replica, as vLLM's ``--enable-expert-parallel``.
+        kv_cache_dtype: The KV cache's type, as vLLM's ``--kv-cache-dtype``: ``auto``,
+            ``bf16``, ``fp16``, ``fp8`` (or ``bfloat16``, ``float16``, ``fp8_e4m3``,
+            ``fp8_e5m2``) [default: ``auto``, wattage's rule: fp8 when the weights are 8-bit
+            or narrower, else bf16; vLLM's own ``auto`` keeps 16 bit whatever the weights].
         gpus: Deprecated spelling of ``tensor_parallel_size``.
         compare: The same request on other deployments, side by side (``compared``): a
-            hardware id, or ``"HARDWARE,KEY=VALUE,..."`` with keys ``precision``, ``batch``,
-            ``tensor_parallel_size``, ``data_parallel_size``, ``enable_expert_parallel``; or a
-            list of them. Example: ``compare="h100-sxm,batch=64"`` beside a local
+            hardware id, or ``"HARDWARE,KEY=VALUE,..."`` with keys ``precision``,
+            ``kv_cache_dtype``, ``batch``, ``tensor_parallel_size``, ``data_parallel_size``,
+            ``enable_expert_parallel``; or a list of them. Example: ``compare="h100-sxm,batch=64"`` beside a local
             ``hardware="rtx-4090", precision="int4", batch=1``.
 
     Returns:
@@ -157,6 +162,7 @@ def estimate(
         enable_expert_parallel=enable_expert_parallel,
         gpus=gpus,
         precision=precision,
+        kv_cache_dtype=kv_cache_dtype,
         batch=batch,
         input_tokens=input_tokens,
         output_tokens=output_tokens,
@@ -290,6 +296,7 @@ def simulate_serving(
     batch: Optional[int] = None,
     data_parallel_size: Optional[int] = None,
     enable_expert_parallel: bool = False,
+    kv_cache_dtype: Optional[str] = None,
     gpus: Optional[int] = None,
 ) -> Union[ServingResult, CapacityPlan]:
     """Discrete-event simulation of a serving fleet (``wattage simulate serving``): request
@@ -346,6 +353,10 @@ def simulate_serving(
             as vLLM's ``--data-parallel-size`` [default: 1].
         enable_expert_parallel: Spread a mixture-of-experts model's experts over all GPUs of
             the replica, as vLLM's ``--enable-expert-parallel``.
+        kv_cache_dtype: The KV cache's type, as vLLM's ``--kv-cache-dtype``: ``auto``,
+            ``bf16``, ``fp16``, ``fp8`` (or ``bfloat16``, ``float16``, ``fp8_e4m3``,
+            ``fp8_e5m2``) [default: ``auto``, wattage's rule: fp8 when the weights are 8-bit
+            or narrower, else bf16; vLLM's own ``auto`` keeps 16 bit whatever the weights].
         gpus: Deprecated spelling of ``tensor_parallel_size``.
 
     Raises:
@@ -359,6 +370,7 @@ def simulate_serving(
         enable_expert_parallel=enable_expert_parallel,
         gpus=gpus,
         precision=precision,
+        kv_cache_dtype=kv_cache_dtype,
         config=config,
         replicas=replicas,
         rate=rate,

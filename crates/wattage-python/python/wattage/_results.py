@@ -167,6 +167,8 @@ class EstimateResult(_Result):
     enable_expert_parallel: bool
     precision: str
     precision_source: str
+    kv_cache_dtype: str
+    kv_cache_dtype_source: str
     method: str
     scope: str
     region: str
