@@ -17,7 +17,7 @@ use crate::calendar::Start;
 use crate::error::{Error, Result};
 use crate::io::{Sources, read};
 use crate::spec::{BareUnit, DurationArg};
-use crate::table::{Artifact, encode_records};
+use crate::table::{Artifact, csv_to_parquet};
 
 /// An optimization of a site scenario.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -623,31 +623,75 @@ impl OptimizeResult {
     /// `time` (ISO 8601, UTC) first, `elapsed_s`, then the values to six decimals.
     pub fn timeseries_records(&self) -> (Vec<String>, Vec<Vec<String>>) {
         let cols = self.dispatch_columns();
-        let mut header = vec!["time".to_string()];
-        header.extend(cols.iter().map(|c| c.0.clone()));
-        let n = self.problem.steps();
-        let rows = (0..n)
+        let mut buf = String::new();
+        let rows = (0..self.problem.steps())
             .map(|t| {
                 let mut row = Vec::with_capacity(cols.len() + 1);
-                row.push(self.start.stamp(cols[0].1[t]));
-                for (i, (_, v)) in cols.iter().enumerate() {
-                    row.push(if i == 0 {
-                        format!("{}", v[t])
-                    } else {
-                        format!("{:.6}", v[t])
-                    });
-                }
+                self.row_cells(&cols, t, &mut buf, |c| row.push(c.to_string()));
                 row
             })
             .collect();
-        (header, rows)
+        (Self::header(&cols), rows)
+    }
+
+    fn header(cols: &[(String, Vec<f64>)]) -> Vec<String> {
+        let mut header = vec!["time".to_string()];
+        header.extend(cols.iter().map(|c| c.0.clone()));
+        header
+    }
+
+    /// Step `t`'s cells of [`Self::timeseries_records`], each formatted in turn into `buf`
+    /// and handed to `cell`.
+    fn row_cells(
+        &self,
+        cols: &[(String, Vec<f64>)],
+        t: usize,
+        buf: &mut String,
+        mut cell: impl FnMut(&str),
+    ) {
+        use std::fmt::Write as _;
+        cell(&self.start.stamp(cols[0].1[t]));
+        for (i, (_, v)) in cols.iter().enumerate() {
+            buf.clear();
+            // Writing into a String cannot fail.
+            let _ = if i == 0 {
+                write!(buf, "{}", v[t])
+            } else {
+                write!(buf, "{:.6}", v[t])
+            };
+            cell(buf);
+        }
+    }
+
+    /// [`Self::timeseries_records`] as CSV bytes, without a `String` per cell.
+    fn timeseries_csv(&self) -> Result<Vec<u8>> {
+        let csv_error = |e: csv::Error| Error::internal(format!("cannot encode CSV: {e}"));
+        let cols = self.dispatch_columns();
+        let n = self.problem.steps();
+        let mut w = csv::Writer::from_writer(Vec::with_capacity(n * 16 * (cols.len() + 1)));
+        w.write_record(Self::header(&cols)).map_err(csv_error)?;
+        let mut buf = String::new();
+        let mut failed = None;
+        for t in 0..n {
+            self.row_cells(&cols, t, &mut buf, |c| {
+                if let Err(e) = w.write_field(c) {
+                    failed.get_or_insert(e);
+                }
+            });
+            if let Some(e) = failed.take() {
+                return Err(csv_error(e));
+            }
+            w.write_record(None::<&[u8]>).map_err(csv_error)?;
+        }
+        w.into_inner()
+            .map_err(|e| Error::internal(format!("cannot encode CSV: {e}")))
     }
 
     /// The files of an optimization (`--out`): `timeseries.csv`/`.parquet` (the plan step by
     /// step) and `summary.json` (as `--json` prints it).
     pub fn artifacts(&self) -> Result<Vec<Artifact>> {
-        let (header, rows) = self.timeseries_records();
-        let (csv, pq) = encode_records(&header, &rows)?;
+        let csv = self.timeseries_csv()?;
+        let pq = csv_to_parquet(&csv)?;
         let json = serde_json::to_string_pretty(&self.summary)
             .map_err(|e| Error::internal(format!("cannot serialise the summary: {e}")))?;
         Ok(vec![
@@ -655,5 +699,39 @@ impl OptimizeResult {
             Artifact::new("timeseries.parquet", pq),
             Artifact::new("summary.json", json),
         ])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::path::Path;
+
+    use super::*;
+    use crate::io::FileSystem;
+    use crate::table::encode_records;
+
+    /// The CSV `artifacts` streams is byte for byte the table of `timeseries_records`, and its
+    /// Parquet the same file.
+    #[test]
+    fn streamed_timeseries_equal_the_records() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/peak-shaving.toml");
+        let sc = crate::site::load(&FileSystem, &path.as_path().into()).unwrap();
+        let spec = OptimizeSpec {
+            duration: Some("2d".into()),
+            step: "15m".into(),
+            no_check: true,
+            ..OptimizeSpec::default()
+        };
+        let r = run(&FileSystem, &sc, "peak-shaving.toml", &spec).unwrap();
+        let (header, rows) = r.timeseries_records();
+        assert_eq!(rows.len(), 192);
+        let (csv, pq) = encode_records(&header, &rows).unwrap();
+        let files = r.artifacts().unwrap();
+        assert_eq!(files[0].path, "timeseries.csv");
+        assert_eq!(files[0].bytes, csv);
+        assert_eq!(files[1].path, "timeseries.parquet");
+        assert_eq!(files[1].bytes, pq);
     }
 }

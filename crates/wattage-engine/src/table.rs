@@ -124,27 +124,16 @@ fn csv_error(e: impl std::fmt::Display) -> Error {
 /// The CSV written so far, and the same table as Parquet.
 fn finish(w: csv::Writer<Vec<u8>>) -> Result<(Vec<u8>, Vec<u8>), Error> {
     let csv_bytes = w.into_inner().map_err(csv_error)?;
-    let mut parquet_bytes = Vec::new();
-    to_parquet(&csv_bytes, &mut parquet_bytes)
-        .map_err(|e| Error::internal(format!("cannot encode Parquet: {e}")))?;
+    let parquet_bytes = csv_to_parquet(&csv_bytes)?;
     Ok((csv_bytes, parquet_bytes))
 }
 
-enum Kind {
-    Int,
-    Float,
-    Text,
-}
-
-fn kind(cells: &[String]) -> Kind {
-    let filled = cells.iter().filter(|c| !c.is_empty());
-    if filled.clone().all(|c| c.parse::<i64>().is_ok()) {
-        Kind::Int
-    } else if filled.clone().all(|c| c.parse::<f64>().is_ok()) {
-        Kind::Float
-    } else {
-        Kind::Text
-    }
+/// CSV text (with a header), as this module writes it, as the same table in Parquet.
+pub fn csv_to_parquet(csv_bytes: &[u8]) -> Result<Vec<u8>, Error> {
+    let mut parquet_bytes = Vec::new();
+    to_parquet(csv_bytes, &mut parquet_bytes)
+        .map_err(|e| Error::internal(format!("cannot encode Parquet: {e}")))?;
+    Ok(parquet_bytes)
 }
 
 /// A table given as a header and text cells, as CSV bytes and as Parquet bytes.
@@ -160,6 +149,54 @@ pub fn encode_records(
     finish(w)
 }
 
+/// One column's cells as read from the CSV: their text back to back, where each ends, and
+/// whether any is empty.
+#[derive(Default)]
+struct Cells {
+    text: String,
+    ends: Vec<usize>,
+    optional: bool,
+}
+
+impl Cells {
+    fn push(&mut self, cell: &str) {
+        self.text.push_str(cell);
+        self.ends.push(self.text.len());
+        self.optional |= cell.is_empty();
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &str> {
+        let mut from = 0;
+        self.ends.iter().map(move |&to| {
+            let c = &self.text[from..to];
+            from = to;
+            c
+        })
+    }
+
+    fn filled(&self) -> impl Iterator<Item = &str> {
+        self.iter().filter(|c| !c.is_empty())
+    }
+}
+
+/// A column's values, typed: `INT64` when every filled cell is an integer, `DOUBLE` when every
+/// one is a number, `UTF8` text otherwise (each cell parsed at most once as each type).
+enum Values {
+    Int(Vec<i64>),
+    Float(Vec<f64>),
+    Text,
+}
+
+fn values(cells: &Cells) -> Values {
+    if let Ok(v) = cells.filled().map(str::parse::<i64>).collect() {
+        Values::Int(v)
+    } else if let Ok(v) = cells.filled().map(str::parse::<f64>).collect() {
+        Values::Float(v)
+    } else {
+        Values::Text
+    }
+}
+
 /// Converts CSV text (with a header) to Parquet.
 fn to_parquet(
     csv_text: &[u8],
@@ -167,28 +204,28 @@ fn to_parquet(
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let mut rd = csv::Reader::from_reader(csv_text);
     let headers: Vec<String> = rd.headers()?.iter().map(str::to_string).collect();
-    let mut cols: Vec<Vec<String>> = vec![Vec::new(); headers.len()];
-    for rec in rd.records() {
-        let rec = rec?;
-        for (i, c) in rec.iter().enumerate().take(headers.len()) {
-            cols[i].push(c.to_string());
+    let mut cols: Vec<Cells> = headers.iter().map(|_| Cells::default()).collect();
+    let mut rec = csv::StringRecord::new();
+    while rd.read_record(&mut rec)? {
+        for (col, c) in cols.iter_mut().zip(rec.iter()) {
+            col.push(c);
         }
     }
-    let kinds: Vec<Kind> = cols.iter().map(|c| kind(c)).collect();
+    let vals: Vec<Values> = cols.iter().map(values).collect();
     let fields = headers
         .iter()
-        .zip(&kinds)
+        .zip(&vals)
         .zip(&cols)
-        .map(|((name, k), cells)| {
-            let rep = if cells.iter().any(String::is_empty) {
+        .map(|((name, v), cells)| {
+            let rep = if cells.optional {
                 Repetition::OPTIONAL
             } else {
                 Repetition::REQUIRED
             };
-            let b = match k {
-                Kind::Int => Type::primitive_type_builder(name, Physical::INT64),
-                Kind::Float => Type::primitive_type_builder(name, Physical::DOUBLE),
-                Kind::Text => Type::primitive_type_builder(name, Physical::BYTE_ARRAY)
+            let b = match v {
+                Values::Int(_) => Type::primitive_type_builder(name, Physical::INT64),
+                Values::Float(_) => Type::primitive_type_builder(name, Physical::DOUBLE),
+                Values::Text => Type::primitive_type_builder(name, Physical::BYTE_ARRAY)
                     .with_converted_type(ConvertedType::UTF8),
             };
             b.with_repetition(rep).build().map(Arc::new)
@@ -210,21 +247,22 @@ fn to_parquet(
     let mut i = 0;
     while let Some(mut col) = rg.next_column()? {
         let cells = &cols[i];
-        let optional = cells.iter().any(String::is_empty);
-        let def: Vec<i16> = cells.iter().map(|c| i16::from(!c.is_empty())).collect();
-        let levels = optional.then_some(def.as_slice());
-        let filled = cells.iter().filter(|c| !c.is_empty());
-        match kinds[i] {
-            Kind::Int => {
-                let v: Vec<i64> = filled.map(|c| c.parse().unwrap_or(0)).collect();
-                col.typed::<Int64Type>().write_batch(&v, levels, None)?;
+        let def: Vec<i16>;
+        let levels = if cells.optional {
+            def = cells.iter().map(|c| i16::from(!c.is_empty())).collect();
+            Some(def.as_slice())
+        } else {
+            None
+        };
+        match &vals[i] {
+            Values::Int(v) => {
+                col.typed::<Int64Type>().write_batch(v, levels, None)?;
             }
-            Kind::Float => {
-                let v: Vec<f64> = filled.map(|c| c.parse().unwrap_or(0.0)).collect();
-                col.typed::<DoubleType>().write_batch(&v, levels, None)?;
+            Values::Float(v) => {
+                col.typed::<DoubleType>().write_batch(v, levels, None)?;
             }
-            Kind::Text => {
-                let v: Vec<ByteArray> = filled.map(|c| ByteArray::from(c.as_str())).collect();
+            Values::Text => {
+                let v: Vec<ByteArray> = cells.filled().map(ByteArray::from).collect();
                 col.typed::<ByteArrayType>().write_batch(&v, levels, None)?;
             }
         }
