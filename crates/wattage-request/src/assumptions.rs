@@ -174,19 +174,20 @@ impl Assumptions {
         let shared = format!(
             "fitted to ML.ENERGY v3 (267 vLLM steady states, H100 and B200; {FIT_DATE}); docs/calibration.md"
         );
+        // The catalog entry's own source says whether the values are fitted or a prior and
+        // how wide their spread is; an entry without one (a user's file) gets it spelled out.
         let per_hw = match hw.and_then(|h| h.roofline.as_ref().map(|r| (h, r))) {
+            Some((h, _)) if h.sources.contains_key("roofline") => h.source("roofline").to_string(),
             Some((h, r)) => match &r.prior_from {
                 Some(sib) => format!(
-                    "prior: `{}` has no measurements; values of `{sib}` (fitted to ML.ENERGY v3), spread +-{:.0}%; {}",
+                    "prior: `{}` has no measurements; values of `{sib}`, spread +-{:.0}%",
                     h.id,
-                    100.0 * r.uncertainty,
-                    h.source("roofline")
+                    100.0 * r.uncertainty
                 ),
                 None => format!(
-                    "fitted to ML.ENERGY v3 on `{}` ({FIT_DATE}), spread +-{:.0}%; {}",
+                    "`{}`'s catalog values, spread +-{:.0}% (unsourced)",
                     h.id,
-                    100.0 * r.uncertainty,
-                    h.source("roofline")
+                    100.0 * r.uncertainty
                 ),
             },
             None => shared.clone(),
