@@ -95,7 +95,7 @@ impl Global {
 pub struct ReplicaArgs {
     /// Model: catalog id, alias or Hugging Face repository (see `wattage catalog models`), or
     /// a Hugging Face config.json (a path ending in .json) [default: gpt-4o-est for estimate,
-    /// llama-3.1-70b for simulate serving]
+    /// llama-3.1-70b for simulate serving; serve prices every request as it]
     #[arg(long, short = 'm')]
     pub model: Option<String>,
     /// Accelerator (see `wattage catalog hardware`) [default: h100-sxm]
@@ -132,6 +132,24 @@ pub struct ReplicaArgs {
     /// model it) [default: auto]
     #[arg(long = "kv-cache-dtype", value_name = "DTYPE")]
     pub kv_cache_dtype: Option<String>,
+}
+
+/// How hardware is paid for and how contracted clean energy counts, shared by `estimate` and
+/// `train` (`docs/cost-and-carbon.md`).
+#[derive(clap::Args, Debug)]
+pub struct AccountingArgs {
+    /// How the hardware is paid for: capex (bought, amortized over its life) or rent
+    /// [default: capex when the catalog has the prices, else rent]
+    #[arg(long = "cost-basis")]
+    pub cost_basis: Option<String>,
+    /// Share of consumption covered by contracted clean energy (PPAs, RECs), 0-1, for
+    /// market-based carbon
+    #[arg(long = "clean-share", default_value_t = 0.0)]
+    pub clean_share: f64,
+    /// Carbon intensity of uncovered consumption for market-based carbon, gCO2e/kWh
+    /// [default: the region's residual mix, else its location-based average]
+    #[arg(long = "residual-carbon-g-per-kwh")]
+    pub residual_carbon_g_per_kwh: Option<f64>,
 }
 
 /// Shorthand: a bad-input error as an `anyhow::Error`.

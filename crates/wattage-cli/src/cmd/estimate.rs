@@ -6,7 +6,7 @@ use wattage_engine::estimate::{
 };
 use wattage_request::Method;
 
-use crate::common::{Global, ReplicaArgs, out, out_json, ranged};
+use crate::common::{AccountingArgs, Global, ReplicaArgs, out, out_json, ranged};
 
 /// Arguments of `wattage estimate`.
 #[derive(clap::Args, Debug)]
@@ -51,23 +51,13 @@ pub struct Args {
     /// Requests per day, to scale to a fleet
     #[arg(long = "requests-per-day")]
     pub requests_per_day: Option<f64>,
-    /// How the hardware is paid for: capex (bought, amortized over its life) or rent
-    /// [default: capex when the catalog has the prices, else rent]
-    #[arg(long = "cost-basis")]
-    pub cost_basis: Option<String>,
-    /// Share of consumption covered by contracted clean energy (PPAs, RECs), 0-1, for
-    /// market-based carbon
-    #[arg(long = "clean-share", default_value_t = 0.0)]
-    pub clean_share: f64,
-    /// Carbon intensity of uncovered consumption for market-based carbon, gCO2e/kWh
-    /// [default: the region's residual mix, else its location-based average]
-    #[arg(long = "residual-carbon-g-per-kwh")]
-    pub residual_carbon_g_per_kwh: Option<f64>,
+    #[command(flatten)]
+    pub accounting: AccountingArgs,
     /// The same request on another deployment, side by side: HARDWARE, or
     /// HARDWARE,KEY=VALUE,... with keys precision, kv_cache_dtype, batch,
-    /// tensor_parallel_size, data_parallel_size, enable_expert_parallel (repeatable). Example: a local 8B model on
-    /// a laptop against a cloud replica, `--hardware rtx-4090 --precision int4 --batch 1
-    /// --compare h100-sxm,batch=64`
+    /// tensor_parallel_size, data_parallel_size, enable_expert_parallel (repeatable).
+    /// Example: a local 8B model on a laptop against a cloud replica, `--hardware rtx-4090
+    /// --precision int4 --batch 1 --compare h100-sxm,batch=64`
     #[arg(long, value_name = "HARDWARE[,KEY=VALUE...]")]
     pub compare: Vec<String>,
     /// Print one JSON object
@@ -102,9 +92,9 @@ impl Args {
             seed: self.seed,
             requests_per_day: self.requests_per_day,
             max_work: None,
-            cost_basis: self.cost_basis.clone(),
-            clean_share: self.clean_share,
-            residual_carbon_g_per_kwh: self.residual_carbon_g_per_kwh,
+            cost_basis: self.accounting.cost_basis.clone(),
+            clean_share: self.accounting.clean_share,
+            residual_carbon_g_per_kwh: self.accounting.residual_carbon_g_per_kwh,
         }
     }
 }

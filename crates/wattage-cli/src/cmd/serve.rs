@@ -7,7 +7,7 @@ use wattage_gateway::config::{
 };
 use wattage_gateway::{ServeError, serve};
 
-use crate::common::{Global, user};
+use crate::common::{Global, ReplicaArgs, user};
 
 /// Arguments of `wattage serve`.
 #[derive(clap::Args, Debug)]
@@ -18,36 +18,10 @@ pub struct Args {
     /// Quick start: the upstream's OpenAI-compatible base URL, such as http://127.0.0.1:8000/v1
     #[arg(long)]
     pub upstream: Option<String>,
-    /// Quick start: catalog model every request is priced as
-    #[arg(long, short = 'm')]
-    pub model: Option<String>,
-    /// Quick start: accelerator of the upstream's replica
-    #[arg(long = "hardware", visible_alias = "hw")]
-    pub hardware: Option<String>,
-    /// Quick start: GPUs each attention and dense layer is sharded over, as vLLM's flag
-    /// [default: the fewest that hold the weights]
-    #[arg(
-        long = "tensor-parallel-size",
-        visible_alias = "gpus",
-        value_name = "N"
-    )]
-    pub tensor_parallel_size: Option<u32>,
-    /// Quick start: attention replicas inside one replica, as vLLM's flag [default: 1]
-    #[arg(long = "data-parallel-size", value_name = "N")]
-    pub data_parallel_size: Option<u32>,
-    /// Quick start: experts spread over all tensor x data GPUs, as vLLM's flag
-    #[arg(long = "enable-expert-parallel")]
-    pub enable_expert_parallel: bool,
-    /// Quick start: weight precision [default: fp8 for a Hugging Face repository id ending
-    /// in -FP8, else the model's]
-    #[arg(long)]
-    pub precision: Option<String>,
-    /// Quick start: the KV cache's type, as vLLM's flag: auto, bf16, fp16, fp8 (also
-    /// bfloat16, float16, fp8_e4m3, fp8_e5m2). auto is wattage's rule, fp8 when the weights
-    /// are 8-bit or narrower, else bf16; vLLM's own auto keeps 16 bit whatever the weights
-    /// [default: auto]
-    #[arg(long = "kv-cache-dtype", value_name = "DTYPE")]
-    pub kv_cache_dtype: Option<String>,
+    /// Quick start: the upstream's replica, as `wattage estimate` describes it (the model
+    /// every request is priced as, its accelerator and vLLM layout)
+    #[command(flatten)]
+    pub replica: ReplicaArgs,
     /// Quick start: grid region for carbon, water, PUE and price
     #[arg(long)]
     pub region: Option<String>,
@@ -106,13 +80,13 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<()> {
         }
         None => (GatewayConfig::default(), None),
     };
-    let quick = a.model.is_some()
-        || a.hardware.is_some()
-        || a.tensor_parallel_size.is_some()
-        || a.data_parallel_size.is_some()
-        || a.enable_expert_parallel
-        || a.precision.is_some()
-        || a.kv_cache_dtype.is_some()
+    let quick = a.replica.model.is_some()
+        || a.replica.hardware.is_some()
+        || a.replica.tensor_parallel_size.is_some()
+        || a.replica.data_parallel_size.is_some()
+        || a.replica.enable_expert_parallel
+        || a.replica.precision.is_some()
+        || a.replica.kv_cache_dtype.is_some()
         || a.region.is_some()
         || a.scope.is_some()
         || !a.set.is_empty()
@@ -137,14 +111,14 @@ pub fn run(g: &Global, a: Args) -> anyhow::Result<()> {
                 metrics_url: None,
                 carbon_series: None,
                 deployment: DeploymentConfig {
-                    model: a.model.clone(),
-                    hardware: a.hardware.clone(),
-                    tensor_parallel_size: a.tensor_parallel_size,
-                    data_parallel_size: a.data_parallel_size,
-                    enable_expert_parallel: a.enable_expert_parallel.then_some(true),
+                    model: a.replica.model.clone(),
+                    hardware: a.replica.hardware.clone(),
+                    tensor_parallel_size: a.replica.tensor_parallel_size,
+                    data_parallel_size: a.replica.data_parallel_size,
+                    enable_expert_parallel: a.replica.enable_expert_parallel.then_some(true),
                     gpus: None,
-                    precision: a.precision.clone(),
-                    kv_cache_dtype: a.kv_cache_dtype.clone(),
+                    precision: a.replica.precision.clone(),
+                    kv_cache_dtype: a.replica.kv_cache_dtype.clone(),
                     region: a.region.clone(),
                     scope: a.scope.clone(),
                     set: (!a.set.is_empty()).then(|| a.set.clone()),

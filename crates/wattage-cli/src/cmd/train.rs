@@ -2,7 +2,7 @@
 
 use wattage_engine::TrainSpec;
 
-use crate::common::{Global, out, out_json};
+use crate::common::{AccountingArgs, Global, out, out_json};
 
 /// Arguments of `wattage train`.
 #[derive(clap::Args, Debug)]
@@ -55,18 +55,8 @@ pub struct Args {
     /// Carbon intensity, gCO2e/kWh [default: the region's]
     #[arg(long = "carbon-g-per-kwh")]
     pub carbon: Option<f64>,
-    /// How the hardware is paid for: capex (bought, amortized over its life) or rent
-    /// [default: capex when the catalog has the prices, else rent]
-    #[arg(long = "cost-basis")]
-    pub cost_basis: Option<String>,
-    /// Share of consumption covered by contracted clean energy (PPAs, RECs), 0-1, for
-    /// market-based carbon
-    #[arg(long = "clean-share", default_value_t = 0.0)]
-    pub clean_share: f64,
-    /// Carbon intensity of uncovered consumption for market-based carbon, gCO2e/kWh
-    /// [default: the region's residual mix, else its location-based average]
-    #[arg(long = "residual-carbon-g-per-kwh")]
-    pub residual_carbon_g_per_kwh: Option<f64>,
+    #[command(flatten)]
+    pub accounting: AccountingArgs,
     /// Print one JSON object
     #[arg(long)]
     pub json: bool,
@@ -91,9 +81,9 @@ impl Args {
             region: self.region.clone(),
             pue: self.pue,
             carbon_g_per_kwh: self.carbon,
-            cost_basis: self.cost_basis.clone(),
-            clean_share: self.clean_share,
-            residual_carbon_g_per_kwh: self.residual_carbon_g_per_kwh,
+            cost_basis: self.accounting.cost_basis.clone(),
+            clean_share: self.accounting.clean_share,
+            residual_carbon_g_per_kwh: self.accounting.residual_carbon_g_per_kwh,
         }
     }
 }
