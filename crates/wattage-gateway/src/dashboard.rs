@@ -161,6 +161,22 @@ fn clean(x: f64) -> f64 {
 #[derive(Clone, Copy)]
 struct Head(Option<i64>);
 
+impl Head {
+    /// Moves the head of a ring of `len` buckets to `bucket` when that is newer, resetting
+    /// (`reset(slot, bucket)`) each bucket it passes, the last `len` at most.
+    fn advance(&mut self, bucket: i64, len: usize, mut reset: impl FnMut(usize, i64)) {
+        if self.0.is_some_and(|h| bucket <= h) {
+            return;
+        }
+        let oldest = bucket - len as i64 + 1;
+        let from = self.0.map_or(oldest, |h| (h + 1).max(oldest));
+        for b in from..=bucket {
+            reset(slot_of(b, len), b);
+        }
+        self.0 = Some(bucket);
+    }
+}
+
 fn slot_of(bucket: i64, len: usize) -> usize {
     // len is a small constant; the remainder is in 0..len.
     usize::try_from(bucket.rem_euclid(len as i64)).unwrap_or(0)
@@ -226,19 +242,10 @@ impl State {
 
         // Power window.
         let fb = t.div_euclid(FINE_MS);
-        match self.fine_head.0 {
-            Some(h) if fb <= h => {}
-            h => {
-                let oldest = fb - FINE_SLOTS as i64 + 1;
-                let from = h.map_or(oldest, |h| (h + 1).max(oldest));
-                for b in from..=fb {
-                    let s = slot_of(b, FINE_SLOTS);
-                    self.fine_id[s] = b;
-                    self.fine_wh[s] = 0.0;
-                }
-                self.fine_head = Head(Some(fb));
-            }
-        }
+        self.fine_head.advance(fb, FINE_SLOTS, |s, b| {
+            self.fine_id[s] = b;
+            self.fine_wh[s] = 0.0;
+        });
         let s = slot_of(fb, FINE_SLOTS);
         if self.fine_id[s] == fb {
             self.fine_wh[s] += e;
@@ -246,22 +253,13 @@ impl State {
 
         // 15-minute series.
         let b = t.div_euclid(BUCKET_MS);
-        match self.head.0 {
-            Some(h) if b <= h => {}
-            h => {
-                let oldest = b - BUCKETS as i64 + 1;
-                let from = h.map_or(oldest, |h| (h + 1).max(oldest));
-                for nb in from..=b {
-                    let s = slot_of(nb, BUCKETS);
-                    self.bucket_id[s] = nb;
-                    self.bucket_wh[s] = 0.0;
-                    self.bucket_n[s] = 0;
-                    self.models.clear_bucket(s);
-                    self.keys.clear_bucket(s);
-                }
-                self.head = Head(Some(b));
-            }
-        }
+        self.head.advance(b, BUCKETS, |s, nb| {
+            self.bucket_id[s] = nb;
+            self.bucket_wh[s] = 0.0;
+            self.bucket_n[s] = 0;
+            self.models.clear_bucket(s);
+            self.keys.clear_bucket(s);
+        });
         let s = slot_of(b, BUCKETS);
         if self.bucket_id[s] == b {
             self.bucket_wh[s] += e;
