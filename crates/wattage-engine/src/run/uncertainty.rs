@@ -451,6 +451,16 @@ pub fn analyse(inp: &Inputs) -> Result<RunUncertainty> {
     let base_k = site_run(&Mult::central(n_sv))?;
     let base = totals(&base_k, &Mult::central(n_sv));
     let central = Totals::of(inp.central);
+    // The totals under a set of multipliers: a site run when they change the site's
+    // dispatch, the central run's KPIs otherwise; scaled onto the central run's figures.
+    let evaluate = |m: &Mult| -> Result<Totals> {
+        let k = if m.needs_run() {
+            site_run(m)?
+        } else {
+            base_k.clone()
+        };
+        Ok(totals(&k, m).rescale(&base, &central))
+    };
 
     // Sensitivity pass: each factor at each end, the others central.
     let factors = applicable(inp.site);
@@ -471,12 +481,7 @@ pub fn analyse(inp: &Inputs) -> Result<RunUncertainty> {
                 let (lo, hi) = f.range().0;
                 m.set(*f, if *high { hi } else { lo });
             }
-            let k = if m.needs_run() {
-                site_run(&m)?
-            } else {
-                base_k.clone()
-            };
-            Ok(totals(&k, &m).rescale(&base, &central))
+            evaluate(&m)
         })
         .collect::<Result<Vec<_>>>()?;
     let mut summaries: Vec<FactorSummary> = factors
@@ -543,12 +548,7 @@ pub fn analyse(inp: &Inputs) -> Result<RunUncertainty> {
                     m.set(f, triangular(u, lo, hi));
                 }
             }
-            let k = if m.needs_run() {
-                site_run(&m)?
-            } else {
-                base_k.clone()
-            };
-            Ok(totals(&k, &m).rescale(&base, &central))
+            evaluate(&m)
         })
         .collect::<Result<Vec<_>>>()?;
     let band = |i: usize| {
